@@ -1,0 +1,179 @@
+//! Command-line arguments, as clap parses them; resolved into typed values in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Shieldwall: the security management centre for cloud customers.
+///
+/// Start with `shieldwall plan examples/b2b-cloud.toml`: from a description of your cloud
+/// deployment it tells you which security duties are yours, your provider's and your third
+/// parties', which security capabilities carry them, which CSA CCM controls they fulfil, and where
+/// the gaps are.
+#[derive(Debug, Parser)]
+#[command(
+    name = "shieldwall",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the responsibility plan of a deployment manifest.
+    ///
+    /// The plan has four parts: (1) the responsibility matrix per workload, (2) the capabilities
+    /// each party owes with their supplier and evidence status, (3) CCM coverage per control and
+    /// per domain, (4) the gaps, ordered by risk score. See docs/manifest.md for the manifest
+    /// format and `shieldwall schema manifest` for its JSON schema.
+    ///
+    /// Examples:
+    ///   shieldwall plan examples/b2b-cloud.toml
+    ///   shieldwall plan examples/saas.toml --format html --output plan.html
+    ///   shieldwall plan m.toml --format json --as-of 2026-06-30 | jq '.gaps[:5]'
+    Plan(PlanArgs),
+    /// Browse the catalog: capabilities, responsibilities, categories and CCM controls.
+    ///
+    /// Examples:
+    ///   shieldwall catalog capabilities
+    ///   shieldwall catalog controls --framework ccm-3.0.1 --format csv
+    ///   shieldwall catalog show waf
+    ///   shieldwall catalog show ccm-4.0.13:LOG-05
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Print a machine-readable schema.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    /// The JSON schema of the deployment manifest.
+    Manifest,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The deployment manifest (TOML), or - for standard input.
+    pub manifest: PathBuf,
+    /// Judge evidence as of this day (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// CCM version to compute coverage for.
+    #[arg(long, value_enum, default_value_t = CoverageFramework::Ccm4013)]
+    pub framework: CoverageFramework,
+    /// Evidence records observed by Shieldwall modules (NDJSON, one Evidence record a line).
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+    /// Module evidence older than this many days no longer counts as verified.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(i32).range(1..=3650))]
+    pub evidence_max_age: i32,
+    /// Write to this file (atomically: nothing is written if anything fails) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Aligned tables for a terminal.
+    Table,
+    /// The documented JSON report (docs/plan-json.md).
+    Json,
+    /// Markdown.
+    Md,
+    /// One self-contained HTML page for people and auditors.
+    Html,
+    /// One long-format CSV table.
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFramework {
+    /// CSA CCM v4.0.13 (our mapping).
+    #[value(name = "ccm-4.0.13")]
+    Ccm4013,
+    /// CSA CCM v3.0.1 (derived through CSA's crosswalk).
+    #[value(name = "ccm-3.0.1")]
+    Ccm301,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// The security capabilities of guideline section 3.2, with owners and CCM links.
+    Capabilities(ListArgs),
+    /// The responsibilities of guideline sections 2.2 to 2.5, with owner per service model.
+    Responsibilities(ListArgs),
+    /// The technology categories of figure 3-1 and their owner per service model.
+    Categories(ListArgs),
+    /// CCM controls of one version: ids, domains, titles, ownership per service model.
+    Controls(ControlsArgs),
+    /// One entry in full: a capability, responsibility, category, area, service type, module or
+    /// control (FRAMEWORK:ID or a bare CCM v4.0.13 id).
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlsArgs {
+    /// CCM version.
+    #[arg(long, value_enum, default_value_t = AnyFramework::Ccm4013)]
+    pub framework: AnyFramework,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The id to show.
+    pub id: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Where imported CCM text is kept (default: $SHIELDWALL_DATA_DIR, else the user's data directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned text.
+    Table,
+    /// JSON (docs/catalog-json.md).
+    Json,
+    /// Markdown.
+    Md,
+    /// CSV.
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnyFramework {
+    /// CSA CCM v4.0.13.
+    #[value(name = "ccm-4.0.13")]
+    Ccm4013,
+    /// CSA CCM v3.0.1.
+    #[value(name = "ccm-3.0.1")]
+    Ccm301,
+    /// CSA CCM v4.1.0 (browse only).
+    #[value(name = "ccm-4.1.0")]
+    Ccm410,
+}

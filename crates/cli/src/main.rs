@@ -1,0 +1,28 @@
+//! `shieldwall`: the command line of the Shieldwall security management centre.
+//!
+//! Thin by design: it parses arguments, reads files, calls the library crates and writes their
+//! output. Every decision lives in a library; every message a person reads is composed here.
+
+mod args;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A manifest error is already a complete, located report: print it as it is.
+            if let Some(manifest) = err.downcast_ref::<shieldwall_plan::manifest::ManifestError>() {
+                eprintln!("error: {manifest}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

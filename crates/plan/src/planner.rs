@@ -1,0 +1,786 @@
+//! Computes a [`Plan`] from a validated manifest, the catalog, observed evidence and a date.
+//!
+//! Pure: no I/O, no clock. The caller passes `as_of` and the evidence records (from the store, or a
+//! file), so the same inputs always give the same plan.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
+use shieldwall_catalog::{Capability, Catalog, ControlKind, ControlOwnership, Owner, ServiceModel};
+use shieldwall_core::{ControlRef, Evidence, EvidenceSource, Framework};
+
+use crate::{
+    manifest::{Assignment, ControlDecision, DeclaredEvidence, Manifest, TransferFrom},
+    report::*,
+    risk,
+};
+
+/// How to judge evidence.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// The day to judge evidence at.
+    pub as_of: Date,
+    /// The framework version to compute coverage for (CCM v4.0.13 or v3.0.1).
+    pub framework: Framework,
+    /// How old module evidence may be and still count as verified, in days.
+    pub evidence_max_age_days: i32,
+}
+
+impl PlanOptions {
+    /// Defaults for a day: CCM v4.0.13, module evidence up to 30 days old.
+    pub fn new(as_of: Date) -> Self {
+        PlanOptions {
+            as_of,
+            framework: Framework::CcmV4_0_13,
+            evidence_max_age_days: 30,
+        }
+    }
+}
+
+/// Why a plan cannot be computed for these options.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlanError {
+    /// Coverage is computed only for frameworks the capabilities map to.
+    #[error(
+        "coverage is available for ccm-4.0.13 and ccm-3.0.1, not {0} (browse it with `shieldwall catalog controls --framework {0}`)"
+    )]
+    Framework(Framework),
+    /// The date is outside the supported range.
+    #[error("date {0} is out of range")]
+    Date(Date),
+}
+
+struct Duty<'a> {
+    owner: Owner,
+    status: DutyStatus,
+    assignment: Option<&'a Assignment>,
+    transferred_to: Option<&'a str>,
+    evidence: EvidenceStatus,
+}
+
+/// Computes the plan.
+pub fn plan(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    evidence: &[Evidence],
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    if !matches!(
+        options.framework,
+        Framework::CcmV4_0_13 | Framework::CcmV3_0_1
+    ) {
+        return Err(PlanError::Framework(options.framework));
+    }
+    let window = EvidenceWindow::new(options)?;
+    let caps = catalog.capabilities();
+
+    // Duties: capability x workload.
+    let mut duties: Vec<Vec<Duty<'_>>> = Vec::with_capacity(caps.len());
+    for cap in caps {
+        let by_workload = manifest
+            .workloads
+            .iter()
+            .map(|w| {
+                duty(
+                    catalog,
+                    manifest,
+                    cap,
+                    &w.name,
+                    w.service_model,
+                    evidence,
+                    &window,
+                )
+            })
+            .collect();
+        duties.push(by_workload);
+    }
+
+    let matrix = manifest
+        .workloads
+        .iter()
+        .map(|w| workload_matrix(catalog, manifest, w))
+        .collect();
+
+    let mut capabilities = Vec::with_capacity(caps.len() * manifest.workloads.len());
+    for (cap, row) in caps.iter().zip(&duties) {
+        for (w, d) in manifest.workloads.iter().zip(row) {
+            capabilities.push(CapabilityDuty {
+                capability: cap.id.clone(),
+                name: cap.name.clone(),
+                category: cap.category.clone(),
+                section: cap.section.clone(),
+                workload: w.name.clone(),
+                owner: d.owner,
+                status: d.status,
+                supplier: d
+                    .assignment
+                    .map(|a| a.supplier.to_string())
+                    .or_else(|| d.transferred_to.map(str::to_owned)),
+                product: d.assignment.and_then(|a| a.product.clone()),
+                transferred_to: d.transferred_to.map(str::to_owned),
+                evidence: d.evidence.clone(),
+            });
+        }
+    }
+
+    let coverage = coverage(catalog, manifest, &duties, options.framework, &window);
+    let gaps = gaps(catalog, manifest, &duties, &coverage);
+
+    Ok(Plan {
+        organisation: manifest.organisation.clone(),
+        tenant: manifest.tenant.clone(),
+        deployment: manifest.deployment,
+        as_of: options.as_of,
+        framework: options.framework,
+        matrix,
+        capabilities,
+        coverage,
+        gaps,
+    })
+}
+
+/// The instants that bound valid evidence: observed no later than the end of `as_of` (UTC), and,
+/// for module evidence, no earlier than `max_age` days before that.
+struct EvidenceWindow {
+    as_of: Date,
+    end: Timestamp,
+    oldest: Timestamp,
+}
+
+impl EvidenceWindow {
+    fn new(options: &PlanOptions) -> Result<Self, PlanError> {
+        let err = || PlanError::Date(options.as_of);
+        let next_day = options.as_of.checked_add(1.day()).map_err(|_| err())?;
+        let end = next_day
+            .to_zoned_datetime(TimeZone::UTC)
+            .map_err(|_| err())?
+            .timestamp();
+        let oldest_day = next_day
+            .checked_sub(options.evidence_max_age_days.days())
+            .map_err(|_| err())?;
+        let oldest = oldest_day
+            .to_zoned_datetime(TimeZone::UTC)
+            .map_err(|_| err())?
+            .timestamp();
+        Ok(EvidenceWindow {
+            as_of: options.as_of,
+            end,
+            oldest,
+        })
+    }
+
+    fn attestation(&self, by: &str, on: Date, expires: Date) -> EvidenceStatus {
+        if on > self.as_of {
+            EvidenceStatus {
+                state: EvidenceState::Missing,
+                detail: format!("attestation by {by} is dated {on}, after {}", self.as_of),
+                until: Some(expires),
+                observed: None,
+            }
+        } else if expires <= self.as_of {
+            EvidenceStatus {
+                state: EvidenceState::Expired,
+                detail: format!("attestation by {by} expired on {expires}"),
+                until: Some(expires),
+                observed: None,
+            }
+        } else {
+            EvidenceStatus {
+                state: EvidenceState::Attested,
+                detail: format!("attested by {by} on {on}"),
+                until: Some(expires),
+                observed: None,
+            }
+        }
+    }
+}
+
+fn duty<'a>(
+    catalog: &Catalog,
+    manifest: &'a Manifest,
+    cap: &Capability,
+    workload: &str,
+    model: ServiceModel,
+    evidence: &[Evidence],
+    window: &EvidenceWindow,
+) -> Duty<'a> {
+    let owner = catalog
+        .capability_owner(cap, model)
+        .unwrap_or(Owner::Customer);
+    let transferred_to = manifest
+        .transfers
+        .iter()
+        .find(|t| t.covers(workload) && t.items.iter().any(|i| i == &cap.id))
+        .map(|t| t.to.as_str());
+    // The last assignment that covers the workload wins, so a specific line can refine a general one.
+    let assignment = manifest
+        .assignments
+        .iter()
+        .rev()
+        .find(|a| a.capability == cap.id && a.covers(workload));
+    if owner == Owner::Csp {
+        let detail = match assignment {
+            Some(a) => format!(
+                "owned by the provider under {}; supplied by {}",
+                model.label(),
+                a.supplier
+            ),
+            None => format!("owned by the provider under {}", model.label()),
+        };
+        return Duty {
+            owner,
+            status: DutyStatus::Inherited,
+            assignment,
+            transferred_to,
+            evidence: EvidenceStatus {
+                state: EvidenceState::NotRequired,
+                detail,
+                until: None,
+                observed: None,
+            },
+        };
+    }
+    let Some(a) = assignment else {
+        let (status, detail) = match transferred_to {
+            Some(to) => (
+                DutyStatus::Unverified,
+                format!("taken over by {to} by contract; no assignment gives evidence"),
+            ),
+            None => (DutyStatus::Unassigned, "no supplier assigned".to_owned()),
+        };
+        return Duty {
+            owner,
+            status,
+            assignment: None,
+            transferred_to,
+            evidence: EvidenceStatus {
+                state: EvidenceState::Missing,
+                detail,
+                until: None,
+                observed: None,
+            },
+        };
+    };
+    let evidence = match &a.evidence {
+        DeclaredEvidence::None => EvidenceStatus {
+            state: EvidenceState::Missing,
+            detail: "no evidence declared".into(),
+            until: None,
+            observed: None,
+        },
+        DeclaredEvidence::Attestation(att) => window.attestation(&att.by, att.on, att.expires),
+        DeclaredEvidence::Module(module) => {
+            module_evidence(catalog, manifest, cap, workload, module, evidence, window)
+        }
+    };
+    let status = match evidence.state {
+        EvidenceState::Verified | EvidenceState::Attested => DutyStatus::InPlace,
+        _ => DutyStatus::Unverified,
+    };
+    Duty {
+        owner,
+        status,
+        assignment: Some(a),
+        transferred_to,
+        evidence,
+    }
+}
+
+fn module_evidence(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    cap: &Capability,
+    workload: &str,
+    module: &str,
+    evidence: &[Evidence],
+    window: &EvidenceWindow,
+) -> EvidenceStatus {
+    let relevant = evidence.iter().filter(|e| {
+        e.tenant == manifest.tenant
+            && matches!(&e.source, EvidenceSource::Module { module: m, .. } if m == module)
+            && e.workload.as_deref().is_none_or(|w| w == workload)
+            && (e.capability.as_deref() == Some(cap.id.as_str())
+                || (e.capability.is_none()
+                    && e.controls.iter().any(|c| cap.controls().any(|x| x == c))))
+            && e.observed < window.end
+    });
+    let latest = relevant
+        .filter(|e| e.expires.is_none_or(|end| end >= window.end))
+        .map(|e| e.observed)
+        .max();
+    match latest {
+        Some(observed) if observed >= window.oldest => EvidenceStatus {
+            state: EvidenceState::Verified,
+            detail: format!("observed by module {module} at {observed}"),
+            until: None,
+            observed: Some(observed),
+        },
+        Some(observed) => EvidenceStatus {
+            state: EvidenceState::Expired,
+            detail: format!("module {module} last observed it at {observed}, too long ago"),
+            until: None,
+            observed: Some(observed),
+        },
+        None => {
+            let shipped = catalog.module(module).is_some_and(|m| m.available);
+            let detail = if shipped {
+                format!("no evidence from module {module} yet")
+            } else {
+                format!(
+                    "no evidence from module {module} yet (this build does not ship that module)"
+                )
+            };
+            EvidenceStatus {
+                state: EvidenceState::Missing,
+                detail,
+                until: None,
+                observed: None,
+            }
+        }
+    }
+}
+
+fn workload_matrix(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    w: &crate::manifest::Workload,
+) -> WorkloadMatrix {
+    let transfers: Vec<_> = manifest
+        .transfers
+        .iter()
+        .filter(|t| t.covers(&w.name))
+        .collect();
+    let areas = catalog
+        .areas()
+        .iter()
+        .map(|area| {
+            let mut notes: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for t in &transfers {
+                for item in &t.items {
+                    if catalog.capability(item).is_some_and(|c| c.area == area.id) {
+                        notes.entry(t.to.as_str()).or_default().push(item.clone());
+                    }
+                }
+            }
+            AreaRow {
+                category: area.category.clone(),
+                area: area.id.clone(),
+                name: area.name.clone(),
+                owner: area.owners.get(w.service_model),
+                transfers: notes
+                    .into_iter()
+                    .map(|(to, items)| TransferNote {
+                        to: to.to_owned(),
+                        items,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let responsibilities = catalog
+        .responsibilities()
+        .iter()
+        .map(|r| {
+            let owner = r.owners.get(w.service_model);
+            let transferred_to = transfers
+                .iter()
+                .find(|t| {
+                    t.items.iter().any(|i| i == &r.id)
+                        && match t.from {
+                            TransferFrom::Customer => owner.involves_customer(),
+                            TransferFrom::Csp => owner != Owner::Customer,
+                        }
+                })
+                .map(|t| t.to.clone());
+            ResponsibilityRow {
+                id: r.id.clone(),
+                summary: r.summary.clone(),
+                section: r.section.clone(),
+                owner,
+                transferred_to,
+            }
+        })
+        .collect();
+    WorkloadMatrix {
+        workload: w.name.clone(),
+        service_model: w.service_model,
+        provider: w.provider.clone(),
+        data_classification: w.classification,
+        internet_facing: w.internet_facing,
+        areas,
+        responsibilities,
+    }
+}
+
+fn coverage(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    duties: &[Vec<Duty<'_>>],
+    framework: Framework,
+    window: &EvidenceWindow,
+) -> Coverage {
+    let caps = catalog.capabilities();
+    // Control id -> indices of the capabilities that serve it, built once.
+    let mut serving: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, cap) in caps.iter().enumerate() {
+        for c in cap.controls().filter(|c| c.framework == framework) {
+            let list = serving.entry(c.id.as_str()).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+        }
+    }
+    let statements: HashMap<&ControlRef, &ControlDecision> = manifest
+        .controls
+        .iter()
+        .map(|s| (&s.control, &s.decision))
+        .collect();
+
+    let mut controls = Vec::new();
+    for control in catalog.controls(framework) {
+        let reference = ControlRef::new(framework, control.id.clone());
+        let decision = statements.get(&reference).copied();
+        let serving_caps: &[usize] = serving
+            .get(control.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let kind = catalog.control_kind(control);
+        let mut workloads = Vec::with_capacity(manifest.workloads.len());
+        for (wi, w) in manifest.workloads.iter().enumerate() {
+            let owner = control.ownership.get(w.service_model);
+            let mut covered_by = Vec::new();
+            let mut missing = Vec::new();
+            let (status, note) = if let Some(ControlDecision::NotApplicable(reason)) = decision {
+                (
+                    CoverageStatus::NotApplicable,
+                    Some(format!("excluded: {reason}")),
+                )
+            } else if owner == ControlOwnership::NotApplicable {
+                (
+                    CoverageStatus::NotApplicable,
+                    Some(format!(
+                        "does not apply to {} in the source",
+                        w.service_model.label()
+                    )),
+                )
+            } else if owner == ControlOwnership::CspOwned {
+                (
+                    CoverageStatus::Inherited,
+                    Some("owned by the provider".to_owned()),
+                )
+            } else {
+                let attested = match decision {
+                    Some(ControlDecision::Attested(a)) => {
+                        Some(window.attestation(&a.by, a.on, a.expires))
+                    }
+                    _ => None,
+                };
+                for &ci in serving_caps {
+                    let (Some(cap), Some(d)) =
+                        (caps.get(ci), duties.get(ci).and_then(|row| row.get(wi)))
+                    else {
+                        continue;
+                    };
+                    match d.status {
+                        DutyStatus::Inherited => {}
+                        DutyStatus::InPlace => covered_by.push(cap.id.clone()),
+                        DutyStatus::Unverified | DutyStatus::Unassigned => {
+                            missing.push(cap.id.clone())
+                        }
+                    }
+                }
+                match attested {
+                    Some(e) if e.state == EvidenceState::Attested => {
+                        (CoverageStatus::Covered, Some(e.detail))
+                    }
+                    other => {
+                        let lapsed = other.map(|e| e.detail);
+                        if serving_caps.is_empty() {
+                            (
+                                CoverageStatus::Gap,
+                                Some(lapsed.unwrap_or_else(|| {
+                                    "process control: needs an attestation".to_owned()
+                                })),
+                            )
+                        } else if covered_by.is_empty() && missing.is_empty() {
+                            (
+                                CoverageStatus::Inherited,
+                                Some(format!(
+                                    "served only by provider capabilities under {}",
+                                    w.service_model.label()
+                                )),
+                            )
+                        } else if missing.is_empty() {
+                            (CoverageStatus::Covered, lapsed)
+                        } else if covered_by.is_empty() {
+                            (CoverageStatus::Gap, lapsed)
+                        } else {
+                            (CoverageStatus::Partial, lapsed)
+                        }
+                    }
+                }
+            };
+            workloads.push(WorkloadCoverage {
+                workload: w.name.clone(),
+                owner,
+                status,
+                covered_by,
+                missing,
+                note,
+            });
+        }
+        let status = overall(workloads.iter().map(|w| w.status));
+        controls.push(ControlCoverage {
+            id: control.id.clone(),
+            domain: control.domain.clone(),
+            title: control.title.clone(),
+            ccm_lite: control.ccm_lite,
+            kind,
+            ownership: control.ownership,
+            status,
+            customer_part: customer_part(catalog, kind, serving_caps),
+            workloads,
+        });
+    }
+
+    let mut domains = Vec::new();
+    let mut total = DomainCoverage {
+        domain: "*".into(),
+        name: "All domains".into(),
+        ..Default::default()
+    };
+    for d in catalog.domains(framework) {
+        let mut dc = DomainCoverage {
+            domain: d.code.clone(),
+            name: d.name.clone(),
+            ..Default::default()
+        };
+        for c in controls.iter().filter(|c| c.domain == d.code) {
+            count(&mut dc, c.status);
+            count(&mut total, c.status);
+        }
+        finish_percent(&mut dc);
+        domains.push(dc);
+    }
+    finish_percent(&mut total);
+    Coverage {
+        framework,
+        controls,
+        domains,
+        total,
+    }
+}
+
+/// The status of a control across workloads: not applicable only if nowhere applicable, inherited
+/// only if inherited everywhere it applies; otherwise covered or gap when all agree, else partial.
+fn overall(statuses: impl Iterator<Item = CoverageStatus>) -> CoverageStatus {
+    let set: BTreeSet<CoverageStatus> = statuses
+        .filter(|s| *s != CoverageStatus::NotApplicable)
+        .collect();
+    let own: BTreeSet<CoverageStatus> = set
+        .iter()
+        .copied()
+        .filter(|s| *s != CoverageStatus::Inherited)
+        .collect();
+    if set.is_empty() {
+        CoverageStatus::NotApplicable
+    } else if own.is_empty() {
+        CoverageStatus::Inherited
+    } else if own.len() == 1 {
+        own.into_iter().next().unwrap_or(CoverageStatus::Partial)
+    } else {
+        CoverageStatus::Partial
+    }
+}
+
+fn count(dc: &mut DomainCoverage, status: CoverageStatus) {
+    dc.controls += 1;
+    match status {
+        CoverageStatus::Covered => dc.covered += 1,
+        CoverageStatus::Partial => dc.partial += 1,
+        CoverageStatus::Gap => dc.gap += 1,
+        CoverageStatus::Inherited => dc.inherited += 1,
+        CoverageStatus::NotApplicable => dc.not_applicable += 1,
+    }
+}
+
+fn finish_percent(dc: &mut DomainCoverage) {
+    let applicable = dc.controls - dc.not_applicable;
+    dc.percent_met = if applicable == 0 {
+        100.0
+    } else {
+        ((dc.covered + dc.inherited) as f64 * 1000.0 / applicable as f64).round() / 10.0
+    };
+}
+
+fn customer_part(catalog: &Catalog, kind: ControlKind, serving: &[usize]) -> String {
+    match kind {
+        ControlKind::ProviderOnly => "Nothing to operate: verify the provider's assurance (certificates, audit reports).".to_owned(),
+        ControlKind::Process => "Keep the policy, procedure or agreement the control asks for, and attest it with an owner and an expiry.".to_owned(),
+        ControlKind::Technical => {
+            let names: Vec<&str> = serving.iter().filter_map(|&i| catalog.capabilities().get(i)).map(|c| c.id.as_str()).collect();
+            format!("Operate or verify, for the layers you own: {}.", names.join(", "))
+        }
+    }
+}
+
+fn gaps(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    duties: &[Vec<Duty<'_>>],
+    coverage: &Coverage,
+) -> Vec<Gap> {
+    let workload_index: HashMap<&str, &crate::manifest::Workload> = manifest
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w))
+        .collect();
+    let mut out = Vec::new();
+    for (cap, row) in catalog.capabilities().iter().zip(duties) {
+        let open: Vec<(&crate::manifest::Workload, &Duty<'_>)> = manifest
+            .workloads
+            .iter()
+            .zip(row)
+            .filter(|(_, d)| matches!(d.status, DutyStatus::Unassigned | DutyStatus::Unverified))
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let owner = if open.iter().any(|(_, d)| d.owner == Owner::Customer) {
+            Owner::Customer
+        } else {
+            Owner::Shared
+        };
+        let unassigned = open
+            .iter()
+            .filter(|(_, d)| d.status == DutyStatus::Unassigned)
+            .count();
+        let reason = if unassigned == open.len() {
+            "no supplier assigned".to_owned()
+        } else if unassigned == 0 {
+            let detail: BTreeSet<&str> = open
+                .iter()
+                .map(|(_, d)| d.evidence.detail.as_str())
+                .collect();
+            format!(
+                "assigned, but evidence is not valid: {}",
+                detail.into_iter().collect::<Vec<_>>().join("; ")
+            )
+        } else {
+            format!(
+                "no supplier on {unassigned} workload(s); evidence not valid on {}",
+                open.len() - unassigned
+            )
+        };
+        let ccm_lite = cap.links.iter().any(|l| {
+            catalog
+                .control(&l.control)
+                .and_then(|c| c.ccm_lite)
+                .unwrap_or(false)
+        });
+        let score = risk::score(&risk::Exposure {
+            owner_is_customer: owner == Owner::Customer,
+            internet_facing: open.iter().any(|(w, _)| w.internet_facing),
+            classification: open.iter().map(|(w, _)| w.classification).max(),
+            ccm_lite,
+            evidence_only: unassigned == 0,
+        });
+        out.push(Gap {
+            rank: 0,
+            score,
+            kind: GapKind::Capability,
+            id: cap.id.clone(),
+            name: cap.name.clone(),
+            owner: owner.key().to_owned(),
+            workloads: open.iter().map(|(w, _)| w.name.clone()).collect(),
+            reason,
+            guidance: cap.implementation.clone(),
+            service_types: cap
+                .service_types
+                .iter()
+                .map(|s| {
+                    catalog
+                        .service_type(s)
+                        .map_or_else(|| s.clone(), |t| t.name.clone())
+                })
+                .collect(),
+            controls: cap.links.iter().map(|l| l.control.to_string()).collect(),
+            section: Some(cap.section.clone()),
+        });
+    }
+    for c in coverage
+        .controls
+        .iter()
+        .filter(|c| c.kind == ControlKind::Process)
+    {
+        let open: Vec<&WorkloadCoverage> = c
+            .workloads
+            .iter()
+            .filter(|w| w.status == CoverageStatus::Gap)
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let customer_only = open.iter().any(|w| w.owner == ControlOwnership::CscOwned);
+        let ws: Vec<&crate::manifest::Workload> = open
+            .iter()
+            .filter_map(|w| workload_index.get(w.workload.as_str()).copied())
+            .collect();
+        let score = risk::score(&risk::Exposure {
+            owner_is_customer: customer_only,
+            internet_facing: ws.iter().any(|w| w.internet_facing),
+            classification: ws.iter().map(|w| w.classification).max(),
+            ccm_lite: c.ccm_lite.unwrap_or(false),
+            evidence_only: false,
+        });
+        let reason = open
+            .iter()
+            .filter_map(|w| w.note.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join("; ");
+        out.push(Gap {
+            rank: 0,
+            score,
+            kind: GapKind::Control,
+            id: format!("{}:{}", coverage.framework.key(), c.id),
+            name: c.title.clone(),
+            owner: if customer_only {
+                "customer".into()
+            } else {
+                "shared".into()
+            },
+            workloads: open.iter().map(|w| w.workload.clone()).collect(),
+            reason,
+            guidance: c.customer_part.clone(),
+            service_types: ["consulting-integration", "certification-audit"]
+                .iter()
+                .map(|s| {
+                    catalog
+                        .service_type(s)
+                        .map_or_else(|| (*s).to_owned(), |t| t.name.clone())
+                })
+                .collect(),
+            controls: vec![format!("{}:{}", coverage.framework.key(), c.id)],
+            section: None,
+        });
+    }
+    out.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| kind_order(a.kind).cmp(&kind_order(b.kind)))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    for (i, g) in out.iter_mut().enumerate() {
+        g.rank = i + 1;
+    }
+    out
+}
+
+fn kind_order(kind: GapKind) -> u8 {
+    match kind {
+        GapKind::Capability => 0,
+        GapKind::Control => 1,
+    }
+}

@@ -1,0 +1,75 @@
+//! Renderers of a [`Plan`]: table (terminal), JSON, Markdown, HTML, CSV and OSCAL.
+//!
+//! Each renderer is a pure function from the report to text, so outputs are reproducible and the
+//! golden tests compare them byte for byte.
+
+pub mod catalog;
+mod csv;
+mod html;
+mod markdown;
+mod table;
+mod text;
+
+use shieldwall_catalog::Catalog;
+
+use crate::report::Plan;
+
+/// An output format of `shieldwall plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text tables for a terminal.
+    Table,
+    /// The documented JSON report.
+    Json,
+    /// Markdown.
+    Markdown,
+    /// One self-contained HTML file.
+    Html,
+    /// One long-format CSV table.
+    Csv,
+}
+
+impl Format {
+    /// Every format with its command-line name.
+    pub const ALL: [(&'static str, Format); 5] = [
+        ("table", Format::Table),
+        ("json", Format::Json),
+        ("md", Format::Markdown),
+        ("html", Format::Html),
+        ("csv", Format::Csv),
+    ];
+
+    /// The command-line name.
+    pub fn key(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("table", |(k, _)| k)
+    }
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// JSON serialisation failed.
+    #[error("could not render JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// CSV writing failed.
+    #[error("could not render CSV: {0}")]
+    Csv(String),
+}
+
+/// Renders the plan in `format`.
+pub fn render(plan: &Plan, catalog: &Catalog, format: Format) -> Result<String, RenderError> {
+    match format {
+        Format::Table => Ok(table::render(plan)),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(plan)?;
+            s.push('\n');
+            Ok(s)
+        }
+        Format::Markdown => Ok(markdown::render(plan)),
+        Format::Html => Ok(html::render(plan, catalog)),
+        Format::Csv => csv::render(plan),
+    }
+}
