@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use shieldwall_core::ControlRef;
 
+use crate::model::{Owner, PerModel};
+
 /// A security capability: one numbered subsection of 3.2, or a part the case study buys separately.
 #[derive(Debug, Clone, Serialize)]
 pub struct Capability {
@@ -13,8 +15,10 @@ pub struct Capability {
     pub name: String,
     /// The technology category, derived from the area.
     pub category: String,
-    /// The figure 3-1 area whose owner the capability follows.
+    /// The figure 3-1 area whose owner the capability follows, unless `owners` overrides it.
     pub area: String,
+    /// Owner per model where it differs from the area's, with the reason.
+    pub owners: Option<OwnerOverride>,
     /// The capability it is part of, for the parts of 3.2.2.2 and 3.2.5.
     pub parent: Option<String>,
     /// The guideline section it comes from.
@@ -43,6 +47,17 @@ impl Capability {
             .map(|l| &l.control)
             .chain(self.derived.iter().map(|d| &d.control))
     }
+}
+
+/// A capability whose owner differs from its area's, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerOverride {
+    /// Owner per service model.
+    #[serde(flatten)]
+    pub owners: PerModel<Owner>,
+    /// Why it differs from the area.
+    pub reasoning: String,
 }
 
 /// A link from a capability to a control, with the reason for it.
@@ -75,6 +90,8 @@ pub(crate) struct CapabilityEntry {
     pub id: String,
     pub name: String,
     pub area: String,
+    #[serde(default)]
+    pub owners: Option<OwnerOverride>,
     #[serde(default)]
     pub parent: Option<String>,
     pub section: String,

@@ -31,7 +31,7 @@ use std::{collections::BTreeSet, sync::OnceLock};
 
 use shieldwall_core::{ControlRef, Framework};
 
-pub use capability::{Capability, ControlLink, DerivedLink};
+pub use capability::{Capability, ControlLink, DerivedLink, OwnerOverride};
 pub use ccm::{Control, Domain, EMBEDDED_FILES as EMBEDDED_CCM_FILES, SplitLabel};
 pub use guideline::{
     Area, Category, DeploymentModelInfo, Module, Party, Responsibility, ServiceModelInfo,
@@ -171,6 +171,7 @@ impl Catalog {
             name: entry.name,
             category,
             area: entry.area,
+            owners: entry.owners,
             parent: entry.parent,
             section: entry.section,
             also: entry.also,
@@ -246,6 +247,20 @@ impl Catalog {
                 if self.service_type(st).is_none() {
                     out.push(format!(
                         "capability {} names unknown service type {st:?}",
+                        cap.id
+                    ));
+                }
+            }
+            if let Some(o) = &cap.owners {
+                if o.reasoning.trim().is_empty() {
+                    out.push(format!(
+                        "capability {} overrides its owners without a reason",
+                        cap.id
+                    ));
+                }
+                if self.area(&cap.area).is_some_and(|a| a.owners == o.owners) {
+                    out.push(format!(
+                        "capability {} overrides its owners with its area's own",
                         cap.id
                     ));
                 }
@@ -368,9 +383,13 @@ impl Catalog {
         self.capabilities.iter().find(|c| c.id == id)
     }
 
-    /// Who owns a capability in a service model: the owner of its figure 3-1 area.
+    /// Who owns a capability in a service model: its own override if it has one, else the owner
+    /// of its figure 3-1 area.
     pub fn capability_owner(&self, capability: &Capability, model: ServiceModel) -> Option<Owner> {
-        self.area(&capability.area).map(|a| a.owners.get(model))
+        match &capability.owners {
+            Some(o) => Some(o.owners.get(model)),
+            None => self.area(&capability.area).map(|a| a.owners.get(model)),
+        }
     }
 
     fn framework(&self, framework: Framework) -> Option<&ccm::FrameworkData> {

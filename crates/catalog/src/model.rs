@@ -108,7 +108,6 @@ impl fmt::Display for Owner {
 
 /// One value per service model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PerModel<T> {
     /// The IaaS value.
     pub iaas: T,

@@ -35,6 +35,7 @@ pub enum Command {
     ///   shieldwall plan examples/b2b-cloud.toml
     ///   shieldwall plan examples/saas.toml --format html --output plan.html
     ///   shieldwall plan m.toml --format json --as-of 2026-06-30 | jq '.gaps[:5]'
+    ///   shieldwall plan m.toml --oscal-dir oscal/ --output plan.html --format html
     Plan(PlanArgs),
     /// Browse the catalog: capabilities, responsibilities, categories and CCM controls.
     ///
@@ -83,6 +84,11 @@ pub struct PlanArgs {
     /// Write to this file (atomically: nothing is written if anything fails) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the four OSCAL documents (catalog.json, profile.json, ssp.json,
+    /// component-definition.json) into this directory, which must exist. They reference each
+    /// other by file name, so keep them together.
+    #[arg(long, value_name = "DIR")]
+    pub oscal_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +103,14 @@ pub enum PlanFormat {
     Html,
     /// One long-format CSV table.
     Csv,
+    /// OSCAL 1.2.1 system security plan (imports profile.json).
+    OscalSsp,
+    /// OSCAL 1.2.1 component definition of the capabilities.
+    OscalComponent,
+    /// OSCAL 1.2.1 titles-only CCM catalog (catalog.json).
+    OscalCatalog,
+    /// OSCAL 1.2.1 profile including the whole catalog (profile.json, imports catalog.json).
+    OscalProfile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,6 +136,26 @@ pub enum CatalogCommand {
     /// One entry in full: a capability, responsibility, category, area, service type, module or
     /// control (FRAMEWORK:ID or a bare CCM v4.0.13 id).
     Show(ShowArgs),
+    /// Import the full control text from your own copy of CSA's official CCM file (XLSX or JSON).
+    ///
+    /// The text stays in your data directory and is shown by `catalog show`; Shieldwall never
+    /// ships it. The CCM version is recognised from the control ids unless --framework says it.
+    ///
+    /// Example:
+    ///   shieldwall catalog import-ccm ~/Downloads/CCMv4.0.13.xlsx
+    ImportCcm(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSA's CCM workbook (.xlsx) or a JSON export of it.
+    pub file: PathBuf,
+    /// The CCM version the file holds; recognised from its control ids if absent.
+    #[arg(long, value_enum)]
+    pub framework: Option<AnyFramework>,
+    /// Where to keep the text (default: $SHIELDWALL_DATA_DIR, else the user's data directory).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

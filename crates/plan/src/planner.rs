@@ -51,6 +51,8 @@ pub enum PlanError {
 }
 
 struct Duty<'a> {
+    /// Status derived from the capability's parts because it has no assignment of its own.
+    through_parts: bool,
     owner: Owner,
     status: DutyStatus,
     assignment: Option<&'a Assignment>,
@@ -94,6 +96,8 @@ pub fn plan(
             .collect();
         duties.push(by_workload);
     }
+
+    derive_parents(catalog, &mut duties);
 
     let matrix = manifest
         .workloads
@@ -228,6 +232,7 @@ fn duty<'a>(
             None => format!("owned by the provider under {}", model.label()),
         };
         return Duty {
+            through_parts: false,
             owner,
             status: DutyStatus::Inherited,
             assignment,
@@ -249,6 +254,7 @@ fn duty<'a>(
             None => (DutyStatus::Unassigned, "no supplier assigned".to_owned()),
         };
         return Duty {
+            through_parts: false,
             owner,
             status,
             assignment: None,
@@ -278,11 +284,77 @@ fn duty<'a>(
         _ => DutyStatus::Unverified,
     };
     Duty {
+        through_parts: false,
         owner,
         status,
         assignment: Some(a),
         transferred_to,
         evidence,
+    }
+}
+
+/// A capability with parts (3.2.2.2, 3.2.5) and no assignment of its own is in place on a workload
+/// when every part the customer side owes there is; otherwise its open parts are the gaps, and it is
+/// not listed again.
+fn derive_parents(catalog: &Catalog, duties: &mut [Vec<Duty<'_>>]) {
+    let caps = catalog.capabilities();
+    for (pi, parent) in caps.iter().enumerate() {
+        let children: Vec<usize> = caps
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.parent.as_deref() == Some(parent.id.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        if children.is_empty() {
+            continue;
+        }
+        let workloads = duties.get(pi).map_or(0, Vec::len);
+        for wi in 0..workloads {
+            let parts: Vec<(&str, DutyStatus, EvidenceStatus)> = children
+                .iter()
+                .filter_map(|&ci| {
+                    let d = duties.get(ci)?.get(wi)?;
+                    let cap = caps.get(ci)?;
+                    Some((cap.id.as_str(), d.status, d.evidence.clone()))
+                })
+                .filter(|(_, status, _)| *status != DutyStatus::Inherited)
+                .collect();
+            let Some(d) = duties.get_mut(pi).and_then(|row| row.get_mut(wi)) else {
+                continue;
+            };
+            if d.status != DutyStatus::Unassigned || d.transferred_to.is_some() || parts.is_empty()
+            {
+                continue;
+            }
+            let open: Vec<&str> = parts
+                .iter()
+                .filter(|(_, s, _)| *s != DutyStatus::InPlace)
+                .map(|(id, _, _)| *id)
+                .collect();
+            d.through_parts = true;
+            if open.is_empty() {
+                let names: Vec<&str> = parts.iter().map(|(id, _, _)| *id).collect();
+                let all_verified = parts
+                    .iter()
+                    .all(|(_, _, e)| e.state == EvidenceState::Verified);
+                d.status = DutyStatus::InPlace;
+                d.evidence = EvidenceStatus {
+                    state: if all_verified {
+                        EvidenceState::Verified
+                    } else {
+                        EvidenceState::Attested
+                    },
+                    detail: format!("in place through its parts: {}", names.join(", ")),
+                    until: parts.iter().filter_map(|(_, _, e)| e.until).min(),
+                    observed: parts.iter().filter_map(|(_, _, e)| e.observed).min(),
+                };
+            } else {
+                d.evidence.detail = format!(
+                    "no supplier of its own; parts not in place: {}",
+                    open.join(", ")
+                );
+            }
+        }
     }
 }
 
@@ -641,7 +713,10 @@ fn gaps(
             .workloads
             .iter()
             .zip(row)
-            .filter(|(_, d)| matches!(d.status, DutyStatus::Unassigned | DutyStatus::Unverified))
+            .filter(|(_, d)| {
+                matches!(d.status, DutyStatus::Unassigned | DutyStatus::Unverified)
+                    && !d.through_parts
+            })
             .collect();
         if open.is_empty() {
             continue;
@@ -678,13 +753,19 @@ fn gaps(
                 .and_then(|c| c.ccm_lite)
                 .unwrap_or(false)
         });
-        let score = risk::score(&risk::Exposure {
-            owner_is_customer: owner == Owner::Customer,
-            internet_facing: open.iter().any(|(w, _)| w.internet_facing),
-            classification: open.iter().map(|(w, _)| w.classification).max(),
-            ccm_lite,
-            evidence_only: unassigned == 0,
-        });
+        let score = open
+            .iter()
+            .map(|(w, d)| {
+                risk::score(&risk::Exposure {
+                    owner_is_customer: d.owner == Owner::Customer,
+                    internet_facing: w.internet_facing,
+                    classification: Some(w.classification),
+                    ccm_lite,
+                    evidence_only: d.status == DutyStatus::Unverified,
+                })
+            })
+            .max()
+            .unwrap_or(0);
         out.push(Gap {
             rank: 0,
             score,
@@ -722,17 +803,20 @@ fn gaps(
             continue;
         }
         let customer_only = open.iter().any(|w| w.owner == ControlOwnership::CscOwned);
-        let ws: Vec<&crate::manifest::Workload> = open
+        let score = open
             .iter()
-            .filter_map(|w| workload_index.get(w.workload.as_str()).copied())
-            .collect();
-        let score = risk::score(&risk::Exposure {
-            owner_is_customer: customer_only,
-            internet_facing: ws.iter().any(|w| w.internet_facing),
-            classification: ws.iter().map(|w| w.classification).max(),
-            ccm_lite: c.ccm_lite.unwrap_or(false),
-            evidence_only: false,
-        });
+            .filter_map(|wc| workload_index.get(wc.workload.as_str()).map(|w| (wc, w)))
+            .map(|(wc, w)| {
+                risk::score(&risk::Exposure {
+                    owner_is_customer: wc.owner == ControlOwnership::CscOwned,
+                    internet_facing: w.internet_facing,
+                    classification: Some(w.classification),
+                    ccm_lite: c.ccm_lite.unwrap_or(false),
+                    evidence_only: false,
+                })
+            })
+            .max()
+            .unwrap_or(0);
         let reason = open
             .iter()
             .filter_map(|w| w.note.clone())

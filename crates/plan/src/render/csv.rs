@@ -7,7 +7,7 @@ use crate::report::Plan;
 pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| RenderError::Csv(e.to_string());
-    w.write_record(&safe([
+    w.write_record(safe([
         "section", "workload", "id", "name", "owner", "status", "detail", "score",
     ]))
     .map_err(err)?;
@@ -18,7 +18,7 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
                 .iter()
                 .map(|t| format!("{}: {}", t.to, t.items.join(" ")))
                 .collect();
-            w.write_record(&safe([
+            w.write_record(safe([
                 "matrix-area",
                 &m.workload,
                 &a.area,
@@ -36,7 +36,7 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
                 .as_deref()
                 .map(|t| format!("transferred to {t}"))
                 .unwrap_or_default();
-            w.write_record(&safe([
+            w.write_record(safe([
                 "matrix-responsibility",
                 &m.workload,
                 &r.id,
@@ -56,7 +56,7 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
             d.evidence.state.key(),
             d.evidence.detail
         );
-        w.write_record(&safe([
+        w.write_record(safe([
             "capability",
             &d.workload,
             &d.capability,
@@ -87,7 +87,7 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
                 detail.push_str(note);
             }
             let id = format!("{}:{}", plan.framework.key(), c.id);
-            w.write_record(&safe([
+            w.write_record(safe([
                 "coverage",
                 &wc.workload,
                 &id,
@@ -110,7 +110,7 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
             "controls={} covered={} partial={} gap={} inherited={} not_applicable={}",
             d.controls, d.covered, d.partial, d.gap, d.inherited, d.not_applicable
         );
-        w.write_record(&safe([
+        w.write_record(safe([
             "coverage-domain",
             "",
             &d.domain,
@@ -124,7 +124,7 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
     }
     for g in &plan.gaps {
         let detail = format!("{} | fill with: {}", g.reason, g.service_types.join("; "));
-        w.write_record(&safe([
+        w.write_record(safe([
             "gap",
             &g.workloads.join(" "),
             &g.id,

@@ -56,9 +56,9 @@ pub(super) fn render(plan: &Plan, catalog: &Catalog) -> String {
         let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(&k), esc(&v));
     }
     let t = &plan.coverage.total;
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<dt>Controls met</dt><dd>{:.1}% ({} covered, {} inherited, {} partial, {} gaps, {} not applicable)</dd><dt>Open gaps</dt><dd>{}</dd></dl>\n",
+        "<dt>Controls met</dt><dd>{:.1}% ({} covered, {} inherited, {} partial, {} gaps, {} not applicable)</dd><dt>Open gaps</dt><dd>{}</dd></dl>",
         t.percent_met,
         t.covered,
         t.inherited,
@@ -184,9 +184,9 @@ fn capabilities(h: &mut String, plan: &Plan) {
             (Some(s), None) => esc(s),
             _ => "&ndash;".into(),
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td><b>{}</b><br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"st-{}\">{}</td><td>{}</td><td><span class=\"st-{}\">{}</span><br><span class=\"small\">{}</span></td></tr>\n",
+            "<tr><td><b>{}</b><br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td class=\"st-{}\">{}</td><td>{}</td><td><span class=\"st-{}\">{}</span><br><span class=\"small\">{}</span></td></tr>",
             esc(&d.capability),
             esc(&d.name),
             esc(&d.section),
@@ -213,7 +213,7 @@ fn pct(part: usize, whole: usize) -> f64 {
 }
 
 fn coverage(h: &mut String, plan: &Plan) {
-    let _ = write!(h, "<h2>3. {} coverage</h2>\n", esc(plan.framework.title()));
+    let _ = writeln!(h, "<h2>3. {} coverage</h2>", esc(plan.framework.title()));
     h.push_str("<p class=\"legend\"><span class=\"b-covered\">covered</span><span class=\"b-inherited\">inherited</span><span class=\"b-partial\">partial</span><span class=\"b-gap\">gap</span><span class=\"b-na\">not applicable</span></p>\n");
     h.push_str("<table><thead><tr><th>Domain</th><th>Controls</th><th>Met</th><th>Breakdown</th></tr></thead><tbody>\n");
     for d in plan
@@ -223,9 +223,9 @@ fn coverage(h: &mut String, plan: &Plan) {
         .chain(std::iter::once(&plan.coverage.total))
     {
         let n = d.controls;
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td><b>{}</b> {}</td><td>{}</td><td>{:.1}%</td><td><div class=\"bar\" title=\"{} covered, {} inherited, {} partial, {} gap, {} n/a\"><div class=\"b-covered\" style=\"width:{:.1}%\"></div><div class=\"b-inherited\" style=\"width:{:.1}%\"></div><div class=\"b-partial\" style=\"width:{:.1}%\"></div><div class=\"b-gap\" style=\"width:{:.1}%\"></div><div class=\"b-na\" style=\"width:{:.1}%\"></div></div></td></tr>\n",
+            "<tr><td><b>{}</b> {}</td><td>{}</td><td>{:.1}%</td><td><div class=\"bar\" title=\"{} covered, {} inherited, {} partial, {} gap, {} n/a\"><div class=\"b-covered\" style=\"width:{:.1}%\"></div><div class=\"b-inherited\" style=\"width:{:.1}%\"></div><div class=\"b-partial\" style=\"width:{:.1}%\"></div><div class=\"b-gap\" style=\"width:{:.1}%\"></div><div class=\"b-na\" style=\"width:{:.1}%\"></div></div></td></tr>",
             esc(&d.domain),
             esc(&d.name),
             n,
@@ -271,9 +271,9 @@ fn coverage(h: &mut String, plan: &Plan) {
                 s
             })
             .collect();
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td><b>{}</b> {}{}</td><td>{}</td><td>{} / {} / {}</td><td class=\"st-{}\">{}</td><td>{}</td><td class=\"small\">{}</td></tr>\n",
+            "<tr><td><b>{}</b> {}{}</td><td>{}</td><td>{} / {} / {}</td><td class=\"st-{}\">{}</td><td>{}</td><td class=\"small\">{}</td></tr>",
             esc(&c.id),
             esc(&c.title),
             if c.ccm_lite == Some(true) {
@@ -302,9 +302,9 @@ fn gaps(h: &mut String, plan: &Plan) {
             GapKind::Capability => "capability",
             GapKind::Control => "control",
         };
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"score\">{}</td><td><b>{}</b><br>{}<br><span class=\"small\">{}{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td class=\"score\">{}</td><td><b>{}</b><br>{}<br><span class=\"small\">{}{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             g.rank,
             g.score,
             esc(&g.id),

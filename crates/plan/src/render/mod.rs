@@ -7,6 +7,7 @@ pub mod catalog;
 mod csv;
 mod html;
 mod markdown;
+pub mod oscal;
 mod table;
 mod text;
 
@@ -27,16 +28,28 @@ pub enum Format {
     Html,
     /// One long-format CSV table.
     Csv,
+    /// OSCAL system security plan.
+    OscalSsp,
+    /// OSCAL component definition of the capabilities.
+    OscalComponent,
+    /// OSCAL titles-only catalog of the framework.
+    OscalCatalog,
+    /// OSCAL profile importing the catalog.
+    OscalProfile,
 }
 
 impl Format {
     /// Every format with its command-line name.
-    pub const ALL: [(&'static str, Format); 5] = [
+    pub const ALL: [(&'static str, Format); 9] = [
         ("table", Format::Table),
         ("json", Format::Json),
         ("md", Format::Markdown),
         ("html", Format::Html),
         ("csv", Format::Csv),
+        ("oscal-ssp", Format::OscalSsp),
+        ("oscal-component", Format::OscalComponent),
+        ("oscal-catalog", Format::OscalCatalog),
+        ("oscal-profile", Format::OscalProfile),
     ];
 
     /// The command-line name.
@@ -57,6 +70,9 @@ pub enum RenderError {
     /// CSV writing failed.
     #[error("could not render CSV: {0}")]
     Csv(String),
+    /// The OSCAL export is impossible for this data.
+    #[error("could not render OSCAL: {0}")]
+    Oscal(String),
 }
 
 /// Renders the plan in `format`.
@@ -71,5 +87,11 @@ pub fn render(plan: &Plan, catalog: &Catalog, format: Format) -> Result<String, 
         Format::Markdown => Ok(markdown::render(plan)),
         Format::Html => Ok(html::render(plan, catalog)),
         Format::Csv => csv::render(plan),
+        Format::OscalSsp => oscal::render(plan, catalog, oscal::OscalDocument::Ssp),
+        Format::OscalComponent => {
+            oscal::render(plan, catalog, oscal::OscalDocument::ComponentDefinition)
+        }
+        Format::OscalCatalog => oscal::render(plan, catalog, oscal::OscalDocument::Catalog),
+        Format::OscalProfile => oscal::render(plan, catalog, oscal::OscalDocument::Profile),
     }
 }

@@ -1,0 +1,371 @@
+//! The planner's semantics: evidence states, duty statuses, coverage statuses, transfers, parts,
+//! and gap ordering, each on a small manifest built for the case.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use shieldwall_catalog::{Catalog, ControlKind, Owner, ServiceModel};
+use shieldwall_core::{Evidence, EvidenceSource, Framework, RecordId, TenantId};
+use shieldwall_plan::{
+    PlanOptions, manifest, plan,
+    report::{CoverageStatus, DutyStatus, EvidenceState, GapKind, Plan},
+};
+
+fn catalog() -> &'static Catalog {
+    Catalog::embedded().unwrap()
+}
+
+const HEAD: &str = r#"deployment = "public"
+[organisation]
+name = "T"
+tenant = "t1"
+[[workload]]
+name = "app"
+service_model = "iaas"
+provider = "P"
+data_classification = "internal"
+internet_facing = false
+"#;
+
+fn run(extra: &str, evidence: &[Evidence], as_of: &str) -> Plan {
+    let source = format!("{HEAD}{extra}");
+    let m = manifest::parse("t.toml", &source, catalog()).unwrap_or_else(|e| panic!("{e}"));
+    plan(
+        catalog(),
+        &m,
+        evidence,
+        &PlanOptions::new(as_of.parse().unwrap()),
+    )
+    .unwrap()
+}
+
+fn duty<'a>(p: &'a Plan, cap: &str, workload: &str) -> &'a shieldwall_plan::report::CapabilityDuty {
+    p.capabilities
+        .iter()
+        .find(|d| d.capability == cap && d.workload == workload)
+        .unwrap()
+}
+
+fn control<'a>(p: &'a Plan, id: &str) -> &'a shieldwall_plan::report::ControlCoverage {
+    p.coverage.controls.iter().find(|c| c.id == id).unwrap()
+}
+
+fn attested(cap: &str, on: &str, expires: &str) -> String {
+    format!(
+        "[[assignment]]\ncapability = \"{cap}\"\nsupplier = \"customer\"\n[assignment.evidence]\nattested_by = \"Q\"\nattested_on = {on}\nexpires = {expires}\n"
+    )
+}
+
+fn module_record(module: &str, cap: &str, observed: &str, tenant: &str) -> Evidence {
+    Evidence {
+        id: RecordId::derive("evidence", &[module, cap, observed]),
+        tenant: TenantId::new(tenant).unwrap(),
+        source: EvidenceSource::Module {
+            module: module.into(),
+            records: vec![],
+        },
+        capability: Some(cap.into()),
+        controls: vec![],
+        workload: None,
+        observed: observed.parse().unwrap(),
+        expires: None,
+    }
+}
+
+#[test]
+fn attestation_states_follow_the_date() {
+    let extra = attested("waf", "2026-01-01", "2026-07-01");
+    let before = run(&extra, &[], "2025-12-31");
+    assert_eq!(
+        duty(&before, "waf", "app").evidence.state,
+        EvidenceState::Missing,
+        "dated in the future"
+    );
+    let during = run(&extra, &[], "2026-06-30");
+    assert_eq!(
+        duty(&during, "waf", "app").evidence.state,
+        EvidenceState::Attested
+    );
+    assert_eq!(duty(&during, "waf", "app").status, DutyStatus::InPlace);
+    let after = run(&extra, &[], "2026-07-01");
+    assert_eq!(
+        duty(&after, "waf", "app").evidence.state,
+        EvidenceState::Expired
+    );
+    assert_eq!(duty(&after, "waf", "app").status, DutyStatus::Unverified);
+}
+
+#[test]
+fn module_evidence_is_verified_only_when_recent_and_of_this_tenant() {
+    let extra = "[[assignment]]\ncapability = \"host-hardening\"\nsupplier = \"customer\"\nevidence = { module = \"baseline\" }\n";
+    let none = run(extra, &[], "2026-06-30");
+    assert_eq!(
+        duty(&none, "host-hardening", "app").evidence.state,
+        EvidenceState::Missing
+    );
+
+    let fresh = module_record("baseline", "host-hardening", "2026-06-20T10:00:00Z", "t1");
+    let p = run(extra, &[fresh], "2026-06-30");
+    let d = duty(&p, "host-hardening", "app");
+    assert_eq!(d.evidence.state, EvidenceState::Verified);
+    assert_eq!(d.status, DutyStatus::InPlace);
+
+    let stale = module_record("baseline", "host-hardening", "2026-04-01T10:00:00Z", "t1");
+    assert_eq!(
+        duty(&run(extra, &[stale], "2026-06-30"), "host-hardening", "app")
+            .evidence
+            .state,
+        EvidenceState::Expired
+    );
+
+    let other_tenant = module_record("baseline", "host-hardening", "2026-06-20T10:00:00Z", "t2");
+    assert_eq!(
+        duty(
+            &run(extra, &[other_tenant], "2026-06-30"),
+            "host-hardening",
+            "app"
+        )
+        .evidence
+        .state,
+        EvidenceState::Missing
+    );
+
+    let future = module_record("baseline", "host-hardening", "2026-07-02T00:00:00Z", "t1");
+    assert_eq!(
+        duty(
+            &run(extra, &[future], "2026-06-30"),
+            "host-hardening",
+            "app"
+        )
+        .evidence
+        .state,
+        EvidenceState::Missing
+    );
+
+    // Evidence observed late on the as-of day counts.
+    let late = module_record("baseline", "host-hardening", "2026-06-30T23:59:59Z", "t1");
+    assert_eq!(
+        duty(&run(extra, &[late], "2026-06-30"), "host-hardening", "app")
+            .evidence
+            .state,
+        EvidenceState::Verified
+    );
+}
+
+#[test]
+fn provider_owned_capabilities_are_inherited() {
+    let p = run("", &[], "2026-06-30");
+    let d = duty(&p, "physical-security", "app");
+    assert_eq!(d.owner, Owner::Csp);
+    assert_eq!(d.status, DutyStatus::Inherited);
+    assert_eq!(d.evidence.state, EvidenceState::NotRequired);
+    assert!(!p.gaps.iter().any(|g| g.id == "physical-security"));
+}
+
+/// A v4.0.13 control that at least two customer-owned (under IaaS) capabilities serve, and only those.
+fn control_served_by_two_customer_capabilities() -> (String, Vec<String>) {
+    let c = catalog();
+    for control in c.controls(Framework::CcmV4_0_13) {
+        if control.ownership.iaas.key() != "shared" {
+            continue;
+        }
+        let r = shieldwall_core::ControlRef::new(Framework::CcmV4_0_13, control.id.clone());
+        let caps: Vec<&shieldwall_catalog::Capability> = c.capabilities_for(&r).collect();
+        let customer: Vec<String> = caps
+            .iter()
+            .filter(|cap| {
+                c.capability_owner(cap, ServiceModel::Iaas) == Some(Owner::Customer)
+                    && cap.parent.is_none()
+                    && !c
+                        .capabilities()
+                        .iter()
+                        .any(|x| x.parent.as_deref() == Some(cap.id.as_str()))
+            })
+            .map(|cap| cap.id.clone())
+            .collect();
+        if customer.len() >= 2 && customer.len() == caps.len() {
+            return (control.id.clone(), customer);
+        }
+    }
+    panic!("no suitable control in the catalog");
+}
+
+#[test]
+fn coverage_is_covered_partial_or_gap_by_how_many_capabilities_are_in_place() {
+    let (id, caps) = control_served_by_two_customer_capabilities();
+    let none = run("", &[], "2026-06-30");
+    assert_eq!(control(&none, &id).status, CoverageStatus::Gap);
+
+    let one = run(
+        &attested(&caps[0], "2026-01-01", "2027-01-01"),
+        &[],
+        "2026-06-30",
+    );
+    let c = control(&one, &id);
+    assert_eq!(c.status, CoverageStatus::Partial, "{c:?}");
+    assert_eq!(c.workloads[0].covered_by, vec![caps[0].clone()]);
+
+    let all: String = caps
+        .iter()
+        .map(|cap| attested(cap, "2026-01-01", "2027-01-01"))
+        .collect();
+    assert_eq!(
+        control(&run(&all, &[], "2026-06-30"), &id).status,
+        CoverageStatus::Covered
+    );
+}
+
+#[test]
+fn csp_owned_controls_are_inherited_and_statements_apply() {
+    let c = catalog();
+    let csp_owned = c
+        .controls(Framework::CcmV4_0_13)
+        .iter()
+        .find(|x| x.ownership.iaas.key() == "csp-owned")
+        .unwrap();
+    let p = run("", &[], "2026-06-30");
+    assert_eq!(control(&p, &csp_owned.id).status, CoverageStatus::Inherited);
+
+    let process = c
+        .controls(Framework::CcmV4_0_13)
+        .iter()
+        .find(|x| c.control_kind(x) == ControlKind::Process)
+        .unwrap();
+    assert_eq!(control(&p, &process.id).status, CoverageStatus::Gap);
+    let statement = format!(
+        "[[control]]\nid = \"{}\"\nattested_by = \"Q\"\nattested_on = 2026-01-01\nexpires = 2026-06-01\n",
+        process.id
+    );
+    assert_eq!(
+        control(&run(&statement, &[], "2026-05-31"), &process.id).status,
+        CoverageStatus::Covered
+    );
+    let lapsed = run(&statement, &[], "2026-06-30");
+    let lc = control(&lapsed, &process.id);
+    assert_eq!(lc.status, CoverageStatus::Gap);
+    assert!(
+        lc.workloads[0].note.as_deref().unwrap().contains("expired"),
+        "{lc:?}"
+    );
+    let excluded = format!(
+        "[[control]]\nid = \"ccm-4.0.13:{}\"\nnot_applicable = \"no such activity\"\n",
+        process.id
+    );
+    let ex = run(&excluded, &[], "2026-06-30");
+    assert_eq!(
+        control(&ex, &process.id).status,
+        CoverageStatus::NotApplicable
+    );
+    assert!(!ex.gaps.iter().any(|g| g.id.ends_with(&process.id)));
+}
+
+#[test]
+fn transfers_show_in_the_matrix_and_need_evidence() {
+    let extra = "[[third_party]]\nname = \"MSSP\"\n[[transfer]]\nto = \"MSSP\"\nitems = [\"system-vulnerability-scanning\", \"R-PROVIDER-ASSURANCE\"]\n";
+    let p = run(extra, &[], "2026-06-30");
+    let area = p.matrix[0]
+        .areas
+        .iter()
+        .find(|a| a.area == "security-operations")
+        .unwrap();
+    assert_eq!(area.transfers[0].to, "MSSP");
+    assert_eq!(
+        area.transfers[0].items,
+        vec!["system-vulnerability-scanning".to_owned()]
+    );
+    let r = p.matrix[0]
+        .responsibilities
+        .iter()
+        .find(|r| r.id == "R-PROVIDER-ASSURANCE")
+        .unwrap();
+    assert_eq!(r.transferred_to.as_deref(), Some("MSSP"));
+    let d = duty(&p, "system-vulnerability-scanning", "app");
+    assert_eq!(d.status, DutyStatus::Unverified);
+    assert_eq!(d.supplier.as_deref(), Some("MSSP"));
+}
+
+#[test]
+fn a_capability_with_parts_is_in_place_through_them() {
+    let parts = [
+        "application-identity-and-access",
+        "web-code-security",
+        "web-attack-defence",
+        "anti-ddos-cc",
+        "waf",
+        "wtp",
+    ];
+    let some: String = parts[..3]
+        .iter()
+        .map(|c| attested(c, "2026-01-01", "2027-01-01"))
+        .collect();
+    let p = run(&some, &[], "2026-06-30");
+    let d = duty(&p, "application-system-security", "app");
+    assert_eq!(d.status, DutyStatus::Unassigned);
+    assert!(d.evidence.detail.contains("anti-ddos-cc"), "{d:?}");
+    assert!(
+        !p.gaps.iter().any(|g| g.id == "application-system-security"),
+        "its parts are the gaps"
+    );
+    let all: String = parts
+        .iter()
+        .map(|c| attested(c, "2026-01-01", "2027-01-01"))
+        .collect();
+    let d2 = run(&all, &[], "2026-06-30");
+    assert_eq!(
+        duty(&d2, "application-system-security", "app").status,
+        DutyStatus::InPlace
+    );
+}
+
+#[test]
+fn gaps_rank_exposed_and_sensitive_workloads_first() {
+    let exposed = HEAD
+        .replace("internet_facing = false", "internet_facing = true")
+        .replace("\"internal\"", "\"restricted\"");
+    let m1 = manifest::parse("a.toml", HEAD, catalog()).unwrap();
+    let m2 = manifest::parse("b.toml", &exposed, catalog()).unwrap();
+    let opts = PlanOptions::new("2026-06-30".parse().unwrap());
+    let quiet = plan(catalog(), &m1, &[], &opts).unwrap();
+    let loud = plan(catalog(), &m2, &[], &opts).unwrap();
+    let score = |p: &Plan| p.gaps.iter().find(|g| g.id == "waf").unwrap().score;
+    assert!(score(&loud) > score(&quiet));
+    for p in [&quiet, &loud] {
+        assert!(
+            p.gaps.windows(2).all(|w| w[0].score >= w[1].score),
+            "gaps are sorted by score"
+        );
+        assert!(p.gaps.iter().enumerate().all(|(i, g)| g.rank == i + 1));
+        assert!(p.gaps.iter().any(|g| g.kind == GapKind::Control));
+    }
+}
+
+#[test]
+fn domain_totals_add_up_and_v3_coverage_works() {
+    for fw in [Framework::CcmV4_0_13, Framework::CcmV3_0_1] {
+        let m = manifest::parse("t.toml", HEAD, catalog()).unwrap();
+        let mut opts = PlanOptions::new("2026-06-30".parse().unwrap());
+        opts.framework = fw;
+        let p = plan(catalog(), &m, &[], &opts).unwrap();
+        let t = &p.coverage.total;
+        assert_eq!(t.controls, catalog().controls(fw).len());
+        assert_eq!(
+            t.controls,
+            t.covered + t.partial + t.gap + t.inherited + t.not_applicable
+        );
+        assert_eq!(
+            p.coverage.domains.iter().map(|d| d.controls).sum::<usize>(),
+            t.controls
+        );
+    }
+    let m = manifest::parse("t.toml", HEAD, catalog()).unwrap();
+    let mut opts = PlanOptions::new("2026-06-30".parse().unwrap());
+    opts.framework = Framework::CcmV4_1_0;
+    assert!(
+        plan(catalog(), &m, &[], &opts).is_err(),
+        "v4.1.0 is browse-only"
+    );
+}
