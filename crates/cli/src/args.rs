@@ -33,9 +33,10 @@ pub enum Command {
     ///
     /// Examples:
     ///   shieldwall plan examples/b2b-cloud.toml
-    ///   shieldwall plan examples/saas.toml --format html --output plan.html
+    ///   shieldwall plan examples/saas-office.toml --format html --output plan.html
     ///   shieldwall plan m.toml --format json --as-of 2026-06-30 | jq '.gaps[:5]'
     ///   shieldwall plan m.toml --oscal-dir oscal/ --output plan.html --format html
+    #[command(verbatim_doc_comment)]
     Plan(PlanArgs),
     /// Browse the catalog: capabilities, responsibilities, categories and CCM controls.
     ///
@@ -44,6 +45,7 @@ pub enum Command {
     ///   shieldwall catalog controls --framework ccm-3.0.1 --format csv
     ///   shieldwall catalog show waf
     ///   shieldwall catalog show ccm-4.0.13:LOG-05
+    #[command(verbatim_doc_comment)]
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
@@ -143,6 +145,7 @@ pub enum CatalogCommand {
     ///
     /// Example:
     ///   shieldwall catalog import-ccm ~/Downloads/CCMv4.0.13.xlsx
+    #[command(verbatim_doc_comment)]
     ImportCcm(ImportArgs),
 }
 

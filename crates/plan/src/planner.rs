@@ -214,7 +214,14 @@ fn duty<'a>(
     let transferred_to = manifest
         .transfers
         .iter()
-        .find(|t| t.covers(workload) && t.items.iter().any(|i| i == &cap.id))
+        .find(|t| {
+            t.covers(workload)
+                && t.items.iter().any(|i| i == &cap.id)
+                && match t.from {
+                    TransferFrom::Customer => owner.involves_customer(),
+                    TransferFrom::Csp => owner != Owner::Customer,
+                }
+        })
         .map(|t| t.to.as_str());
     // The last assignment that covers the workload wins, so a specific line can refine a general one.
     let assignment = manifest
@@ -429,7 +436,18 @@ fn workload_matrix(
             let mut notes: BTreeMap<&str, Vec<String>> = BTreeMap::new();
             for t in &transfers {
                 for item in &t.items {
-                    if catalog.capability(item).is_some_and(|c| c.area == area.id) {
+                    // Only duties that the transferring party holds on this workload move.
+                    let moves = catalog.capability(item).is_some_and(|c| {
+                        let owner = catalog
+                            .capability_owner(c, w.service_model)
+                            .unwrap_or(Owner::Customer);
+                        c.area == area.id
+                            && match t.from {
+                                TransferFrom::Customer => owner.involves_customer(),
+                                TransferFrom::Csp => owner != Owner::Customer,
+                            }
+                    });
+                    if moves {
                         notes.entry(t.to.as_str()).or_default().push(item.clone());
                     }
                 }
