@@ -61,6 +61,17 @@ pub enum SplitLabel {
     CspOwned,
 }
 
+impl SplitLabel {
+    /// The label as CSA writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SplitLabel::SharedIndependent => "Shared (Independent)",
+            SplitLabel::SharedDependent => "Shared (Dependent)",
+            SplitLabel::CspOwned => "CSP-Owned",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct FrameworkData {
     pub domains: Vec<Domain>,

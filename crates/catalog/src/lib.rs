@@ -77,6 +77,17 @@ pub enum ControlKind {
     ProviderOnly,
 }
 
+impl ControlKind {
+    /// The kebab-case key, as in JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            ControlKind::Technical => "technical",
+            ControlKind::Process => "process",
+            ControlKind::ProviderOnly => "provider-only",
+        }
+    }
+}
+
 /// The whole catalog.
 #[derive(Debug)]
 pub struct Catalog {

@@ -20,7 +20,7 @@ use crate::{
         AnyFramework, CatalogCommand, Cli, Command, CoverageFramework, ListFormat, PlanArgs,
         PlanFormat, SchemaKind,
     },
-    output::{emit, read_input},
+    output::{emit, emit_files, print, read_input},
 };
 
 /// The largest evidence file read in one go.
@@ -69,7 +69,7 @@ fn plan(catalog: &Catalog, args: PlanArgs) -> Result<()> {
     };
     // Render everything before writing anything, so a failure leaves no partial output.
     let text = shieldwall_plan::render(&report, catalog, format)?;
-    let oscal = match &args.oscal_dir {
+    let mut files = match &args.oscal_dir {
         Some(dir) => {
             if !dir.is_dir() {
                 bail!("--oscal-dir {}: not an existing directory", dir.display());
@@ -81,10 +81,16 @@ fn plan(catalog: &Catalog, args: PlanArgs) -> Result<()> {
         }
         None => Vec::new(),
     };
-    for (path, body) in &oscal {
-        emit(body, Some(path))?;
+    match &args.output {
+        Some(path) => {
+            files.push((path.clone(), text));
+            emit_files(&files)
+        }
+        None => {
+            emit_files(&files)?;
+            print(&text)
+        }
     }
-    emit(&text, args.output.as_deref())
 }
 
 fn parse_date(text: &str) -> Result<Date> {

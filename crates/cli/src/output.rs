@@ -1,4 +1,4 @@
-//! Writing results: to stdout, or atomically to a file so that a failed run leaves nothing partial.
+//! Writing results: to stdout, or atomically to files so that a failed run leaves nothing partial.
 
 use std::{
     io::Write,
@@ -7,16 +7,55 @@ use std::{
 
 use anyhow::{Context, Result};
 
-/// Writes `text` to `path` (via a temporary file in the same directory and a rename), or to stdout.
+/// Writes `text` to stdout. A closed pipe (`| head`) is not an error worth a message.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
+/// Writes `text` to `path` atomically, or to stdout when there is no path.
 pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
-    let Some(path) = path else {
-        let mut out = std::io::stdout().lock();
-        return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            // A closed pipe (`| head`) is not an error worth a message.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.context("writing to standard output"),
-        };
-    };
+    match path {
+        Some(path) => emit_files(&[(path.to_path_buf(), text.to_owned())]),
+        None => print(text),
+    }
+}
+
+/// Writes several files as one unit: every file goes to a temporary sibling first, and only when
+/// all are written and flushed are they renamed into place; on any failure the temporaries are
+/// removed and no target is touched.
+pub fn emit_files(files: &[(PathBuf, String)]) -> Result<()> {
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::new();
+    let written = (|| -> Result<()> {
+        for (path, text) in files {
+            let tmp = temporary_sibling(path);
+            staged.push((tmp.clone(), path));
+            let mut file = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            file.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            file.sync_all()
+                .with_context(|| format!("cannot flush {}", tmp.display()))?;
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return written;
+    }
+    for (tmp, path) in &staged {
+        std::fs::rename(tmp, path)
+            .with_context(|| format!("cannot move the output into place at {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn temporary_sibling(path: &Path) -> PathBuf {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -25,21 +64,7 @@ pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut file =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        file.write_all(text.as_bytes())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        file.sync_all()
-            .with_context(|| format!("flushing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("moving the output into place at {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 /// Reads a file, or stdin for `-`, refusing anything larger than `limit` bytes.

@@ -40,7 +40,7 @@ fn plan_of_the_case_study_prints_four_parts() {
     let out = stdout(&o);
     for part in [
         "1. RESPONSIBILITY MATRIX",
-        "2. CAPABILITIES OWED",
+        "2. CAPABILITIES EACH PARTY OWES",
         "3. CSA CCM v4.0.13 COVERAGE",
         "4. GAPS",
     ] {
@@ -361,5 +361,24 @@ fn help_teaches() {
     assert!(
         help.contains("Examples:") && help.contains("--as-of"),
         "{help}"
+    );
+}
+
+#[test]
+fn a_failing_output_leaves_the_oscal_dir_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shieldwall(&[
+        "plan",
+        "examples/saas-office.toml",
+        "--oscal-dir",
+        dir.path().to_str().unwrap(),
+        "--output",
+        "/nonexistent/dir/plan.html",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written, no temporaries left"
     );
 }

@@ -5,7 +5,11 @@
 //! (unknown keys and wrong types fail there, with their span), then [`validate`] resolves every id
 //! against the catalog and collects every semantic error at once, each with its span.
 
-use std::{collections::BTreeSet, fmt, ops::Range};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    ops::Range,
+};
 
 use jiff::civil::Date;
 use schemars::JsonSchema;
@@ -93,7 +97,8 @@ pub struct RawThirdParty {
     pub services: Vec<Spanned<String>>,
     /// The contract reference.
     #[serde(default)]
-    pub contract: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub contract: Option<Spanned<String>>,
 }
 
 /// Duties a third party took over by contract (guideline 2.6).
@@ -113,10 +118,11 @@ pub struct RawTransfer {
     /// Workloads it applies to; all if absent.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
-    pub workloads: Option<Vec<Spanned<String>>>,
+    pub workloads: Option<Spanned<Vec<Spanned<String>>>>,
     /// The contract reference.
     #[serde(default)]
-    pub contract: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub contract: Option<Spanned<String>>,
 }
 
 /// Who supplies a capability and how we know it is in place.
@@ -131,14 +137,16 @@ pub struct RawAssignment {
     pub supplier: Spanned<String>,
     /// The product or service that delivers it.
     #[serde(default)]
-    pub product: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub product: Option<Spanned<String>>,
     /// Workloads it covers; all if absent.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
-    pub workloads: Option<Vec<Spanned<String>>>,
+    pub workloads: Option<Spanned<Vec<Spanned<String>>>>,
     /// Where it is described in the guideline's case study or elsewhere (free text).
     #[serde(default)]
-    pub note: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub note: Option<Spanned<String>>,
     /// The evidence that it is in place.
     #[serde(default)]
     #[schemars(with = "Option<RawEvidence>")]
@@ -443,6 +451,8 @@ pub struct Diagnostic {
     pub suggestion: Option<String>,
     /// The source line, for display.
     pub source_line: String,
+    /// How many characters of the line to underline.
+    pub width: usize,
 }
 
 /// A manifest that cannot be used, with every problem found.
@@ -463,17 +473,6 @@ impl fmt::Display for ManifestError {
             write!(f, "{}:{}:{}: {}", self.file, d.line, d.column, d.message)?;
             if !d.source_line.is_empty() {
                 let gutter = d.line.to_string().len();
-                let width = d.source_line.get(..).map_or(1, |_| {
-                    let start_in_line = d.column.saturating_sub(1);
-                    let len = d.span.len().max(1);
-                    len.min(
-                        d.source_line
-                            .chars()
-                            .count()
-                            .saturating_sub(start_in_line)
-                            .max(1),
-                    )
-                });
                 write!(
                     f,
                     "\n{:gutter$} |\n{} | {}\n{:gutter$} | {}{}",
@@ -482,7 +481,7 @@ impl fmt::Display for ManifestError {
                     d.source_line,
                     "",
                     " ".repeat(d.column.saturating_sub(1)),
-                    "^".repeat(width),
+                    "^".repeat(d.width.max(1)),
                 )?;
             }
             if let Some(expected) = &d.expected {
@@ -532,6 +531,12 @@ impl<'a> Reporter<'a> {
             .next()
             .unwrap_or_default()
             .to_owned();
+        let rest_of_line = source_line.chars().count().saturating_sub(column - 1);
+        let spanned = self
+            .source
+            .get(start..span.end.max(start))
+            .map_or(1, |t| t.chars().count());
+        let width = spanned.min(rest_of_line).max(1);
         self.diagnostics.push(Diagnostic {
             span,
             line,
@@ -540,7 +545,15 @@ impl<'a> Reporter<'a> {
             expected,
             suggestion,
             source_line,
+            width,
         });
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.source
+            .get(..offset.min(self.source.len()))
+            .map_or(1, |b| b.matches('\n').count() + 1)
     }
 
     /// Reports an unknown id among `candidates`, with a suggestion.
@@ -633,14 +646,7 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
             TenantId::default()
         }),
     };
-    if raw.organisation.name.get_ref().trim().is_empty() {
-        r.error(
-            raw.organisation.name.span(),
-            "organisation name is empty",
-            Some("a non-empty name".into()),
-            None,
-        );
-    }
+    name_text(&raw.organisation.name, "organisation name", r);
     let deployment = deployment_model(&raw.deployment, r);
 
     if raw.workloads.is_empty() {
@@ -654,14 +660,8 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
     let mut workloads = Vec::new();
     let mut names = BTreeSet::new();
     for w in &raw.workloads {
-        let name = w.name.get_ref().trim().to_owned();
-        if name.is_empty() {
-            r.error(
-                w.name.span(),
-                "workload name is empty",
-                Some("a non-empty, unique name".into()),
-                None,
-            );
+        let name = w.name.get_ref().clone();
+        if !name_text(&w.name, "workload name", r) {
         } else if !names.insert(name.clone()) {
             r.error(
                 w.name.span(),
@@ -670,6 +670,7 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
                 None,
             );
         }
+        name_text(&w.provider, "provider", r);
         let service_model = service_model(&w.service_model, r);
         let classification = classification(&w.data_classification, r);
         workloads.push(Workload {
@@ -684,14 +685,8 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
     let mut third_parties = Vec::new();
     let mut party_names = BTreeSet::new();
     for t in &raw.third_parties {
-        let name = t.name.get_ref().trim().to_owned();
-        if name.is_empty() {
-            r.error(
-                t.name.span(),
-                "third-party name is empty",
-                Some("a non-empty, unique name".into()),
-                None,
-            );
+        let name = t.name.get_ref().clone();
+        if !name_text(&t.name, "third-party name", r) {
         } else if matches!(name.as_str(), "csp" | "customer") {
             r.error(
                 t.name.span(),
@@ -720,10 +715,12 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
         third_parties.push(ThirdParty {
             name,
             services: t.services.iter().map(|s| s.get_ref().clone()).collect(),
-            contract: t.contract.clone(),
+            contract: free_text(t.contract.as_ref(), "contract", r),
         });
     }
 
+    // (item, workload) -> the third party it went to, for conflicting transfers and assignments.
+    let mut transferred: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut transfers = Vec::new();
     for t in &raw.transfers {
         if !party_names.contains(t.to.get_ref()) {
@@ -752,7 +749,41 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
                 None,
             );
         }
+        let scope = workload_list(t.workloads.as_ref(), &names, r);
+        let mut seen_items = BTreeSet::new();
         for item in &t.items {
+            if !seen_items.insert(item.get_ref().as_str()) {
+                r.error(
+                    item.span(),
+                    format!("{:?} is listed twice in this transfer", item.get_ref()),
+                    Some("each item once".into()),
+                    None,
+                );
+                continue;
+            }
+            let covered: Vec<&String> = match &scope {
+                Some(list) => list.iter().collect(),
+                None => names.iter().collect(),
+            };
+            for w in covered {
+                let key = (item.get_ref().clone(), w.clone());
+                match transferred.get(&key) {
+                    Some(earlier) => {
+                        r.error(
+                            item.span(),
+                            format!("{:?} is already transferred to {earlier:?} for workload {w:?}", item.get_ref()),
+                            Some("one third party per duty and workload; narrow one transfer with `workloads`".into()),
+                            None,
+                        );
+                        break;
+                    }
+                    // An undeclared third party is reported once, above.
+                    None if party_names.contains(t.to.get_ref()) => {
+                        transferred.insert(key, t.to.get_ref().clone());
+                    }
+                    None => {}
+                }
+            }
             if catalog.capability(item.get_ref()).is_none()
                 && catalog.responsibility(item.get_ref()).is_none()
             {
@@ -773,11 +804,13 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
             to: t.to.get_ref().clone(),
             from,
             items: t.items.iter().map(|s| s.get_ref().clone()).collect(),
-            workloads: workload_list(t.workloads.as_deref(), &names, r),
-            contract: t.contract.clone(),
+            workloads: scope,
+            contract: free_text(t.contract.as_ref(), "contract", r),
         });
     }
 
+    // (capability, workload) -> where the first assignment of it starts.
+    let mut assigned: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut assignments = Vec::new();
     for a in &raw.assignments {
         let capability = catalog.capability(a.capability.get_ref());
@@ -810,12 +843,48 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
             None => DeclaredEvidence::None,
             Some(e) => evidence(e, capability.map(|c| c.modules.as_slice()), catalog, r),
         };
+        let scope = workload_list(a.workloads.as_ref(), &names, r);
+        let cap_id = a.capability.get_ref();
+        let covered: Vec<&String> = match &scope {
+            Some(list) => list.iter().collect(),
+            None => names.iter().collect(),
+        };
+        for w in covered {
+            let key = (cap_id.clone(), w.clone());
+            if let Some(first) = assigned.get(&key) {
+                r.error(
+                    a.capability.span(),
+                    format!(
+                        "{cap_id:?} is already assigned for workload {w:?} (line {})",
+                        r.line_of(*first)
+                    ),
+                    Some(
+                        "one assignment per capability and workload; scope them with `workloads`"
+                            .into(),
+                    ),
+                    None,
+                );
+                break;
+            }
+            assigned.insert(key.clone(), a.capability.span().start);
+            if let Some(to) = transferred.get(&key)
+                && supplier != Supplier::ThirdParty(to.clone())
+            {
+                r.error(
+                    a.supplier.span(),
+                    format!("{cap_id:?} was transferred to {to:?} for workload {w:?}, but this assignment names {supplier}"),
+                    Some(format!("supplier = {to:?}, or a transfer that leaves out this workload")),
+                    None,
+                );
+                break;
+            }
+        }
         assignments.push(Assignment {
-            capability: a.capability.get_ref().clone(),
+            capability: cap_id.clone(),
             supplier,
-            product: a.product.clone(),
-            workloads: workload_list(a.workloads.as_deref(), &names, r),
-            note: a.note.clone(),
+            product: free_text(a.product.as_ref(), "product", r),
+            workloads: scope,
+            note: free_text(a.note.as_ref(), "note", r),
             evidence,
         });
     }
@@ -852,6 +921,15 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
             );
             continue;
         };
+        if reference.framework == Framework::CcmV4_1_0 {
+            r.error(
+                c.id.span(),
+                "ccm-4.1.0 is for browsing only: plans are computed for ccm-4.0.13 and ccm-3.0.1",
+                Some("a ccm-4.0.13 or ccm-3.0.1 control".into()),
+                None,
+            );
+            continue;
+        }
         if !seen_controls.insert(reference.clone()) {
             r.error(
                 c.id.span(),
@@ -869,6 +947,8 @@ fn validate(raw: &RawManifest, catalog: &Catalog, r: &mut Reporter<'_>) -> Manif
                         Some("why the control does not apply".into()),
                         None,
                     );
+                } else {
+                    free_text(Some(reason), "reason", r);
                 }
                 ControlDecision::NotApplicable(reason.get_ref().clone())
             }
@@ -958,12 +1038,20 @@ fn lookup<T: Copy>(
 }
 
 fn workload_list(
-    list: Option<&[Spanned<String>]>,
+    list: Option<&Spanned<Vec<Spanned<String>>>>,
     names: &BTreeSet<String>,
     r: &mut Reporter<'_>,
 ) -> Option<Vec<String>> {
     let list = list?;
-    for w in list {
+    if list.get_ref().is_empty() {
+        r.error(
+            list.span(),
+            "empty workload list: this would apply to nothing",
+            Some("workload names, or no `workloads` key to mean all workloads".into()),
+            None,
+        );
+    }
+    for w in list.get_ref() {
         if !names.contains(w.get_ref()) {
             r.unknown(
                 "workload",
@@ -973,7 +1061,52 @@ fn workload_list(
             );
         }
     }
-    Some(list.iter().map(|w| w.get_ref().clone()).collect())
+    Some(list.get_ref().iter().map(|w| w.get_ref().clone()).collect())
+}
+
+/// Checks a name or reference-able value: not empty, no surrounding spaces, no control
+/// characters. Returns whether it is fine.
+fn name_text(value: &Spanned<String>, what: &str, r: &mut Reporter<'_>) -> bool {
+    let text = value.get_ref();
+    let problem = if text.trim().is_empty() {
+        Some(format!("{what} is empty"))
+    } else if text.trim() != text {
+        Some(format!("{what} {text:?} has leading or trailing spaces"))
+    } else {
+        control_character(text)
+            .map(|c| format!("{what} contains the control character U+{:04X}", c as u32))
+    };
+    match problem {
+        Some(message) => {
+            r.error(
+                value.span(),
+                message,
+                Some("printable text without surrounding spaces".into()),
+                None,
+            );
+            false
+        }
+        None => true,
+    }
+}
+
+/// Checks free text (products, notes, contracts, reasons): no control characters, since they
+/// end up in terminals, Markdown and HTML read by other people.
+fn free_text(value: Option<&Spanned<String>>, what: &str, r: &mut Reporter<'_>) -> Option<String> {
+    let value = value?;
+    if let Some(c) = control_character(value.get_ref()) {
+        r.error(
+            value.span(),
+            format!("{what} contains the control character U+{:04X}", c as u32),
+            Some("printable text".into()),
+            None,
+        );
+    }
+    Some(value.get_ref().clone())
+}
+
+fn control_character(text: &str) -> Option<char> {
+    text.chars().find(|c| c.is_control())
 }
 
 fn evidence(
@@ -1072,14 +1205,7 @@ fn attestation(
         return None;
     }
     let by = by?;
-    if by.get_ref().trim().is_empty() {
-        r.error(
-            by.span(),
-            "attested_by is empty",
-            Some("the name and role of who attests".into()),
-            None,
-        );
-    }
+    name_text(by, "attested_by", r);
     let on_date = date(on?, r);
     let expires_date = date(expires?, r);
     let (on_date, expires_date) = (on_date?, expires_date?);

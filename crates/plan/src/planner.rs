@@ -75,6 +75,7 @@ pub fn plan(
     }
     let window = EvidenceWindow::new(options)?;
     let caps = catalog.capabilities();
+    let index = EvidenceIndex::new(manifest, evidence);
 
     // Duties: capability x workload.
     let mut duties: Vec<Vec<Duty<'_>>> = Vec::with_capacity(caps.len());
@@ -89,7 +90,7 @@ pub fn plan(
                     cap,
                     &w.name,
                     w.service_model,
-                    evidence,
+                    &index,
                     &window,
                 )
             })
@@ -130,7 +131,9 @@ pub fn plan(
     let coverage = coverage(catalog, manifest, &duties, options.framework, &window);
     let gaps = gaps(catalog, manifest, &duties, &coverage);
 
+    let notices = notices(catalog, manifest, &index, options.framework);
     Ok(Plan {
+        notices,
         organisation: manifest.organisation.clone(),
         tenant: manifest.tenant.clone(),
         deployment: manifest.deployment,
@@ -205,7 +208,7 @@ fn duty<'a>(
     cap: &Capability,
     workload: &str,
     model: ServiceModel,
-    evidence: &[Evidence],
+    evidence: &EvidenceIndex<'_>,
     window: &EvidenceWindow,
 ) -> Duty<'a> {
     let owner = catalog
@@ -223,7 +226,7 @@ fn duty<'a>(
                 }
         })
         .map(|t| t.to.as_str());
-    // The last assignment that covers the workload wins, so a specific line can refine a general one.
+    // Manifest validation guarantees at most one assignment per capability and workload.
     let assignment = manifest
         .assignments
         .iter()
@@ -283,7 +286,7 @@ fn duty<'a>(
         },
         DeclaredEvidence::Attestation(att) => window.attestation(&att.by, att.on, att.expires),
         DeclaredEvidence::Module(module) => {
-            module_evidence(catalog, manifest, cap, workload, module, evidence, window)
+            module_evidence(catalog, cap, workload, module, evidence, window)
         }
     };
     let status = match evidence.state {
@@ -356,6 +359,13 @@ fn derive_parents(catalog: &Catalog, duties: &mut [Vec<Duty<'_>>]) {
                     observed: parts.iter().filter_map(|(_, _, e)| e.observed).min(),
                 };
             } else {
+                let all_assigned = parts
+                    .iter()
+                    .filter(|(_, st, _)| *st != DutyStatus::InPlace)
+                    .all(|(_, st, _)| *st == DutyStatus::Unverified);
+                if all_assigned {
+                    d.status = DutyStatus::Unverified;
+                }
                 d.evidence.detail = format!(
                     "no supplier of its own; parts not in place: {}",
                     open.join(", ")
@@ -365,25 +375,122 @@ fn derive_parents(catalog: &Catalog, duties: &mut [Vec<Duty<'_>>]) {
     }
 }
 
-fn module_evidence(
+/// Things the reader should know that no single row shows: inputs that were ignored, and evidence
+/// that cannot arrive in this build.
+fn notices(
     catalog: &Catalog,
     manifest: &Manifest,
+    index: &EvidenceIndex<'_>,
+    framework: Framework,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if index.ignored > 0 {
+        out.push(format!(
+            "{} evidence record(s) belong to other tenants ({}) and were ignored; this manifest's tenant is {}",
+            index.ignored,
+            index.other_tenants.iter().copied().collect::<Vec<_>>().join(", "),
+            manifest.tenant
+        ));
+    }
+    let mut elsewhere: BTreeMap<Framework, usize> = BTreeMap::new();
+    for statement in manifest
+        .controls
+        .iter()
+        .filter(|c| c.control.framework != framework)
+    {
+        *elsewhere.entry(statement.control.framework).or_default() += 1;
+    }
+    for (fw, n) in elsewhere {
+        out.push(format!("{n} [[control]] statement(s) name {fw} controls and do not count toward this {framework} plan"));
+    }
+    let unshipped: BTreeSet<&str> = manifest
+        .assignments
+        .iter()
+        .filter_map(|a| match &a.evidence {
+            DeclaredEvidence::Module(m) if !catalog.module(m).is_some_and(|x| x.available) => {
+                Some(m.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    if !unshipped.is_empty() {
+        out.push(format!(
+            "this build does not ship the module(s) {}: their evidence can come only from --evidence records",
+            unshipped.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
+/// This tenant's module evidence, grouped by module and capability, built once per plan.
+struct EvidenceIndex<'a> {
+    by_capability: HashMap<(&'a str, &'a str), Vec<&'a Evidence>>,
+    by_controls: HashMap<&'a str, Vec<&'a Evidence>>,
+    other_tenants: BTreeSet<&'a str>,
+    ignored: usize,
+}
+
+impl<'a> EvidenceIndex<'a> {
+    fn new(manifest: &Manifest, evidence: &'a [Evidence]) -> Self {
+        let mut index = EvidenceIndex {
+            by_capability: HashMap::new(),
+            by_controls: HashMap::new(),
+            other_tenants: BTreeSet::new(),
+            ignored: 0,
+        };
+        for e in evidence {
+            let EvidenceSource::Module { module, .. } = &e.source else {
+                continue;
+            };
+            if e.tenant != manifest.tenant {
+                index.other_tenants.insert(e.tenant.as_str());
+                index.ignored += 1;
+                continue;
+            }
+            match e.capability.as_deref() {
+                Some(cap) => index
+                    .by_capability
+                    .entry((module.as_str(), cap))
+                    .or_default()
+                    .push(e),
+                None => index
+                    .by_controls
+                    .entry(module.as_str())
+                    .or_default()
+                    .push(e),
+            }
+        }
+        index
+    }
+}
+
+fn module_evidence(
+    catalog: &Catalog,
     cap: &Capability,
     workload: &str,
     module: &str,
-    evidence: &[Evidence],
+    index: &EvidenceIndex<'_>,
     window: &EvidenceWindow,
 ) -> EvidenceStatus {
-    let relevant = evidence.iter().filter(|e| {
-        e.tenant == manifest.tenant
-            && matches!(&e.source, EvidenceSource::Module { module: m, .. } if m == module)
-            && e.workload.as_deref().is_none_or(|w| w == workload)
-            && (e.capability.as_deref() == Some(cap.id.as_str())
-                || (e.capability.is_none()
-                    && e.controls.iter().any(|c| cap.controls().any(|x| x == c))))
-            && e.observed < window.end
-    });
+    let named = index
+        .by_capability
+        .get(&(module, cap.id.as_str()))
+        .into_iter()
+        .flatten();
+    let by_control = index
+        .by_controls
+        .get(module)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.controls.iter().any(|c| cap.controls().any(|x| x == c)));
+    let relevant: Vec<&Evidence> = named
+        .chain(by_control)
+        .copied()
+        .filter(|e| e.workload.as_deref().is_none_or(|w| w == workload) && e.observed < window.end)
+        .collect();
+    // A record counts if it is still valid at the end of the as-of day.
     let latest = relevant
+        .iter()
         .filter(|e| e.expires.is_none_or(|end| end >= window.end))
         .map(|e| e.observed)
         .max();
@@ -396,10 +503,24 @@ fn module_evidence(
         },
         Some(observed) => EvidenceStatus {
             state: EvidenceState::Expired,
-            detail: format!("module {module} last observed it at {observed}, too long ago"),
+            detail: format!(
+                "module {module} last observed it at {observed}, more than the evidence age limit ago"
+            ),
             until: None,
             observed: Some(observed),
         },
+        None if !relevant.is_empty() => {
+            let last_end = relevant.iter().filter_map(|e| e.expires).max();
+            EvidenceStatus {
+                state: EvidenceState::Expired,
+                detail: match last_end {
+                    Some(end) => format!("module {module}'s evidence expired at {end}"),
+                    None => format!("module {module}'s evidence has expired"),
+                },
+                until: None,
+                observed: relevant.iter().map(|e| e.observed).max(),
+            }
+        }
         None => {
             let shipped = catalog.module(module).is_some_and(|m| m.available);
             let detail = if shipped {
@@ -593,12 +714,16 @@ fn coverage(
                                 })),
                             )
                         } else if covered_by.is_empty() && missing.is_empty() {
+                            // CSA gives the customer a part, but every capability that serves the
+                            // control is the provider's here: that part needs an attestation.
                             (
-                                CoverageStatus::Inherited,
-                                Some(format!(
-                                    "served only by provider capabilities under {}",
-                                    w.service_model.label()
-                                )),
+                                CoverageStatus::Gap,
+                                Some(lapsed.unwrap_or_else(|| {
+                                    format!(
+                                        "the capabilities that serve it are the provider's under {}; the customer's part needs an attestation",
+                                        w.service_model.label()
+                                    )
+                                })),
                             )
                         } else if missing.is_empty() {
                             (CoverageStatus::Covered, lapsed)
@@ -695,12 +820,16 @@ fn count(dc: &mut DomainCoverage, status: CoverageStatus) {
 }
 
 fn finish_percent(dc: &mut DomainCoverage) {
-    let applicable = dc.controls - dc.not_applicable;
-    dc.percent_met = if applicable == 0 {
-        100.0
-    } else {
-        ((dc.covered + dc.inherited) as f64 * 1000.0 / applicable as f64).round() / 10.0
+    let percent = |part: usize, whole: usize| {
+        if whole == 0 {
+            100.0
+        } else {
+            (part as f64 * 1000.0 / whole as f64).round() / 10.0
+        }
     };
+    let applicable = dc.controls - dc.not_applicable;
+    dc.percent_met = percent(dc.covered + dc.inherited, applicable);
+    dc.percent_own_covered = percent(dc.covered, applicable - dc.inherited);
 }
 
 fn customer_part(catalog: &Catalog, kind: ControlKind, serving: &[usize]) -> String {
@@ -725,6 +854,18 @@ fn gaps(
         .iter()
         .map(|w| (w.name.as_str(), w))
         .collect();
+    // (capability, workload) -> the controls it leaves open there.
+    let mut left_open: HashMap<(&str, &str), BTreeSet<String>> = HashMap::new();
+    for c in &coverage.controls {
+        for wc in &c.workloads {
+            for cap in &wc.missing {
+                left_open
+                    .entry((cap.as_str(), wc.workload.as_str()))
+                    .or_default()
+                    .insert(format!("{}:{}", coverage.framework.key(), c.id));
+            }
+        }
+    }
     let mut out = Vec::new();
     for (cap, row) in catalog.capabilities().iter().zip(duties) {
         let open: Vec<(&crate::manifest::Workload, &Duty<'_>)> = manifest
@@ -803,19 +944,26 @@ fn gaps(
                         .map_or_else(|| s.clone(), |t| t.name.clone())
                 })
                 .collect(),
-            controls: cap.links.iter().map(|l| l.control.to_string()).collect(),
+            controls: open
+                .iter()
+                .filter_map(|(w, _)| left_open.get(&(cap.id.as_str(), w.name.as_str())))
+                .flatten()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             section: Some(cap.section.clone()),
         });
     }
-    for c in coverage
-        .controls
-        .iter()
-        .filter(|c| c.kind == ControlKind::Process)
-    {
+    // Controls whose customer part only an attestation can meet: process controls, and controls
+    // whose serving capabilities are all the provider's on that workload.
+    for c in &coverage.controls {
         let open: Vec<&WorkloadCoverage> = c
             .workloads
             .iter()
-            .filter(|w| w.status == CoverageStatus::Gap)
+            .filter(|w| {
+                w.status == CoverageStatus::Gap && w.missing.is_empty() && w.covered_by.is_empty()
+            })
             .collect();
         if open.is_empty() {
             continue;
@@ -855,7 +1003,11 @@ fn gaps(
             },
             workloads: open.iter().map(|w| w.workload.clone()).collect(),
             reason,
-            guidance: c.customer_part.clone(),
+            guidance: if c.kind == ControlKind::Process {
+                c.customer_part.clone()
+            } else {
+                "The capabilities that serve this control are the provider's under this service model; do your part of the shared control (your users, data, endpoints and configuration) and attest it with an owner and an expiry.".to_owned()
+            },
             service_types: ["consulting-integration", "certification-audit"]
                 .iter()
                 .map(|s| {

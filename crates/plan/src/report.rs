@@ -13,6 +13,8 @@ use crate::manifest::Classification;
 /// Everything `shieldwall plan` computes for one manifest.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// Facts about the inputs that no row shows: ignored records or statements, missing modules.
+    pub notices: Vec<String>,
     /// The organisation.
     pub organisation: String,
     /// The tenant.
@@ -289,6 +291,9 @@ pub struct DomainCoverage {
     pub not_applicable: usize,
     /// (covered + inherited) / applicable, in percent, one decimal; 100 when nothing applies.
     pub percent_met: f64,
+    /// covered / (applicable - inherited): how much of what the customer has a part in is covered,
+    /// in percent, one decimal; 100 when the customer has a part in none.
+    pub percent_own_covered: f64,
 }
 
 /// What a gap is about.

@@ -238,6 +238,111 @@ fn no_workload_and_oversized_input() {
     assert!(errors(&big).diagnostics[0].message.contains("limit"));
 }
 
+#[test]
+fn names_must_be_clean_text() {
+    let src = VALID.replace("name = \"shop\"", "name = \"shop \"");
+    let d = one(&src, 7, "\"shop \"");
+    assert!(d.message.contains("leading or trailing spaces"), "{d:?}");
+    let src = VALID.replace("provider = \"ExampleCloud\"", "provider = \"\"");
+    let d = one(&src, 9, "\"\"");
+    assert_eq!(d.message, "provider is empty");
+    let src = VALID.replace("name = \"Example Ltd\"", "name = \"Evil\\u001b[31m\"");
+    let d = one(&src, 4, "\"Evil");
+    assert!(d.message.contains("control character U+001B"), "{d:?}");
+    let src = VALID.replace(
+        "capability = \"waf\"",
+        "capability = \"waf\"\nproduct = \"x\\ny\"",
+    );
+    let d = one(&src, 19, "\"x");
+    assert!(
+        d.message
+            .contains("product contains the control character U+000A"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn an_empty_workload_list_is_refused() {
+    let src = VALID.replace(
+        "supplier = \"EdgeShield\"",
+        "supplier = \"EdgeShield\"\nworkloads = []",
+    );
+    let d = one(&src, 20, "[]");
+    assert!(d.message.contains("empty workload list"), "{d:?}");
+}
+
+#[test]
+fn conflicting_transfers_and_assignments_are_refused() {
+    let twice = format!("{VALID}\n[[transfer]]\nto = \"EdgeShield\"\nitems = [\"waf\", \"waf\"]\n");
+    let line = twice
+        .lines()
+        .position(|l| l.starts_with("items = "))
+        .unwrap()
+        + 1;
+    let e = errors(&twice);
+    assert!(
+        e.diagnostics
+            .iter()
+            .any(|d| d.line == line && d.message.contains("listed twice")),
+        "{e}"
+    );
+
+    let two_parties = format!(
+        "{}\n[[third_party]]\nname = \"Other\"\n[[transfer]]\nto = \"EdgeShield\"\nitems = [\"R-DATA\"]\n[[transfer]]\nto = \"Other\"\nitems = [\"R-DATA\"]\n",
+        VALID
+    );
+    let e = errors(&two_parties);
+    assert!(
+        e.diagnostics
+            .iter()
+            .any(|d| d.message.contains("already transferred to \"EdgeShield\"")),
+        "{e}"
+    );
+
+    let against = format!(
+        "{VALID}\n[[transfer]]\nto = \"EdgeShield\"\nitems = [\"host-hardening\"]\n[[assignment]]\ncapability = \"host-hardening\"\nsupplier = \"customer\"\n"
+    );
+    let e = errors(&against);
+    assert!(
+        e.diagnostics
+            .iter()
+            .any(|d| d.message.contains("was transferred to \"EdgeShield\"")
+                && d.suggestion.is_none()),
+        "{e}"
+    );
+
+    let double =
+        format!("{VALID}\n[[assignment]]\ncapability = \"waf\"\nsupplier = \"EdgeShield\"\n");
+    let e = errors(&double);
+    assert!(
+        e.diagnostics.iter().any(|d| d
+            .message
+            .contains("already assigned for workload \"shop\" (line 18)")),
+        "{e}"
+    );
+}
+
+#[test]
+fn browse_only_framework_cannot_be_stated() {
+    let src = format!("{VALID}\n[[control]]\nid = \"ccm-4.1.0:GRC-01\"\nnot_applicable = \"x\"\n");
+    let e = errors(&src);
+    assert!(
+        e.diagnostics[0].message.contains("for browsing only"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_caret_underlines_characters_not_bytes() {
+    let src = VALID.replace(
+        "service_model = \"iaas\"",
+        "service_model = \"ïåäs\" # ünïcode",
+    );
+    let e = errors(&src);
+    let d = &e.diagnostics[0];
+    assert_eq!(d.width, "\"ïåäs\"".chars().count(), "{d:?}");
+}
+
 /// Fragments that a generated manifest is built from: valid pieces, near misses and junk.
 fn fragment() -> impl Strategy<Value = String> {
     let value = prop_oneof![

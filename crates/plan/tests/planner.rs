@@ -369,3 +369,221 @@ fn domain_totals_add_up_and_v3_coverage_works() {
         "v4.1.0 is browse-only"
     );
 }
+
+#[test]
+fn shared_controls_served_only_by_provider_capabilities_need_an_attestation() {
+    // Under SaaS the application area is the provider's, so application IAM is inherited; a
+    // shared control it serves still leaves the customer a part.
+    let saas = HEAD.replace("service_model = \"iaas\"", "service_model = \"saas\"");
+    let m = manifest::parse("s.toml", &saas, catalog()).unwrap();
+    let p = plan(
+        catalog(),
+        &m,
+        &[],
+        &PlanOptions::new("2026-06-30".parse().unwrap()),
+    )
+    .unwrap();
+    let c = catalog();
+    let affected: Vec<&shieldwall_plan::report::ControlCoverage> = p
+        .coverage
+        .controls
+        .iter()
+        .filter(|x| x.kind == ControlKind::Technical && x.ownership.saas.key() == "shared")
+        .filter(|x| {
+            let r = shieldwall_core::ControlRef::new(Framework::CcmV4_0_13, x.id.clone());
+            c.capabilities_for(&r)
+                .all(|cap| c.capability_owner(cap, ServiceModel::Saas) == Some(Owner::Csp))
+        })
+        .collect();
+    assert!(!affected.is_empty());
+    for x in affected {
+        assert_eq!(x.status, CoverageStatus::Gap, "{}", x.id);
+        assert!(
+            x.workloads[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("needs an attestation")
+        );
+        assert!(
+            p.gaps
+                .iter()
+                .any(|g| g.kind == GapKind::Control && g.id.ends_with(&format!(":{}", x.id))),
+            "{} is listed as a gap",
+            x.id
+        );
+    }
+}
+
+#[test]
+fn capability_gaps_name_only_the_controls_they_leave_open() {
+    let p = run("", &[], "2026-06-30");
+    let waf = p.gaps.iter().find(|g| g.id == "waf").unwrap();
+    assert!(!waf.controls.is_empty());
+    for id in &waf.controls {
+        let bare = id.split_once(':').unwrap().1;
+        let status = control(&p, bare).status;
+        assert!(
+            matches!(status, CoverageStatus::Gap | CoverageStatus::Partial),
+            "{id} is {status:?}"
+        );
+    }
+}
+
+#[test]
+fn notices_report_ignored_inputs() {
+    let other = module_record(
+        "baseline",
+        "host-hardening",
+        "2026-06-20T10:00:00Z",
+        "someone-else",
+    );
+    let extra = "[[assignment]]\ncapability = \"host-hardening\"\nsupplier = \"customer\"\nevidence = { module = \"baseline\" }\n[[control]]\nid = \"ccm-3.0.1:GRM-06\"\nnot_applicable = \"x\"\n";
+    let p = run(extra, &[other], "2026-06-30");
+    assert!(
+        p.notices
+            .iter()
+            .any(|n| n.contains("1 evidence record(s) belong to other tenants (someone-else)")),
+        "{:?}",
+        p.notices
+    );
+    assert!(
+        p.notices
+            .iter()
+            .any(|n| n.contains("name ccm-3.0.1 controls and do not count")),
+        "{:?}",
+        p.notices
+    );
+    assert!(
+        p.notices
+            .iter()
+            .any(|n| n.contains("does not ship the module(s) baseline")),
+        "{:?}",
+        p.notices
+    );
+    assert!(run("", &[], "2026-06-30").notices.is_empty());
+}
+
+#[test]
+fn expired_module_records_say_so() {
+    let extra = "[[assignment]]\ncapability = \"host-hardening\"\nsupplier = \"customer\"\nevidence = { module = \"baseline\" }\n";
+    let mut record = module_record("baseline", "host-hardening", "2026-06-20T10:00:00Z", "t1");
+    record.expires = Some("2026-06-25T00:00:00Z".parse().unwrap());
+    let p = run(extra, &[record], "2026-06-30");
+    let d = duty(&p, "host-hardening", "app");
+    assert_eq!(d.evidence.state, EvidenceState::Expired);
+    assert!(d.evidence.detail.contains("expired at 2026-06-25"), "{d:?}");
+}
+
+#[test]
+fn a_parent_whose_open_parts_are_all_assigned_is_unverified() {
+    let parts = [
+        "application-identity-and-access",
+        "web-code-security",
+        "web-attack-defence",
+        "anti-ddos-cc",
+        "waf",
+        "wtp",
+    ];
+    let mut extra: String = parts[..5]
+        .iter()
+        .map(|c| attested(c, "2026-01-01", "2027-01-01"))
+        .collect();
+    extra.push_str(&attested("wtp", "2025-01-01", "2026-01-01"));
+    let p = run(&extra, &[], "2026-06-30");
+    assert_eq!(
+        duty(&p, "application-system-security", "app").status,
+        DutyStatus::Unverified
+    );
+}
+
+mod generated {
+    //! Property: any structurally valid manifest plans and renders in every format without
+    //! panicking, and the plan's totals are consistent.
+    use proptest::prelude::*;
+
+    use super::*;
+    use shieldwall_plan::{Format, render};
+
+    fn name() -> impl Strategy<Value = String> {
+        // Unicode, punctuation and markup-looking names, never control characters or spaces at the ends.
+        "[a-zA-Z0-9ÅéßЖ漢<>&\"'|*_#-][a-zA-Z0-9ÅéßЖ漢<>&\"'|*_# -]{0,10}[a-zA-Z0-9<>&|]"
+            .prop_map(|s| s)
+    }
+
+    fn quoted(s: &str) -> String {
+        toml::Value::String(s.to_owned()).to_string()
+    }
+
+    prop_compose! {
+        fn manifest_text()(
+            workloads in prop::collection::btree_set(name(), 1..6),
+            models in prop::collection::vec(0usize..3, 6),
+            classes in prop::collection::vec(0usize..4, 6),
+            exposed in prop::collection::vec(any::<bool>(), 6),
+            party in name(),
+            caps in prop::collection::btree_set(0usize..41, 0..20),
+            evidence_kind in prop::collection::vec(0usize..3, 20),
+            days in prop::collection::vec(0i32..800, 20),
+            transfer_cap in prop::option::of(0usize..41),
+        ) -> String {
+            let catalog = Catalog::embedded().unwrap();
+            let mut m = format!("deployment = \"community\"\n[organisation]\nname = {}\n", quoted(&party));
+            for (i, w) in workloads.iter().enumerate() {
+                m.push_str(&format!(
+                    "[[workload]]\nname = {}\nservice_model = \"{}\"\nprovider = {}\ndata_classification = \"{}\"\ninternet_facing = {}\n",
+                    quoted(w),
+                    ["iaas", "paas", "saas"][models[i]],
+                    quoted(&format!("{w} cloud")),
+                    ["public", "internal", "confidential", "restricted"][classes[i]],
+                    exposed[i]
+                ));
+            }
+            let third = format!("{party} Ltd");
+            m.push_str(&format!("[[third_party]]\nname = {}\n", quoted(&third)));
+            let transferred = transfer_cap.map(|i| catalog.capabilities()[i].id.clone());
+            if let Some(cap) = &transferred {
+                m.push_str(&format!("[[transfer]]\nto = {}\nitems = [\"{cap}\", \"R-DATA\"]\n", quoted(&third)));
+            }
+            for (k, i) in caps.iter().enumerate() {
+                let cap = &catalog.capabilities()[*i];
+                let supplier = if transferred.as_deref() == Some(cap.id.as_str()) { quoted(&third) } else { "\"customer\"".to_owned() };
+                m.push_str(&format!("[[assignment]]\ncapability = \"{}\"\nsupplier = {supplier}\nproduct = {}\n", cap.id, quoted(&format!("<script>{party}</script> & co"))));
+                let start = jiff::civil::date(2025, 6, 1).checked_add(jiff::Span::new().days(days[k])).unwrap();
+                match (evidence_kind[k], cap.modules.first()) {
+                    (0, Some(module)) => m.push_str(&format!("evidence = {{ module = \"{module}\" }}\n")),
+                    (1, _) | (0, None) => m.push_str(&format!("[assignment.evidence]\nattested_by = {}\nattested_on = {start}\nexpires = {}\n", quoted(&party), start.checked_add(jiff::Span::new().days(180)).unwrap())),
+                    _ => {}
+                }
+            }
+            m.push_str("[[control]]\nid = \"GRC-01\"\nattested_by = \"x\"\nattested_on = 2026-01-01\nexpires = 2026-12-31\n");
+            m
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+        #[test]
+        fn valid_manifests_plan_and_render_everywhere(text in manifest_text(), as_of_days in 0i32..900) {
+            let catalog = Catalog::embedded().unwrap();
+            let m = manifest::parse("gen.toml", &text, catalog).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            let as_of = jiff::civil::date(2025, 6, 1).checked_add(jiff::Span::new().days(as_of_days)).unwrap();
+            let p = plan(catalog, &m, &[], &PlanOptions::new(as_of)).unwrap();
+            let t = &p.coverage.total;
+            prop_assert_eq!(t.controls, t.covered + t.partial + t.gap + t.inherited + t.not_applicable);
+            prop_assert_eq!(p.capabilities.len(), 41 * m.workloads.len());
+            prop_assert!(p.gaps.windows(2).all(|w| w[0].score >= w[1].score));
+            for (_, format) in Format::ALL {
+                let out = render(&p, catalog, format).unwrap();
+                prop_assert!(!out.is_empty());
+                if format == Format::Html {
+                    prop_assert!(!out.contains("<script>"), "manifest markup must be escaped in HTML");
+                }
+                if format == Format::Markdown {
+                    prop_assert!(!out.contains("<script>"), "manifest markup must be escaped in Markdown");
+                }
+            }
+        }
+    }
+}

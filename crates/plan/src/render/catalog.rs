@@ -252,7 +252,7 @@ pub fn render_listing(
                         Some(false) => "no".into(),
                         None => "-".into(),
                     },
-                    format!("{:?}", catalog.control_kind(c)).to_lowercase(),
+                    catalog.control_kind(c).key().to_owned(),
                     c.title.clone(),
                 ]);
             }
@@ -411,13 +411,18 @@ pub fn render_entry(
             ),
             (
                 "Kind".into(),
-                format!("{:?}", catalog.control_kind(control)).to_lowercase(),
+                catalog.control_kind(control).key().to_owned(),
             ),
         ];
         if let Some(split) = &control.guideline_split {
             p.push((
                 "Implementation guidelines split".into(),
-                format!("{:?} / {:?} / {:?}", split.iaas, split.paas, split.saas),
+                format!(
+                    "{} / {} / {}",
+                    split.iaas.label(),
+                    split.paas.label(),
+                    split.saas.label()
+                ),
             ));
         }
         if let Some(lite) = control.ccm_lite {

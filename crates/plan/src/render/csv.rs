@@ -11,6 +11,10 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
         "section", "workload", "id", "name", "owner", "status", "detail", "score",
     ]))
     .map_err(err)?;
+    for notice in &plan.notices {
+        w.write_record(safe(["notice", "", "", "", "", "", notice, ""]))
+            .map_err(err)?;
+    }
     for m in &plan.matrix {
         for a in &m.areas {
             let transfers: Vec<String> = a
@@ -52,8 +56,9 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
     for d in &plan.capabilities {
         let supplier = d.supplier.clone().unwrap_or_default();
         let detail = format!(
-            "supplier={supplier}; evidence={}: {}",
-            d.evidence.state.key(),
+            "supplier={supplier}; product={}; evidence={}: {}",
+            d.product.as_deref().unwrap_or_default(),
+            super::text::evidence_cell(&d.evidence),
             d.evidence.detail
         );
         w.write_record(safe([
@@ -107,8 +112,14 @@ pub(super) fn render(plan: &Plan) -> Result<String, RenderError> {
         .chain(std::iter::once(&plan.coverage.total))
     {
         let detail = format!(
-            "controls={} covered={} partial={} gap={} inherited={} not_applicable={}",
-            d.controls, d.covered, d.partial, d.gap, d.inherited, d.not_applicable
+            "controls={} covered={} partial={} gap={} inherited={} not_applicable={} own_covered_percent={:.1}",
+            d.controls,
+            d.covered,
+            d.partial,
+            d.gap,
+            d.inherited,
+            d.not_applicable,
+            d.percent_own_covered
         );
         w.write_record(safe([
             "coverage-domain",

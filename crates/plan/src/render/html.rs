@@ -36,7 +36,7 @@ th{background:#f3f5f7;position:sticky;top:0}tbody tr:nth-child(even){background:
 .st-gap,.st-unassigned,.st-missing{color:#b3261e;font-weight:600}.st-inherited,.st-not-applicable,.st-not-required{color:#57606a}
 .bar{display:flex;height:14px;min-width:220px;border:1px solid #c9d1d9;background:#f6f8fa}.bar div{height:100%}
 .b-covered{background:#2da44e}.b-inherited{background:#8cb4ff}.b-partial{background:#e3b341}.b-gap{background:#d1242f}.b-na{background:#d0d7de}
-.score{font-weight:700}.small{color:#57606a;font-size:.9em}
+.score{font-weight:700}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.4rem .6rem}.small{color:#57606a;font-size:.9em}
 @media print{th{position:static}body{margin:0}}
 "#;
 
@@ -58,15 +58,19 @@ pub(super) fn render(plan: &Plan, catalog: &Catalog) -> String {
     let t = &plan.coverage.total;
     let _ = writeln!(
         h,
-        "<dt>Controls met</dt><dd>{:.1}% ({} covered, {} inherited, {} partial, {} gaps, {} not applicable)</dd><dt>Open gaps</dt><dd>{}</dd></dl>",
+        "<dt>Controls met</dt><dd>{:.1}% ({} covered, {} inherited, {} partial, {} gaps, {} not applicable); of the controls the customer has a part in, {:.1}% covered</dd><dt>Open gaps</dt><dd>{}</dd></dl>",
         t.percent_met,
         t.covered,
         t.inherited,
         t.partial,
         t.gap,
         t.not_applicable,
+        t.percent_own_covered,
         plan.gaps.len()
     );
+    for notice in &plan.notices {
+        let _ = writeln!(h, "<p class=\"notice\"><b>Note:</b> {}</p>", esc(notice));
+    }
 
     matrix(&mut h, plan, catalog);
     capabilities(&mut h, plan);
@@ -86,7 +90,7 @@ fn owner_class(owner: Owner) -> &'static str {
 }
 
 fn matrix(h: &mut String, plan: &Plan, catalog: &Catalog) {
-    h.push_str("<h2>1. Responsibility matrix</h2>\n<p class=\"legend\"><span class=\"csp\">provider</span><span class=\"customer\">customer</span><span class=\"shared\">shared</span><span class=\"third\">taken over by a third party</span></p>\n");
+    h.push_str("<h2>1. Responsibility matrix</h2>\n<p class=\"legend\"><span class=\"csp\">provider</span><span class=\"customer\">customer</span><span class=\"shared\">shared</span><span class=\"third\">&rarr; taken over by a third party (only what is listed)</span></p>\n");
     h.push_str("<table><thead><tr><th>Category</th><th>Area</th>");
     for m in &plan.matrix {
         let _ = write!(
@@ -111,11 +115,8 @@ fn matrix(h: &mut String, plan: &Plan, catalog: &Catalog) {
             );
             for m in &plan.matrix {
                 if let Some(a) = m.areas.get(i) {
-                    let class = if a.transfers.is_empty() {
-                        owner_class(a.owner)
-                    } else {
-                        "third"
-                    };
+                    // The area keeps its owner's colour: only the listed capabilities moved.
+                    let class = owner_class(a.owner);
                     let _ = write!(h, "<td class=\"{class}\">{}", a.owner.key());
                     for t in &a.transfers {
                         let _ = write!(
@@ -174,7 +175,9 @@ fn matrix(h: &mut String, plan: &Plan, catalog: &Catalog) {
 }
 
 fn capabilities(h: &mut String, plan: &Plan) {
-    h.push_str("<h2>2. Capabilities each party owes</h2>\n<table><thead><tr><th>Capability</th><th>Section</th><th>Workload</th><th>Owner</th><th>Status</th><th>Supplier</th><th>Evidence</th></tr></thead><tbody>\n");
+    h.push_str("<h2>2. Capabilities each party owes</h2>\n");
+    h.push_str(&grid_html(&super::text::party_summary(plan)));
+    h.push_str("\n<table><thead><tr><th>Capability</th><th>Section</th><th>Workload</th><th>Owner</th><th>Status</th><th>Supplier</th><th>Evidence</th></tr></thead><tbody>\n");
     let mut rows: Vec<_> = plan.capabilities.iter().collect();
     // Customer duties first, inherited last, each in catalog order.
     rows.sort_by_key(|d| d.status == DutyStatus::Inherited);
@@ -215,7 +218,7 @@ fn pct(part: usize, whole: usize) -> f64 {
 fn coverage(h: &mut String, plan: &Plan) {
     let _ = writeln!(h, "<h2>3. {} coverage</h2>", esc(plan.framework.title()));
     h.push_str("<p class=\"legend\"><span class=\"b-covered\">covered</span><span class=\"b-inherited\">inherited</span><span class=\"b-partial\">partial</span><span class=\"b-gap\">gap</span><span class=\"b-na\">not applicable</span></p>\n");
-    h.push_str("<table><thead><tr><th>Domain</th><th>Controls</th><th>Met</th><th>Breakdown</th></tr></thead><tbody>\n");
+    h.push_str("<table><thead><tr><th>Domain</th><th>Controls</th><th>Met</th><th title=\"covered / (applicable - inherited)\">Own covered</th><th>Breakdown</th></tr></thead><tbody>\n");
     for d in plan
         .coverage
         .domains
@@ -225,11 +228,12 @@ fn coverage(h: &mut String, plan: &Plan) {
         let n = d.controls;
         let _ = writeln!(
             h,
-            "<tr><td><b>{}</b> {}</td><td>{}</td><td>{:.1}%</td><td><div class=\"bar\" title=\"{} covered, {} inherited, {} partial, {} gap, {} n/a\"><div class=\"b-covered\" style=\"width:{:.1}%\"></div><div class=\"b-inherited\" style=\"width:{:.1}%\"></div><div class=\"b-partial\" style=\"width:{:.1}%\"></div><div class=\"b-gap\" style=\"width:{:.1}%\"></div><div class=\"b-na\" style=\"width:{:.1}%\"></div></div></td></tr>",
+            "<tr><td><b>{}</b> {}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td><div class=\"bar\" title=\"{} covered, {} inherited, {} partial, {} gap, {} n/a\"><div class=\"b-covered\" style=\"width:{:.1}%\"></div><div class=\"b-inherited\" style=\"width:{:.1}%\"></div><div class=\"b-partial\" style=\"width:{:.1}%\"></div><div class=\"b-gap\" style=\"width:{:.1}%\"></div><div class=\"b-na\" style=\"width:{:.1}%\"></div></div></td></tr>",
             esc(&d.domain),
             esc(&d.name),
             n,
             d.percent_met,
+            d.percent_own_covered,
             d.covered,
             d.inherited,
             d.partial,
@@ -281,7 +285,7 @@ fn coverage(h: &mut String, plan: &Plan) {
             } else {
                 ""
             },
-            format!("{:?}", c.kind).to_lowercase(),
+            c.kind.key().to_owned(),
             c.ownership.iaas.key(),
             c.ownership.paas.key(),
             c.ownership.saas.key(),
@@ -322,6 +326,24 @@ fn gaps(h: &mut String, plan: &Plan) {
         );
     }
     h.push_str("</tbody></table>\n");
+}
+
+/// A text grid as an HTML table, every cell escaped.
+fn grid_html(grid: &super::text::Grid) -> String {
+    let mut out = String::from("<table><thead><tr>");
+    for h in grid.headers() {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in grid.rows() {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", esc(cell));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
 }
 
 #[cfg(test)]

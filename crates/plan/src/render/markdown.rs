@@ -1,15 +1,17 @@
 //! The Markdown rendering: the whole plan, with the guidance for every gap.
 
-use super::text::{Grid, heading_facts, matrix_grids, transfer_lines};
+use super::text::{
+    Grid, evidence_cell, heading_facts, matrix_grids, md_text, party_summary, transfer_lines,
+};
 use crate::report::{DutyStatus, GapKind, Plan};
 
 pub(super) fn render(plan: &Plan) -> String {
-    let mut out = format!(
-        "# Responsibility plan: {}\n\n",
-        plan.organisation.replace('\n', " ")
-    );
+    let mut out = format!("# Responsibility plan: {}\n\n", md_text(&plan.organisation));
     for (k, v) in heading_facts(plan) {
-        out.push_str(&format!("- **{k}:** {v}\n"));
+        out.push_str(&format!("- **{k}:** {}\n", md_text(&v)));
+    }
+    for notice in &plan.notices {
+        out.push_str(&format!("\n> **Note:** {}\n", md_text(notice)));
     }
 
     out.push_str("\n## 1. Responsibility matrix\n\nOwner per workload; `->` marks duties a third party took over by contract.\n\n");
@@ -21,11 +23,13 @@ pub(super) fn render(plan: &Plan) -> String {
     if !transfers.is_empty() {
         out.push_str("\nTransfers by contract:\n\n");
         for line in transfers {
-            out.push_str(&format!("- {line}\n"));
+            out.push_str(&format!("- {}\n", md_text(&line)));
         }
     }
 
     out.push_str("\n## 2. Capabilities each party owes\n\n");
+    out.push_str(&party_summary(plan).markdown());
+    out.push('\n');
     for (title, wanted) in [
         (
             "Owed by the customer (alone or its part of a shared duty)",
@@ -57,7 +61,7 @@ pub(super) fn render(plan: &Plan) -> String {
                 d.status.key().into(),
                 d.supplier.clone().unwrap_or_else(|| "-".into()),
                 d.product.clone().unwrap_or_else(|| "-".into()),
-                format!("{}: {}", d.evidence.state.key(), d.evidence.detail),
+                format!("{} ({})", evidence_cell(&d.evidence), d.evidence.detail),
             ]);
         }
         out.push_str(&g.markdown());
@@ -75,6 +79,7 @@ pub(super) fn render(plan: &Plan) -> String {
         "Inherited",
         "N/A",
         "Met %",
+        "Own %",
     ]);
     for d in plan
         .coverage
@@ -92,6 +97,7 @@ pub(super) fn render(plan: &Plan) -> String {
             d.inherited.to_string(),
             d.not_applicable.to_string(),
             format!("{:.1}", d.percent_met),
+            format!("{:.1}", d.percent_own_covered),
         ]);
     }
     out.push_str(&domains.markdown());
@@ -120,7 +126,7 @@ pub(super) fn render(plan: &Plan) -> String {
         controls.row(vec![
             c.id.clone(),
             c.title.clone(),
-            format!("{:?}", c.kind).to_lowercase(),
+            c.kind.key().to_owned(),
             super::table::owner_letters(c),
             c.status.key().into(),
             c.customer_part.clone(),
@@ -137,23 +143,25 @@ pub(super) fn render(plan: &Plan) -> String {
         };
         out.push_str(&format!(
             "### {}. {} ({kind}, score {})\n\n",
-            g.rank, g.id, g.score
+            g.rank,
+            md_text(&g.id),
+            g.score
         ));
         out.push_str(&format!(
             "- **Name:** {}\n- **Owner:** {}\n- **Workloads:** {}\n- **Why:** {}\n",
-            g.name,
+            md_text(&g.name),
             g.owner,
-            g.workloads.join(", "),
-            g.reason
+            md_text(&g.workloads.join(", ")),
+            md_text(&g.reason)
         ));
         if let Some(section) = &g.section {
             out.push_str(&format!("- **Guideline section:** {section}\n"));
         }
         out.push_str(&format!(
             "- **Guidance:** {}\n- **Could be filled by:** {}\n- **Controls:** {}\n\n",
-            g.guidance,
-            g.service_types.join("; "),
-            g.controls.join(", ")
+            md_text(&g.guidance),
+            md_text(&g.service_types.join("; ")),
+            md_text(&g.controls.join(", "))
         ));
     }
     out

@@ -394,7 +394,9 @@ impl Ctx<'_> {
                         .iter()
                         .filter(|w| plan.matrix.iter().any(|m| m.workload == w.workload && m.provider == *p))
                         .collect();
-                    let inherited = on_provider.iter().any(|w| w.status == CoverageStatus::Inherited);
+                    let provider_owned = on_provider.iter().any(|w| w.status == CoverageStatus::Inherited);
+                    let provider_share = on_provider.iter().any(|w| matches!(w.owner, ControlOwnership::Shared | ControlOwnership::Unspecified) && w.status != CoverageStatus::NotApplicable);
+                    let inherited = provider_owned || provider_share;
                     let shared_done = on_provider.iter().any(|w| w.owner == ControlOwnership::Shared && w.status == CoverageStatus::Covered);
                     if !inherited && !shared_done {
                         continue;
@@ -405,7 +407,12 @@ impl Ctx<'_> {
                         "description": format!("The provider's part, from {}.", line(p)),
                     });
                     if inherited {
-                        set(&mut bc, "inherited", json!([{"uuid": req_uuid("inherited", p), "description": format!("Inherited from {}: the provider owns this control, or only provider capabilities serve it, for the listed workloads.", line(p))}]));
+                        let description = if provider_owned {
+                            format!("Inherited from {}: the provider owns this control for the workloads it hosts.", line(p))
+                        } else {
+                            format!("Inherited from {}: the provider's part of this shared control, for the workloads it hosts.", line(p))
+                        };
+                        set(&mut bc, "inherited", json!([{"uuid": req_uuid("inherited", p), "description": description}]));
                     }
                     if shared_done {
                         set(&mut bc, "satisfied", json!([{"uuid": req_uuid("satisfied", p), "description": format!("The customer's part of this shared control is met: {}", c.customer_part)}]));
@@ -440,7 +447,7 @@ impl Ctx<'_> {
                 json!({
                     "uuid": req_uuid("requirement", ""),
                     "control-id": control_id,
-                    "props": [{"name": "coverage-status", "ns": NS, "value": c.status.key()}, {"name": "control-kind", "ns": NS, "value": format!("{:?}", c.kind).to_lowercase()}],
+                    "props": [{"name": "coverage-status", "ns": NS, "value": c.status.key()}, {"name": "control-kind", "ns": NS, "value": c.kind.key()}],
                     "responsible-roles": roles.into_iter().map(|r| json!({"role-id": r})).collect::<Vec<_>>(),
                     "by-components": by_components,
                 })
@@ -452,7 +459,7 @@ impl Ctx<'_> {
             .iter()
             .map(|m| m.data_classification)
             .max()
-            .map_or("public", |c| c.key());
+            .map_or("fips-199-low", impact);
         let information_types: Vec<Value> = plan
             .matrix
             .iter()

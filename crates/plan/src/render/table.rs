@@ -1,6 +1,9 @@
 //! The terminal rendering: aligned text tables, one section per part of the plan.
 
-use super::text::{Grid, clip, heading_facts, matrix_grids, transfer_lines};
+use super::text::{
+    Grid, clip, heading_facts, inherited_lines, matrix_grids, notice_lines, party_summary,
+    transfer_lines,
+};
 use crate::report::{GapKind, Plan};
 
 pub(super) fn render(plan: &Plan) -> String {
@@ -9,6 +12,9 @@ pub(super) fn render(plan: &Plan) -> String {
         out.push_str(&format!("{k:<16}{v}\n"));
     }
 
+    for notice in notice_lines(plan) {
+        out.push_str(&format!("NOTE: {notice}\n"));
+    }
     out.push_str(
         "\n1. RESPONSIBILITY MATRIX (owner per workload; -> marks a transfer to a third party)\n\n",
     );
@@ -20,9 +26,13 @@ pub(super) fn render(plan: &Plan) -> String {
         out.push_str(&format!("-> {line}\n"));
     }
 
-    out.push_str(
-        "\n2. CAPABILITIES OWED (provider-owned ones are inherited and listed in JSON/HTML)\n\n",
-    );
+    out.push_str("\n2. CAPABILITIES EACH PARTY OWES\n\n");
+    out.push_str(&party_summary(plan).aligned());
+    out.push_str("\nInherited from the provider, per workload:\n");
+    for line in inherited_lines(plan) {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str("\nOwed by the customer side (itself, or a third party by contract):\n\n");
     let mut caps = Grid::new([
         "Capability",
         "Workload",
@@ -31,14 +41,12 @@ pub(super) fn render(plan: &Plan) -> String {
         "Supplier",
         "Evidence",
     ]);
-    let mut inherited = 0usize;
     for d in &plan.capabilities {
         if d.status == crate::report::DutyStatus::Inherited {
-            inherited += 1;
             continue;
         }
         let supplier = match (&d.supplier, &d.product) {
-            (Some(s), Some(p)) => format!("{s}: {}", clip(p, 30)),
+            (Some(s), Some(p)) => format!("{s}: {}", clip(p, 40)),
             (Some(s), None) => s.clone(),
             _ => "-".into(),
         };
@@ -53,9 +61,6 @@ pub(super) fn render(plan: &Plan) -> String {
         ]);
     }
     out.push_str(&caps.aligned());
-    out.push_str(&format!(
-        "({inherited} provider-owned capability duties inherited)\n"
-    ));
 
     out.push_str(&format!(
         "\n3. {} COVERAGE BY DOMAIN\n\n",
@@ -71,6 +76,7 @@ pub(super) fn render(plan: &Plan) -> String {
         "Inherited",
         "N/A",
         "Met %",
+        "Own %",
     ]);
     for d in plan
         .coverage
@@ -88,9 +94,13 @@ pub(super) fn render(plan: &Plan) -> String {
             d.inherited.to_string(),
             d.not_applicable.to_string(),
             format!("{:.1}", d.percent_met),
+            format!("{:.1}", d.percent_own_covered),
         ]);
     }
     out.push_str(&domains.aligned());
+    out.push_str(
+        "Met % = (covered + inherited) / applicable; Own % = covered / (applicable - inherited).\n",
+    );
 
     out.push_str("\nControls (owner per model I/P/S: C=csp-owned, S=shared, U=csc-owned, -=n/a, ?=unspecified)\n\n");
     let mut controls = Grid::new([
@@ -120,7 +130,7 @@ pub(super) fn render(plan: &Plan) -> String {
         controls.row(vec![
             c.id.clone(),
             clip(&c.title, 44),
-            format!("{:?}", c.kind).to_lowercase(),
+            c.kind.key().to_owned(),
             owner_letters(c),
             c.status.key().into(),
             clip(&covered.join(","), 40),

@@ -24,6 +24,14 @@ impl Grid {
         self.rows.push(cells);
     }
 
+    pub(super) fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub(super) fn rows(&self) -> &[Vec<String>] {
+        &self.rows
+    }
+
     pub(super) fn aligned(&self) -> String {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {
@@ -70,7 +78,7 @@ impl Grid {
     }
 
     pub(super) fn markdown(&self) -> String {
-        let esc = |s: &String| s.replace('|', "\\|").replace('\n', " ");
+        let esc = |s: &String| md_text(s).replace('|', "\\|");
         let mut out = format!(
             "| {} |\n",
             self.headers.iter().map(esc).collect::<Vec<_>>().join(" | ")
@@ -215,6 +223,11 @@ pub(super) fn transfer_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// The notices of a plan, if any, as lines.
+pub(super) fn notice_lines(plan: &Plan) -> &[String] {
+    &plan.notices
+}
+
 /// A short evidence cell: `attested until 2027-01-01`, `expired on 2026-10-01`, `missing`.
 pub(super) fn evidence_cell(e: &EvidenceStatus) -> String {
     match (e.state, e.until) {
@@ -222,4 +235,88 @@ pub(super) fn evidence_cell(e: &EvidenceStatus) -> String {
         (EvidenceState::Expired, Some(until)) => format!("expired on {until}"),
         (state, _) => state.key().to_owned(),
     }
+}
+
+/// Text for Markdown: one line, and no raw HTML (a manifest value must not become markup in the
+/// document an auditor reads).
+pub(super) fn md_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\n', '\r'], " ")
+}
+
+/// Who owes how many duties, and how many are in place: one row per party, third parties by name.
+pub(super) fn party_summary(plan: &Plan) -> Grid {
+    use crate::report::DutyStatus as S;
+    let mut rows: Vec<(String, [usize; 4])> = Vec::new();
+    for d in &plan.capabilities {
+        let party = match (d.status, d.transferred_to.as_deref(), d.owner) {
+            (S::Inherited, _, _) => "provider (inherited)".to_owned(),
+            (_, Some(to), _) => format!("{to} (by contract)"),
+            (_, None, shieldwall_catalog::Owner::Shared) => {
+                "customer (its part of shared)".to_owned()
+            }
+            _ => "customer".to_owned(),
+        };
+        let i = match rows.iter().position(|(p, _)| *p == party) {
+            Some(i) => i,
+            None => {
+                rows.push((party, [0; 4]));
+                rows.len() - 1
+            }
+        };
+        if let Some((_, counts)) = rows.get_mut(i) {
+            counts[0] += 1;
+            match d.status {
+                S::InPlace | S::Inherited => counts[1] += 1,
+                S::Unverified => counts[2] += 1,
+                S::Unassigned => counts[3] += 1,
+            }
+        }
+    }
+    let mut g = Grid::new([
+        "Party",
+        "Duties",
+        "In place or inherited",
+        "Unverified",
+        "Unassigned",
+    ]);
+    for (party, c) in rows {
+        g.row(vec![
+            party,
+            c[0].to_string(),
+            c[1].to_string(),
+            c[2].to_string(),
+            c[3].to_string(),
+        ]);
+    }
+    g
+}
+
+/// Per workload, the capabilities the provider owns there.
+pub(super) fn inherited_lines(plan: &Plan) -> Vec<String> {
+    plan.matrix
+        .iter()
+        .map(|m| {
+            let caps: Vec<&str> = plan
+                .capabilities
+                .iter()
+                .filter(|d| {
+                    d.workload == m.workload && d.status == crate::report::DutyStatus::Inherited
+                })
+                .map(|d| d.capability.as_str())
+                .collect();
+            format!(
+                "{} ({}): {}",
+                m.workload,
+                m.service_model.label(),
+                if caps.is_empty() {
+                    "none".to_owned()
+                } else {
+                    caps.join(", ")
+                }
+            )
+        })
+        .collect()
 }
