@@ -54,6 +54,7 @@ struct ControlView<'a> {
     title: &'a str,
     ccm_lite: Option<bool>,
     ownership: PerModel<ControlOwnership>,
+    guideline_split: Option<PerModel<shieldwall_catalog::SplitLabel>>,
     kind: ControlKind,
     capabilities: Vec<&'a str>,
     mappings: &'a std::collections::BTreeMap<String, Vec<String>>,
@@ -114,6 +115,7 @@ fn control_view<'a>(catalog: &'a Catalog, c: &'a shieldwall_catalog::Control) ->
         title: &c.title,
         ccm_lite: c.ccm_lite,
         ownership: c.ownership,
+        guideline_split: c.guideline_split,
         kind: catalog.control_kind(c),
         capabilities: catalog
             .capabilities()
