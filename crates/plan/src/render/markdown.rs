@@ -1,7 +1,8 @@
 //! The Markdown rendering: the whole plan, with the guidance for every gap.
 
 use super::text::{
-    Grid, evidence_cell, heading_facts, matrix_grids, md_text, party_summary, transfer_lines,
+    Grid, domain_grid, evidence_cell, heading_facts, matrix_grids, md_text, party_summary,
+    transfer_lines,
 };
 use crate::report::{DutyStatus, GapKind, Plan};
 
@@ -69,37 +70,7 @@ pub(super) fn render(plan: &Plan) -> String {
     }
 
     out.push_str(&format!("## 3. {} coverage\n\n", plan.framework.title()));
-    let mut domains = Grid::new([
-        "Domain",
-        "Name",
-        "Controls",
-        "Covered",
-        "Partial",
-        "Gap",
-        "Inherited",
-        "N/A",
-        "Met %",
-        "Own %",
-    ]);
-    for d in plan
-        .coverage
-        .domains
-        .iter()
-        .chain(std::iter::once(&plan.coverage.total))
-    {
-        domains.row(vec![
-            d.domain.clone(),
-            d.name.clone(),
-            d.controls.to_string(),
-            d.covered.to_string(),
-            d.partial.to_string(),
-            d.gap.to_string(),
-            d.inherited.to_string(),
-            d.not_applicable.to_string(),
-            format!("{:.1}", d.percent_met),
-            format!("{:.1}", d.percent_own_covered),
-        ]);
-    }
+    let domains = domain_grid(plan, None);
     out.push_str(&domains.markdown());
     out.push_str("\nOwner letters per IaaS/PaaS/SaaS: C csp-owned, S shared, U csc-owned, - not applicable, ? unspecified.\n\n");
     let mut controls = Grid::new([

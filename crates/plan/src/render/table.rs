@@ -1,8 +1,8 @@
 //! The terminal rendering: aligned text tables, one section per part of the plan.
 
 use super::text::{
-    Grid, clip, heading_facts, inherited_lines, matrix_grids, notice_lines, party_summary,
-    transfer_lines,
+    Grid, clip, domain_grid, heading_facts, inherited_lines, matrix_grids, notice_lines,
+    party_summary, transfer_lines,
 };
 use crate::report::{GapKind, Plan};
 
@@ -66,37 +66,7 @@ pub(super) fn render(plan: &Plan) -> String {
         "\n3. {} COVERAGE BY DOMAIN\n\n",
         plan.framework.title()
     ));
-    let mut domains = Grid::new([
-        "Domain",
-        "Name",
-        "Controls",
-        "Covered",
-        "Partial",
-        "Gap",
-        "Inherited",
-        "N/A",
-        "Met %",
-        "Own %",
-    ]);
-    for d in plan
-        .coverage
-        .domains
-        .iter()
-        .chain(std::iter::once(&plan.coverage.total))
-    {
-        domains.row(vec![
-            d.domain.clone(),
-            clip(&d.name, 40),
-            d.controls.to_string(),
-            d.covered.to_string(),
-            d.partial.to_string(),
-            d.gap.to_string(),
-            d.inherited.to_string(),
-            d.not_applicable.to_string(),
-            format!("{:.1}", d.percent_met),
-            format!("{:.1}", d.percent_own_covered),
-        ]);
-    }
+    let domains = domain_grid(plan, Some(40));
     out.push_str(&domains.aligned());
     out.push_str(
         "Met % = (covered + inherited) / applicable; Own % = covered / (applicable - inherited).\n",

@@ -320,3 +320,39 @@ pub(super) fn inherited_lines(plan: &Plan) -> Vec<String> {
         })
         .collect()
 }
+
+/// Coverage per domain and in total, one row each; `clip_name` shortens long domain names.
+pub(super) fn domain_grid(plan: &Plan, clip_name: Option<usize>) -> Grid {
+    let mut grid = Grid::new([
+        "Domain",
+        "Name",
+        "Controls",
+        "Covered",
+        "Partial",
+        "Gap",
+        "Inherited",
+        "N/A",
+        "Met %",
+        "Own %",
+    ]);
+    for d in plan
+        .coverage
+        .domains
+        .iter()
+        .chain(std::iter::once(&plan.coverage.total))
+    {
+        grid.row(vec![
+            d.domain.clone(),
+            clip_name.map_or_else(|| d.name.clone(), |n| clip(&d.name, n)),
+            d.controls.to_string(),
+            d.covered.to_string(),
+            d.partial.to_string(),
+            d.gap.to_string(),
+            d.inherited.to_string(),
+            d.not_applicable.to_string(),
+            format!("{:.1}", d.percent_met),
+            format!("{:.1}", d.percent_own_covered),
+        ]);
+    }
+    grid
+}
