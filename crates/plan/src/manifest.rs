@@ -15,7 +15,7 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_spanned::Spanned;
-use shieldwall_catalog::{Catalog, DeploymentModel, ServiceModel, suggest};
+use shieldwall_catalog::{Catalog, DeploymentModel, Owner, ServiceModel, suggest};
 use shieldwall_core::{ControlRef, Framework, TenantId};
 
 /// The largest manifest we read: far above any real deployment, small enough to bound memory.
@@ -341,6 +341,16 @@ impl Transfer {
         self.workloads
             .as_ref()
             .is_none_or(|w| w.iter().any(|n| n == workload))
+    }
+
+    /// Whether it moves duty `item` on `workload`, whose owner there is `owner`: only a duty the
+    /// transferring party holds can move.
+    pub fn moves(&self, item: &str, workload: &str, owner: Owner) -> bool {
+        let holds = match self.from {
+            TransferFrom::Customer => owner.involves_customer(),
+            TransferFrom::Csp => owner != Owner::Customer,
+        };
+        holds && self.covers(workload) && self.items.iter().any(|i| i == item)
     }
 }
 

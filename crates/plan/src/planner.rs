@@ -10,7 +10,7 @@ use shieldwall_catalog::{Capability, Catalog, ControlKind, ControlOwnership, Own
 use shieldwall_core::{ControlRef, Evidence, EvidenceSource, Framework};
 
 use crate::{
-    manifest::{Assignment, ControlDecision, DeclaredEvidence, Manifest, TransferFrom},
+    manifest::{Assignment, ControlDecision, DeclaredEvidence, Manifest},
     report::*,
     risk,
 };
@@ -217,14 +217,7 @@ fn duty<'a>(
     let transferred_to = manifest
         .transfers
         .iter()
-        .find(|t| {
-            t.covers(workload)
-                && t.items.iter().any(|i| i == &cap.id)
-                && match t.from {
-                    TransferFrom::Customer => owner.involves_customer(),
-                    TransferFrom::Csp => owner != Owner::Customer,
-                }
-        })
+        .find(|t| t.moves(&cap.id, workload, owner))
         .map(|t| t.to.as_str());
     // Manifest validation guarantees at most one assignment per capability and workload.
     let assignment = manifest
@@ -545,28 +538,19 @@ fn workload_matrix(
     manifest: &Manifest,
     w: &crate::manifest::Workload,
 ) -> WorkloadMatrix {
-    let transfers: Vec<_> = manifest
-        .transfers
-        .iter()
-        .filter(|t| t.covers(&w.name))
-        .collect();
+    let transfers = &manifest.transfers;
     let areas = catalog
         .areas()
         .iter()
         .map(|area| {
             let mut notes: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-            for t in &transfers {
+            for t in transfers {
                 for item in &t.items {
-                    // Only duties that the transferring party holds on this workload move.
                     let moves = catalog.capability(item).is_some_and(|c| {
                         let owner = catalog
                             .capability_owner(c, w.service_model)
                             .unwrap_or(Owner::Customer);
-                        c.area == area.id
-                            && match t.from {
-                                TransferFrom::Customer => owner.involves_customer(),
-                                TransferFrom::Csp => owner != Owner::Customer,
-                            }
+                        c.area == area.id && t.moves(item, &w.name, owner)
                     });
                     if moves {
                         notes.entry(t.to.as_str()).or_default().push(item.clone());
@@ -595,13 +579,7 @@ fn workload_matrix(
             let owner = r.owners.get(w.service_model);
             let transferred_to = transfers
                 .iter()
-                .find(|t| {
-                    t.items.iter().any(|i| i == &r.id)
-                        && match t.from {
-                            TransferFrom::Customer => owner.involves_customer(),
-                            TransferFrom::Csp => owner != Owner::Customer,
-                        }
-                })
+                .find(|t| t.moves(&r.id, &w.name, owner))
                 .map(|t| t.to.clone());
             ResponsibilityRow {
                 id: r.id.clone(),
