@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(m) = manifest::parse("fuzz.toml", text, catalog) else { return };
     let options = PlanOptions::new(jiff::civil::date(2026, 11, 30));
     if let Ok(report) = plan(catalog, &m, &[], &options) {
-        for (_, format) in Format::ALL {
+        for format in Format::ALL {
             let _ = render(&report, catalog, format);
         }
     }

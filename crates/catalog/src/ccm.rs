@@ -104,7 +104,6 @@ struct DomainRow {
 struct V4Row {
     control_id: String,
     domain_code: String,
-    domain_name: String,
     control_title: String,
     ccm_lite: String,
     ssrm_iaas: String,
@@ -149,19 +148,11 @@ struct V41Row {
 struct V3Row {
     control_id: String,
     domain_code: String,
-    #[allow(dead_code)]
-    domain_name: String,
     control_title: String,
     applies_iaas: String,
     applies_paas: String,
     applies_saas: String,
-    #[allow(dead_code)]
-    supplier_service_provider: String,
-    #[allow(dead_code)]
-    supplier_tenant_consumer: String,
     derived_owner: String,
-    #[allow(dead_code)]
-    corp_gov_relevance: String,
     arch_phys: String,
     arch_network: String,
     arch_compute: String,
@@ -320,7 +311,6 @@ pub(crate) fn load_v4_0_13() -> Result<FrameworkData, CatalogError> {
             domain: r.domain_code,
             title: r.control_title,
         });
-        let _ = r.domain_name;
     }
     Ok(FrameworkData {
         domains: domains(

@@ -434,11 +434,12 @@ impl Catalog {
     /// The capabilities that serve a control (authored links for v4.0.13, derived for v3.0.1).
     pub fn capabilities_for<'a>(
         &'a self,
-        control: &'a ControlRef,
-    ) -> impl Iterator<Item = &'a Capability> {
+        control: &ControlRef,
+    ) -> impl Iterator<Item = &'a Capability> + use<'a> {
+        let control = control.clone();
         self.capabilities
             .iter()
-            .filter(move |c| c.controls().any(|r| r == control))
+            .filter(move |c| c.controls().any(|r| *r == control))
     }
 
     /// How the catalog serves a control.

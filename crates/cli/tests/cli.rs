@@ -7,19 +7,12 @@
     clippy::indexing_slicing
 )]
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Command, Output},
-};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::{Command, Output};
 
 fn shieldwall(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_shieldwall"))
         .args(args)
-        .current_dir(root())
+        .current_dir(shieldwall_testkit::workspace_root())
         .env_remove("SHIELDWALL_DATA_DIR")
         .output()
         .unwrap()
@@ -74,9 +67,11 @@ fn every_plan_format_renders_every_example() {
 fn a_bad_manifest_fails_with_its_location_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("bad.toml");
-    let text = std::fs::read_to_string(root().join("examples/iaas-webshop.toml"))
-        .unwrap()
-        .replace("capability = \"waf\"", "capability = \"wfa\"");
+    let text = std::fs::read_to_string(
+        shieldwall_testkit::workspace_root().join("examples/iaas-webshop.toml"),
+    )
+    .unwrap()
+    .replace("capability = \"waf\"", "capability = \"wfa\"");
     std::fs::write(&manifest, &text).unwrap();
     let line = text
         .lines()
@@ -299,7 +294,8 @@ fn catalog_show_finds_every_kind_of_id_and_suggests_near_misses() {
 #[test]
 fn imported_ccm_text_is_shown_by_catalog_show() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = root().join("crates/ccm-import/tests/fixtures/ccm_v4_synthetic.xlsx");
+    let fixture = shieldwall_testkit::workspace_root()
+        .join("crates/ccm-import/tests/fixtures/ccm_v4_synthetic.xlsx");
     let data = dir.path().to_str().unwrap();
     let o = shieldwall(&[
         "catalog",
@@ -347,7 +343,10 @@ fn imported_ccm_text_is_shown_by_catalog_show() {
 #[test]
 fn the_committed_manifest_schema_is_current() {
     let o = shieldwall(&["schema", "manifest"]);
-    let committed = std::fs::read_to_string(root().join("schema/manifest.schema.json")).unwrap();
+    let committed = std::fs::read_to_string(
+        shieldwall_testkit::workspace_root().join("schema/manifest.schema.json"),
+    )
+    .unwrap();
     assert!(
         stdout(&o) == committed,
         "schema/manifest.schema.json is stale: run `shieldwall schema manifest > schema/manifest.schema.json`"

@@ -9,19 +9,12 @@
     clippy::indexing_slicing
 )]
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::{path::PathBuf, process::Command};
 
 fn python() -> Option<PathBuf> {
     let candidate = std::env::var_os("SHIELDWALL_OSCAL_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
+        .unwrap_or_else(|| shieldwall_testkit::workspace_root().join(".venv/bin/python"));
     let has_trestle = Command::new(&candidate)
         .args(["-c", "import trestle"])
         .output()
@@ -62,7 +55,7 @@ fn every_example_exports_oscal_that_trestle_validates() {
                 .arg(dir.path().join("plan.json"))
                 .arg("--oscal-dir")
                 .arg(dir.path())
-                .current_dir(root())
+                .current_dir(shieldwall_testkit::workspace_root())
                 .output()
                 .unwrap();
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -73,7 +66,7 @@ fn every_example_exports_oscal_that_trestle_validates() {
                 "component-definition.json",
             ];
             let v = Command::new(&python)
-                .arg(root().join("tools/oscal/validate.py"))
+                .arg(shieldwall_testkit::workspace_root().join("tools/oscal/validate.py"))
                 .args(files)
                 .current_dir(dir.path())
                 .output()
@@ -104,7 +97,7 @@ fn the_validator_rejects_a_broken_document() {
     )
     .unwrap();
     let v = Command::new(&python)
-        .arg(root().join("tools/oscal/validate.py"))
+        .arg(shieldwall_testkit::workspace_root().join("tools/oscal/validate.py"))
         .arg("catalog.json")
         .current_dir(dir.path())
         .output()

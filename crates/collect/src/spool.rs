@@ -259,16 +259,16 @@ impl Spool {
             .map_or(stored_ack.unwrap_or(0), |s| s.next_seq);
         let acked = stored_ack.unwrap_or(first_retained).min(next_seq);
 
+        let bytes = segments.iter().map(|s| s.len).sum();
         let mut spool = Spool {
             config,
             segments,
             writer: None,
             next_seq,
             acked,
-            bytes: 0,
+            bytes,
         };
         spool.drop_acknowledged_segments()?;
-        spool.bytes = spool.segments.iter().map(|s| s.len).sum();
         if let Some(last) = spool.segments.last()
             && !last.damaged
             && last.len < spool.config.segment_bytes

@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use shieldwall_catalog::Catalog;
 use shieldwall_plan::{Format, PlanOptions, manifest, plan, render};
@@ -32,22 +32,20 @@ fn extension(format: Format) -> &'static str {
     }
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 #[test]
 fn examples_match_their_golden_outputs() {
     let catalog = Catalog::embedded().unwrap();
     let bless = std::env::var_os("SHIELDWALL_BLESS").is_some();
     let mut mismatches = Vec::new();
     for example in EXAMPLES {
-        let path = root().join("examples").join(format!("{example}.toml"));
+        let path = shieldwall_testkit::workspace_root()
+            .join("examples")
+            .join(format!("{example}.toml"));
         let text = std::fs::read_to_string(&path).unwrap();
         let m = manifest::parse(&format!("examples/{example}.toml"), &text, catalog)
             .unwrap_or_else(|e| panic!("{e}"));
         let report = plan(catalog, &m, &[], &PlanOptions::new(AS_OF.parse().unwrap())).unwrap();
-        for (_, format) in Format::ALL {
+        for format in Format::ALL {
             let out = render(&report, catalog, format).unwrap();
             let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/golden")
@@ -85,7 +83,10 @@ fn examples_match_their_golden_outputs() {
 #[test]
 fn json_report_has_the_documented_top_level() {
     let catalog = Catalog::embedded().unwrap();
-    let text = std::fs::read_to_string(root().join("examples/b2b-cloud.toml")).unwrap();
+    let text = std::fs::read_to_string(
+        shieldwall_testkit::workspace_root().join("examples/b2b-cloud.toml"),
+    )
+    .unwrap();
     let m = manifest::parse("b2b-cloud.toml", &text, catalog).unwrap();
     let report = plan(catalog, &m, &[], &PlanOptions::new(AS_OF.parse().unwrap())).unwrap();
     let json: serde_json::Value =

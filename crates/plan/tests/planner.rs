@@ -574,7 +574,7 @@ mod generated {
             prop_assert_eq!(t.controls, t.covered + t.partial + t.gap + t.inherited + t.not_applicable);
             prop_assert_eq!(p.capabilities.len(), 41 * m.workloads.len());
             prop_assert!(p.gaps.windows(2).all(|w| w[0].score >= w[1].score));
-            for (_, format) in Format::ALL {
+            for format in Format::ALL {
                 let out = render(&p, catalog, format).unwrap();
                 prop_assert!(!out.is_empty());
                 if format == Format::Html {

@@ -10,12 +10,17 @@
 
 use std::path::{Path, PathBuf};
 
+/// The workspace root (the repository checkout).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// The shared folder: `$SHIELDWALL_SHARED`, else `../shared` beside the workspace root.
 pub fn shared_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SHIELDWALL_SHARED") {
-        return PathBuf::from(dir);
+    match std::env::var_os("SHIELDWALL_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join("../shared"),
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
 /// `relative` inside the shared folder, or `None` (with a loud message) when it is missing outside

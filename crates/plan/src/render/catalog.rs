@@ -118,9 +118,7 @@ fn control_view<'a>(catalog: &'a Catalog, c: &'a shieldwall_catalog::Control) ->
         guideline_split: c.guideline_split,
         kind: catalog.control_kind(c),
         capabilities: catalog
-            .capabilities()
-            .iter()
-            .filter(|x| x.controls().any(|r| *r == reference))
+            .capabilities_for(&reference)
             .map(|x| x.id.as_str())
             .collect(),
         mappings: &c.mappings,
@@ -276,8 +274,8 @@ pub fn render_entry(
     let pairs: Vec<(String, String)>;
     let value: serde_json::Value;
     if let Some(c) = catalog.capability(id) {
-        value = serde_json::to_value(capability_view(catalog, c))?;
         let v = capability_view(catalog, c);
+        value = serde_json::to_value(&v)?;
         let mut p = vec![
             ("Capability".to_owned(), format!("{} ({})", c.id, c.name)),
             ("Section".into(), section_list(&c.section, &c.also)),

@@ -39,26 +39,18 @@ pub enum Format {
 }
 
 impl Format {
-    /// Every format with its command-line name.
-    pub const ALL: [(&'static str, Format); 9] = [
-        ("table", Format::Table),
-        ("json", Format::Json),
-        ("md", Format::Markdown),
-        ("html", Format::Html),
-        ("csv", Format::Csv),
-        ("oscal-ssp", Format::OscalSsp),
-        ("oscal-component", Format::OscalComponent),
-        ("oscal-catalog", Format::OscalCatalog),
-        ("oscal-profile", Format::OscalProfile),
+    /// Every format, in the order of the command line's list.
+    pub const ALL: [Format; 9] = [
+        Format::Table,
+        Format::Json,
+        Format::Markdown,
+        Format::Html,
+        Format::Csv,
+        Format::OscalSsp,
+        Format::OscalComponent,
+        Format::OscalCatalog,
+        Format::OscalProfile,
     ];
-
-    /// The command-line name.
-    pub fn key(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, f)| *f == self)
-            .map_or("table", |(k, _)| k)
-    }
 }
 
 /// Why a report could not be rendered.

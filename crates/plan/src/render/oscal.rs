@@ -183,10 +183,6 @@ impl Ctx<'_> {
         m
     }
 
-    fn framework_title(&self) -> &'static str {
-        self.plan.framework.title()
-    }
-
     fn catalog_doc(&self) -> Value {
         let fw = self.plan.framework;
         let groups: Vec<Value> = self
@@ -213,7 +209,7 @@ impl Ctx<'_> {
         json!({"catalog": {
             "uuid": self.uuid(&["catalog", fw.key()]),
             "metadata": self.metadata(
-                &format!("{} (identifiers and titles only)", self.framework_title()),
+                &format!("{} (identifiers and titles only)", self.plan.framework.title()),
                 json!({"remarks": "Control identifiers, domains and short titles of the Cloud Security Alliance Cloud Controls Matrix, referenced as facts. The control specifications are CSA's and are not included."}),
             ),
             "groups": groups,
@@ -223,7 +219,7 @@ impl Ctx<'_> {
     fn profile_doc(&self) -> Value {
         json!({"profile": {
             "uuid": self.uuid(&["profile", self.plan.framework.key()]),
-            "metadata": self.metadata(&format!("{} baseline for {}", self.framework_title(), self.plan.organisation), json!({})),
+            "metadata": self.metadata(&format!("{} baseline for {}", self.plan.framework.title(), self.plan.organisation), json!({})),
             "imports": [{"href": CATALOG_FILE, "include-all": {}}],
             "merge": {"as-is": true},
         }})
@@ -498,7 +494,7 @@ impl Ctx<'_> {
             },
             "system-implementation": {"components": components},
             "control-implementation": {
-                "description": format!("{} controls, each with its owner per service model, what covers it and its status as of {}.", self.framework_title(), plan.as_of),
+                "description": format!("{} controls, each with its owner per service model, what covers it and its status as of {}.", self.plan.framework.title(), plan.as_of),
                 "implemented-requirements": requirements,
             },
         }})
@@ -543,7 +539,7 @@ impl Ctx<'_> {
                     set(&mut component, "control-implementations", json!([{
                         "uuid": self.uuid(&["cd", &cap.id, "implementation"]),
                         "source": PROFILE_FILE,
-                        "description": format!("{} controls this capability helps fulfil.", self.framework_title()),
+                        "description": format!("{} controls this capability helps fulfil.", self.plan.framework.title()),
                         "implemented-requirements": reqs,
                     }]));
                 }

@@ -1,8 +1,8 @@
 //! The terminal rendering: aligned text tables, one section per part of the plan.
 
 use super::text::{
-    Grid, clip, domain_grid, heading_facts, inherited_lines, matrix_grids, notice_lines,
-    party_summary, transfer_lines,
+    Grid, clip, domain_grid, heading_facts, inherited_lines, matrix_grids, party_summary,
+    transfer_lines,
 };
 use crate::report::{GapKind, Plan};
 
@@ -12,7 +12,7 @@ pub(super) fn render(plan: &Plan) -> String {
         out.push_str(&format!("{k:<16}{v}\n"));
     }
 
-    for notice in notice_lines(plan) {
+    for notice in &plan.notices {
         out.push_str(&format!("NOTE: {notice}\n"));
     }
     out.push_str(

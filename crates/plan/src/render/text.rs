@@ -223,11 +223,6 @@ pub(super) fn transfer_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-/// The notices of a plan, if any, as lines.
-pub(super) fn notice_lines(plan: &Plan) -> &[String] {
-    &plan.notices
-}
-
 /// A short evidence cell: `attested until 2027-01-01`, `expired on 2026-10-01`, `missing`.
 pub(super) fn evidence_cell(e: &EvidenceStatus) -> String {
     match (e.state, e.until) {
@@ -296,27 +291,26 @@ pub(super) fn party_summary(plan: &Plan) -> Grid {
 
 /// Per workload, the capabilities the provider owns there.
 pub(super) fn inherited_lines(plan: &Plan) -> Vec<String> {
+    // One pass over the duties, not one per workload: plans may hold thousands of workloads.
+    let mut by_workload: std::collections::HashMap<&str, Vec<&str>> =
+        std::collections::HashMap::new();
+    for d in plan
+        .capabilities
+        .iter()
+        .filter(|d| d.status == crate::report::DutyStatus::Inherited)
+    {
+        by_workload
+            .entry(d.workload.as_str())
+            .or_default()
+            .push(d.capability.as_str());
+    }
     plan.matrix
         .iter()
         .map(|m| {
-            let caps: Vec<&str> = plan
-                .capabilities
-                .iter()
-                .filter(|d| {
-                    d.workload == m.workload && d.status == crate::report::DutyStatus::Inherited
-                })
-                .map(|d| d.capability.as_str())
-                .collect();
-            format!(
-                "{} ({}): {}",
-                m.workload,
-                m.service_model.label(),
-                if caps.is_empty() {
-                    "none".to_owned()
-                } else {
-                    caps.join(", ")
-                }
-            )
+            let caps = by_workload
+                .get(m.workload.as_str())
+                .map_or_else(|| "none".to_owned(), |c| c.join(", "));
+            format!("{} ({}): {caps}", m.workload, m.service_model.label())
         })
         .collect()
 }
