@@ -21,6 +21,12 @@
 //! assert_eq!(spool.pending(), 0);
 //! ```
 
+pub mod envelope;
+pub mod health;
+pub mod ingest;
 pub mod spool;
 
+pub use envelope::{Envelope, EnvelopeError};
+pub use health::{HealthBoard, HealthChange, SourceSnapshot, SourceStats};
+pub use ingest::{Ingest, IngestConfig, IngestError, IngestHandle, IngestStats};
 pub use spool::{RecoveryReport, Spool, SpoolConfig, SpoolError};

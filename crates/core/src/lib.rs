@@ -20,12 +20,11 @@
 //! ```
 
 mod control;
+pub mod event;
 mod id;
 mod records;
 
 pub use control::{ControlRef, Framework, ParseControlRefError};
+pub use event::{Event, EventClass, EventParse, LogKind, Severity, TimeStatus};
 pub use id::{InvalidTenantId, RecordId, TenantId};
-pub use records::{
-    Alert, AlertState, Event, EventParse, Evidence, EvidenceSource, Finding, FindingStatus,
-    Severity,
-};
+pub use records::{Alert, AlertState, Evidence, EvidenceSource, Finding, FindingStatus};

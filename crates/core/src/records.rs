@@ -1,69 +1,14 @@
-//! The four records of the system: events, alerts, findings and evidence.
+//! Three of the four records of the system: alerts, findings and evidence (events live in
+//! [`crate::event`]).
 //!
 //! These are domain types, not wire formats: the API's DTOs and the store's on-disk encoding are
 //! defined at those edges. Serde derives exist so that the edges can reuse them where the shapes
 //! coincide (NDJSON export, the planner's evidence input).
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{ControlRef, RecordId, TenantId};
-
-/// Severity shared by events, alerts and findings, ordered from least to most severe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Informational only.
-    Info,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-/// How much of an event's raw text was understood.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum EventParse {
-    /// A parser recognised the record and filled the normalised fields.
-    Parsed,
-    /// No parser recognised it: the raw text is kept, never dropped.
-    #[default]
-    Unparsed,
-}
-
-/// One normalised log record, aligned with OCSF where a field exists there.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// Stable id, derived from the source and the record's position in it.
-    pub id: RecordId,
-    /// The tenant the event belongs to.
-    pub tenant: TenantId,
-    /// When the event happened, as stated by the record (or the receive time if it had none).
-    pub time: Timestamp,
-    /// When Shieldwall received it.
-    pub received: Timestamp,
-    /// The collecting source's name.
-    pub source: String,
-    /// Whether a parser understood it.
-    pub parse: EventParse,
-    /// OCSF class uid, when known.
-    pub class_uid: Option<u32>,
-    /// Severity, when known.
-    pub severity: Option<Severity>,
-    /// Normalised fields by dotted OCSF-style path (`src_endpoint.ip`, `actor.user.name`).
-    pub fields: BTreeMap<String, serde_json::Value>,
-    /// Whatever the parser extracted that has no normalised home.
-    pub unmapped: BTreeMap<String, serde_json::Value>,
-    /// The raw text as received.
-    pub raw: String,
-}
+use crate::{ControlRef, RecordId, Severity, TenantId};
 
 /// The handling state of an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

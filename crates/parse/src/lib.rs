@@ -40,9 +40,12 @@
 //! ```
 
 pub mod framing;
+pub mod parsers;
+pub mod registry;
 pub mod syslog;
 
 pub use framing::{Frame, FrameError, FrameResult, Framer, Framing};
+pub use registry::{JsonParser, Keys, Message, Parser, Registry, RegistryError, TextParser};
 pub use syslog::{
     Anomaly, Format, ParseContext, SdElement, SyslogMessage, TimestampStatus, parse as parse_syslog,
 };

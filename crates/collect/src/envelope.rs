@@ -1,0 +1,211 @@
+//! The spool record: one accepted message with what the collector knew when it accepted it.
+//!
+//! Encoding (all integers little-endian), version 1:
+//!
+//! ```text
+//! u8  version = 1
+//! i64 received, nanoseconds since the Unix epoch
+//! u16 length + UTF-8   source name
+//! u16 length + UTF-8   peer ("203.0.113.5:514", a file path, "-" for stdin; may be empty)
+//! u16 length + UTF-8   client identity (TLS client certificate subject; may be empty)
+//! u32 length + bytes   the message as received (not necessarily UTF-8)
+//! ```
+//!
+//! The spool checksums each record, so the envelope carries no checksum of its own; decoding is
+//! still defensive, because a damaged spool or a future version must yield an error, never a
+//! misread.
+
+use jiff::Timestamp;
+
+/// The current envelope version.
+pub const ENVELOPE_VERSION: u8 = 1;
+
+/// One accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The source's configured name.
+    pub source: String,
+    /// When the collector accepted it.
+    pub received: Timestamp,
+    /// Who sent it: a socket address, a file path, `-` for standard input.
+    pub peer: String,
+    /// The authenticated sender, when the transport authenticates (TLS client certificates).
+    pub client_identity: String,
+    /// The message as received.
+    pub payload: Vec<u8>,
+}
+
+/// Why a spool record is not a valid envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The record ended early.
+    #[error("envelope truncated while reading its {0}")]
+    Truncated(&'static str),
+    /// An unknown version.
+    #[error("envelope version {0} is not supported (this build reads version {ENVELOPE_VERSION})")]
+    Version(u8),
+    /// A text field is not UTF-8.
+    #[error("envelope field {0} is not UTF-8")]
+    NotUtf8(&'static str),
+    /// Bytes after the payload.
+    #[error("envelope has {0} bytes after its payload")]
+    Trailing(usize),
+}
+
+impl Envelope {
+    /// Serialises the envelope for the spool. Text fields longer than 65,535 bytes are cut at a
+    /// character boundary (they are names and addresses; the payload is never cut).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            1 + 8
+                + 6
+                + 4
+                + self.source.len()
+                + self.peer.len()
+                + self.client_identity.len()
+                + self.payload.len(),
+        );
+        out.push(ENVELOPE_VERSION);
+        let nanos = i64::try_from(self.received.as_nanosecond()).unwrap_or(i64::MAX);
+        out.extend_from_slice(&nanos.to_le_bytes());
+        for text in [&self.source, &self.peer, &self.client_identity] {
+            let text = cut(text, usize::from(u16::MAX));
+            out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+        let payload_len = u32::try_from(self.payload.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&payload_len.to_le_bytes());
+        out.extend_from_slice(
+            self.payload
+                .get(..payload_len as usize)
+                .unwrap_or(&self.payload),
+        );
+        out
+    }
+
+    /// Reads an envelope written by [`Envelope::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+        let mut r = Reader(bytes);
+        let version = r.take(1, "version")?.first().copied().unwrap_or(0);
+        if version != ENVELOPE_VERSION {
+            return Err(EnvelopeError::Version(version));
+        }
+        let nanos = i64::from_le_bytes(r.array("receive time")?);
+        let received =
+            Timestamp::from_nanosecond(i128::from(nanos)).unwrap_or(Timestamp::UNIX_EPOCH);
+        let source = r.text("source")?;
+        let peer = r.text("peer")?;
+        let client_identity = r.text("client identity")?;
+        let len = u32::from_le_bytes(r.array("payload length")?);
+        let payload = r.take(len as usize, "payload")?.to_vec();
+        if !r.0.is_empty() {
+            return Err(EnvelopeError::Trailing(r.0.len()));
+        }
+        Ok(Envelope {
+            source,
+            received,
+            peer,
+            client_identity,
+            payload,
+        })
+    }
+}
+
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or("")
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], EnvelopeError> {
+        if self.0.len() < n {
+            return Err(EnvelopeError::Truncated(what));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], EnvelopeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    fn text(&mut self, what: &'static str) -> Result<String, EnvelopeError> {
+        let len = u16::from_le_bytes(self.array(what)?);
+        let bytes = self.take(usize::from(len), what)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| EnvelopeError::NotUtf8(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> Envelope {
+        Envelope {
+            source: "syslog-tcp".into(),
+            received: "2026-11-29T01:02:03.456789Z".parse().unwrap(),
+            peer: "192.0.2.7:51514".into(),
+            client_identity: "CN=web-01".into(),
+            payload: b"<13>Nov 29 01:02:03 web-01 sshd[7]: hello".to_vec(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let e = sample();
+        assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let bytes = sample().encode();
+        for len in 0..bytes.len() {
+            assert!(Envelope::decode(&bytes[..len]).is_err(), "length {len}");
+        }
+    }
+
+    #[test]
+    fn unknown_version_is_refused() {
+        let mut bytes = sample().encode();
+        bytes[0] = 2;
+        assert_eq!(Envelope::decode(&bytes), Err(EnvelopeError::Version(2)));
+    }
+
+    #[test]
+    fn long_names_are_cut_on_a_character_boundary() {
+        let mut e = sample();
+        e.source = "é".repeat(40_000);
+        let back = Envelope::decode(&e.encode()).unwrap();
+        assert!(back.source.len() <= 65_535);
+        assert!(back.source.chars().all(|c| c == 'é'));
+        assert_eq!(back.payload, e.payload);
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Envelope::decode(&bytes);
+        }
+
+        #[test]
+        fn any_envelope_round_trips(source in ".{0,20}", peer in ".{0,20}", payload in proptest::collection::vec(any::<u8>(), 0..300), nanos in any::<i64>()) {
+            let e = Envelope {
+                source, peer, client_identity: String::new(), payload,
+                received: Timestamp::from_nanosecond(i128::from(nanos)).unwrap_or(Timestamp::UNIX_EPOCH),
+            };
+            prop_assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);
+        }
+    }
+}
