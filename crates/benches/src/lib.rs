@@ -61,3 +61,102 @@ pub fn manifest(catalog: &Catalog, workloads: usize) -> String {
     m.push_str("\n[[control]]\nid = \"UEM-12\"\nnot_applicable = \"no mobile devices\"\n");
     m
 }
+
+/// A mixed log corpus of `lines` lines, as it would arrive over syslog, built from the real
+/// sample lines under `samples` (the parser tests' `crates/parse/tests/samples`): every line that
+/// carries a syslog header, is a JSON object, or is CEF/LEEF. Lines are cycled in a fixed order;
+/// the RFC 3164 hostname is rewritten to one of `hosts` names, so that the corpus exercises as
+/// many distinct senders as asked.
+pub fn log_corpus(
+    samples: &std::path::Path,
+    lines: usize,
+    hosts: usize,
+) -> std::io::Result<Vec<String>> {
+    let mut pool = Vec::new();
+    let mut files = Vec::new();
+    for sub in ["text", "structured"] {
+        let dir = samples.join(sub);
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|x| x == "log" || x == "jsonl") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        for line in text.lines() {
+            let usable = line.starts_with('<')
+                || line.starts_with('{')
+                || line.contains("CEF:")
+                || line.contains("LEEF:");
+            if usable && !line.trim().is_empty() {
+                pool.push(line.to_owned());
+            }
+        }
+    }
+    if pool.is_empty() {
+        return Err(std::io::Error::other(format!(
+            "no usable sample lines under {}",
+            samples.display()
+        )));
+    }
+    let hosts = hosts.max(1);
+    Ok((0..lines)
+        .map(|i| {
+            let line = pool.get(i % pool.len()).map_or("", String::as_str);
+            rename_host(line, &format!("host-{}", i % hosts))
+        })
+        .collect())
+}
+
+/// Replaces the hostname of an RFC 3164 line (`<PRI>Mmm dd hh:mm:ss HOST ...`); other lines are
+/// returned as they are.
+fn rename_host(line: &str, host: &str) -> String {
+    let Some(rest) = line.strip_prefix('<') else {
+        return line.to_owned();
+    };
+    let Some(close) = rest.find('>') else {
+        return line.to_owned();
+    };
+    let after_pri = rest.get(close + 1..).unwrap_or("");
+    // "Mmm dd hh:mm:ss " is 16 bytes; a digit there means RFC 5424, left alone.
+    if after_pri.len() < 16 || after_pri.starts_with(|c: char| c.is_ascii_digit()) {
+        return line.to_owned();
+    }
+    let (stamp, tail) = after_pri.split_at(16);
+    match tail.split_once(' ') {
+        Some((_, content)) => format!(
+            "<{}>{stamp}{host} {content}",
+            rest.get(..close).unwrap_or("13")
+        ),
+        None => line.to_owned(),
+    }
+}
+
+/// `count` user parsers, each for its own program `appN`, with the lines they parse: the input
+/// of the dispatch-scaling benchmark.
+pub fn user_parser_set(count: usize, lines: usize) -> (String, Vec<String>) {
+    let mut yaml = String::from("parsers:\n");
+    for i in 0..count {
+        let _ = write!(
+            yaml,
+            "  - id: app{i}\n    match: {{ program: [app{i}] }}\n    method: {{ regex: '^LOGIN user=(?P<user>\\S+) from (?P<ip>[0-9.]+) result=(?P<result>\\w+)' }}\n    class: authentication\n    activity_id: 1\n    map:\n      user.name: \"{{user}}\"\n      src_endpoint.ip: \"{{ip}}\"\n      status: {{ from: result, values: {{ ok: success, fail: failure }} }}\n"
+        );
+    }
+    let corpus = (0..lines)
+        .map(|i| {
+            format!(
+                "<38>Nov 29 10:00:00 host-{} app{}: LOGIN user=u{} from 10.0.{}.{} result={}",
+                i % 50,
+                i % count.max(1),
+                i % 1000,
+                (i / 256) % 256,
+                i % 256,
+                if i % 3 == 0 { "fail" } else { "ok" }
+            )
+        })
+        .collect();
+    (yaml, corpus)
+}

@@ -50,12 +50,117 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Parse log lines and print the normalised events as NDJSON: test a parser before deploying.
+    ///
+    /// Each input line is one message, with or without a syslog header. The built-in parsers
+    /// apply, plus the user parsers of every --parsers directory. Lines nothing recognises are
+    /// printed as unparsed events with their raw text. With --summary, counts by parser are
+    /// printed instead of events.
+    ///
+    /// Examples:
+    ///   shieldwall parse < /var/log/auth.log
+    ///   shieldwall parse --source web --parser nginx-access --no-syslog access.log
+    ///   shieldwall parse --parsers parsers/ --summary app.log
+    #[command(verbatim_doc_comment)]
+    Parse(ParseArgs),
+    /// Run the collectors and the pipeline: accept logs from the configured sources, spool them
+    /// durably, parse and normalise them, and keep them as events under the data directory.
+    ///
+    /// Stops cleanly on Ctrl-C or SIGTERM: sources stop accepting, the spool is drained, held
+    /// merge groups are written. See docs/configuration.md for shieldwall.toml.
+    ///
+    /// Example:
+    ///   shieldwall serve --config examples/shieldwall.toml
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+    /// Load a file of log lines (or standard input) through the spool and the pipeline into
+    /// the data directory, as if a source had received them.
+    ///
+    /// Plain lines or NDJSON, gzip-compressed or not (detected). The server must not be running
+    /// on the same data directory (send to its http source instead). The handling settings
+    /// (time zone, parsers, drop and merge rules) of the configured source named by --source
+    /// apply.
+    ///
+    /// Examples:
+    ///   shieldwall import --config shieldwall.toml /var/log/auth.log
+    ///   zcat old.log.gz | shieldwall import --config shieldwall.toml --source linux-hosts -
+    ///   shieldwall import --config shieldwall.toml --ndjson --skip-invalid events.ndjson.gz
+    #[command(verbatim_doc_comment)]
+    Import(ImportLogsArgs),
     /// Print a machine-readable schema.
     Schema {
         /// Which schema.
         #[arg(value_enum)]
         which: SchemaKind,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// Read this file instead of standard input (- for standard input).
+    pub input: Option<PathBuf>,
+    /// The source name the lines are attributed to (user parsers may match on it).
+    #[arg(long, default_value = "stdin")]
+    pub source: String,
+    /// Offer every line to these parsers first, in order (ids as in `--list`).
+    #[arg(long = "parser", value_name = "ID")]
+    pub parser_ids: Vec<String>,
+    /// A directory of user parser files (*.yaml); may be repeated.
+    #[arg(long = "parsers", value_name = "DIR")]
+    pub parser_dirs: Vec<PathBuf>,
+    /// Time zone of timestamps that carry no offset (IANA name such as Europe/Berlin).
+    #[arg(long, default_value = "UTC", value_name = "ZONE")]
+    pub time_zone: String,
+    /// The lines have no syslog header: offer each whole line to the parsers.
+    #[arg(long)]
+    pub no_syslog: bool,
+    /// Print counts by parser instead of events.
+    #[arg(long)]
+    pub summary: bool,
+    /// List the available parser ids and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// The longest line kept, in bytes; longer lines are cut and marked.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_line: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportLogsArgs {
+    /// The file to import, or - for standard input.
+    pub input: PathBuf,
+    /// The configuration file (for the data directory and the source's handling).
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "shieldwall.toml"
+    )]
+    pub config: PathBuf,
+    /// The source name the lines are attributed to.
+    #[arg(long, default_value = "import")]
+    pub source: String,
+    /// Each line must be a JSON value; a line that is not stops the import.
+    #[arg(long)]
+    pub ndjson: bool,
+    /// With --ndjson, skip invalid lines (they are reported) instead of stopping.
+    #[arg(long, requires = "ndjson")]
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "shieldwall.toml"
+    )]
+    pub config: PathBuf,
+    /// Log level of the server's own messages (error, warn, info, debug), or a tracing filter.
+    #[arg(long, default_value = "info", value_name = "LEVEL")]
+    pub log: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -31,6 +31,9 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Plan(args) => plan(catalog, args),
         Command::Catalog { command } => catalog_command(catalog, command),
+        Command::Parse(args) => crate::logs::parse(args),
+        Command::Serve(args) => crate::serve::serve(args),
+        Command::Import(args) => crate::serve::import(args),
         Command::Schema {
             which: SchemaKind::Manifest,
         } => emit(&shieldwall_plan::manifest_schema(), None),

@@ -47,6 +47,9 @@ pub enum EnvelopeError {
     /// A text field is not UTF-8.
     #[error("envelope field {0} is not UTF-8")]
     NotUtf8(&'static str),
+    /// A receive time outside the range of timestamps.
+    #[error("envelope receive time {0} ns is out of range")]
+    Time(i64),
     /// Bytes after the payload.
     #[error("envelope has {0} bytes after its payload")]
     Trailing(usize),

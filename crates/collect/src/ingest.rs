@@ -17,9 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::envelope::Envelope;
+use crate::health::SourceStats;
 use crate::spool::{Spool, SpoolError};
 
 /// Tuning of the writer.
@@ -88,6 +90,22 @@ pub struct IngestStats {
 struct Request {
     payloads: Vec<Vec<u8>>,
     reply: Option<oneshot::Sender<Result<Range<u64>, IngestError>>>,
+    /// For a batch queued without a reply: the source counters that learn its outcome (accepted
+    /// or dropped), and the bytes of its messages.
+    report: Option<(Arc<SourceStats>, u64)>,
+}
+
+impl Request {
+    fn new(
+        batch: &[Envelope],
+        reply: Option<oneshot::Sender<Result<Range<u64>, IngestError>>>,
+    ) -> Self {
+        Request {
+            payloads: batch.iter().map(Envelope::encode).collect(),
+            reply,
+            report: None,
+        }
+    }
 }
 
 /// A cloneable handle through which sources submit batches.
@@ -136,22 +154,43 @@ impl IngestHandle {
     /// sequence numbers in the spool.
     pub async fn submit(&self, batch: &[Envelope]) -> Result<Range<u64>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        let request = Request {
-            payloads: batch.iter().map(Envelope::encode).collect(),
-            reply: Some(reply),
+        self.tx
+            .send(Request::new(batch, Some(reply)))
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// [`IngestHandle::submit`], but refuses with [`IngestError::Busy`] when the writer's queue
+    /// has no room within `wait`: for transports that can tell the sender to come back (HTTP 429)
+    /// rather than hold it. A batch refused this way was never queued, so nothing of it is on
+    /// disk.
+    pub async fn submit_within(
+        &self,
+        batch: &[Envelope],
+        wait: Duration,
+    ) -> Result<Range<u64>, IngestError> {
+        let permit = match tokio::time::timeout(wait, self.tx.reserve()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(stopped()),
+            Err(_) => {
+                self.stats
+                    .refused_busy
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                return Err(IngestError::Busy);
+            }
         };
-        self.tx.send(request).await.map_err(|_| stopped())?;
+        let (reply, rx) = oneshot::channel();
+        permit.send(Request::new(batch, Some(reply)));
         rx.await.map_err(|_| stopped())?
     }
 
     /// [`IngestHandle::submit`] for threads outside the async runtime (file tailing, import).
     pub fn submit_blocking(&self, batch: &[Envelope]) -> Result<Range<u64>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        let request = Request {
-            payloads: batch.iter().map(Envelope::encode).collect(),
-            reply: Some(reply),
-        };
-        self.tx.blocking_send(request).map_err(|_| stopped())?;
+        self.tx
+            .blocking_send(Request::new(batch, Some(reply)))
+            .map_err(|_| stopped())?;
         rx.blocking_recv().map_err(|_| stopped())?
     }
 
@@ -159,10 +198,25 @@ impl IngestHandle {
     /// acknowledge (UDP). Refuses at once with [`IngestError::Busy`] when the queue is full; the
     /// caller counts those messages as dropped.
     pub fn try_submit(&self, batch: &[Envelope]) -> Result<(), IngestError> {
-        let request = Request {
-            payloads: batch.iter().map(Envelope::encode).collect(),
-            reply: None,
-        };
+        self.try_send(Request::new(batch, None))
+    }
+
+    /// [`IngestHandle::try_submit`] that also reports the batch's later outcome to its source:
+    /// once written, its messages count as accepted in `stats`; if the writer refuses it (spool
+    /// full, message too large, disk error), they count as dropped. A refusal returned here
+    /// ([`IngestError::Busy`]) is not counted: the caller counts it.
+    pub fn try_submit_reporting(
+        &self,
+        batch: &[Envelope],
+        stats: &Arc<SourceStats>,
+    ) -> Result<(), IngestError> {
+        let mut request = Request::new(batch, None);
+        let bytes = batch.iter().map(|e| e.payload.len() as u64).sum();
+        request.report = Some((Arc::clone(stats), bytes));
+        self.try_send(request)
+    }
+
+    fn try_send(&self, request: Request) -> Result<(), IngestError> {
         match self.tx.try_send(request) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(r)) => {
@@ -246,10 +300,14 @@ fn write_group(
             );
             stats.flushes.fetch_add(1, Ordering::Relaxed);
             let mut next = range.start;
+            let now = Timestamp::now();
             for request in group {
                 let end = next + request.payloads.len() as u64;
                 if let Some(reply) = request.reply {
                     let _ = reply.send(Ok(next..end));
+                }
+                if let Some((source, bytes)) = request.report {
+                    source.record_accepted(request.payloads.len() as u64, bytes, now);
                 }
                 next = end;
             }
@@ -288,6 +346,9 @@ fn reply_all(group: Vec<Request>, error: &IngestError) {
     for request in group {
         if let Some(reply) = request.reply {
             let _ = reply.send(Err(error.clone()));
+        }
+        if let Some((source, _)) = request.report {
+            source.record_dropped(request.payloads.len() as u64);
         }
     }
 }

@@ -24,6 +24,8 @@
 pub mod envelope;
 pub mod health;
 pub mod ingest;
+pub mod pipeline;
+pub mod sources;
 pub mod spool;
 
 pub use envelope::{Envelope, EnvelopeError};

@@ -32,6 +32,7 @@ const RECORD_HEADER_LEN: u64 = 16;
 /// One index entry is kept per this many records of a segment.
 pub const INDEX_EVERY: u64 = 256;
 const ACK_FILE: &str = "ack";
+const LOCK_FILE: &str = "lock";
 
 /// Where the spool lives and how large it may grow.
 #[derive(Debug, Clone)]
@@ -121,6 +122,14 @@ pub enum SpoolError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process (a running server, an import) has the spool open.
+    #[error(
+        "spool {dir} is in use by another Shieldwall process; stop it, or send to it instead (for example through an http source)"
+    )]
+    Locked {
+        /// The spool directory.
+        dir: PathBuf,
+    },
     /// An acknowledgement beyond what was ever appended.
     #[error("cannot acknowledge up to {seq}: only {next} records were ever appended")]
     AckBeyondEnd {
@@ -207,6 +216,8 @@ pub struct Spool {
     /// First sequence number not yet acknowledged.
     acked: u64,
     bytes: u64,
+    /// Held open for its exclusive lock: one process per spool.
+    _lock: File,
 }
 
 impl Spool {
@@ -214,6 +225,18 @@ impl Spool {
     pub fn open(config: SpoolConfig) -> Result<(Spool, RecoveryReport), SpoolError> {
         let dir = config.dir.clone();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(SpoolError::Locked { dir }),
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
         let mut report = RecoveryReport::default();
         let stored_ack = read_ack(&dir)?;
 
@@ -267,6 +290,7 @@ impl Spool {
             next_seq,
             acked,
             bytes,
+            _lock: lock,
         };
         spool.drop_acknowledged_segments()?;
         if let Some(last) = spool.segments.last()

@@ -381,3 +381,19 @@ fn a_segment_with_a_bad_header_is_set_aside_and_appends_go_on() {
     append_n(&mut spool, 0, 1);
     assert_eq!(spool.read(0, 10).unwrap().len(), 1);
 }
+
+#[test]
+fn a_second_process_cannot_open_a_spool_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = Spool::open(SpoolConfig::new(dir.path())).unwrap();
+    let second = Spool::open(SpoolConfig::new(dir.path()));
+    assert!(
+        matches!(second, Err(SpoolError::Locked { .. })),
+        "{second:?}"
+    );
+    drop(first);
+    assert!(
+        Spool::open(SpoolConfig::new(dir.path())).is_ok(),
+        "released when closed"
+    );
+}

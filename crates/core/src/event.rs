@@ -510,21 +510,17 @@ impl Event {
         }
     }
 
-    /// Clears everything a parser may have written, keeping the envelope (and the device and
-    /// time that the transport, not the parser, supplied).
+    /// Clears everything a parser may have written, keeping the envelope (id, tenant, source,
+    /// receive time, raw text). `time`, `time_status` and `device` go back to the receive time and
+    /// nothing: a caller that set them before parsing restores them itself.
     pub fn reset_normalised(&mut self) {
-        let envelope = Event::unparsed(
+        *self = Event::unparsed(
             self.id,
             self.tenant.clone(),
             std::mem::take(&mut self.source),
             self.received,
             std::mem::take(&mut self.raw),
         );
-        let (time, time_status, device) = (self.time, self.time_status, self.device.take());
-        *self = envelope;
-        self.time = time;
-        self.time_status = time_status;
-        self.device = device;
     }
 
     /// Marks the event as understood by `parser`, with its class and activity.
@@ -592,6 +588,150 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The text of a field by its dotted path (`src_endpoint.ip`, `actor.user.name`,
+    /// `vendor.EventID`, `unmapped.auth_method`, `class`, `parser`), for filters, merge keys and
+    /// templates. Numbers and enums are rendered as they serialise; JSON values in `vendor` and
+    /// `unmapped` as their string, or as compact JSON when they are not strings.
+    pub fn text_field(&self, path: &str) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        fn s(v: &Option<String>) -> Option<Cow<'_, str>> {
+            v.as_deref().map(Cow::Borrowed)
+        }
+        fn n<T: ToString>(v: Option<T>) -> Option<Cow<'static, str>> {
+            v.map(|x| Cow::Owned(x.to_string()))
+        }
+        fn e<T: Serialize>(v: &T) -> Option<Cow<'static, str>> {
+            match serde_json::to_value(v) {
+                Ok(serde_json::Value::String(text)) => Some(Cow::Owned(text)),
+                _ => None,
+            }
+        }
+        fn json(v: &serde_json::Value) -> Cow<'_, str> {
+            match v {
+                serde_json::Value::String(text) => Cow::Borrowed(text.as_str()),
+                other => Cow::Owned(other.to_string()),
+            }
+        }
+        fn user<'a>(u: &'a Option<User>, f: &str) -> Option<Cow<'a, str>> {
+            let u = u.as_ref()?;
+            match f {
+                "name" => s(&u.name),
+                "uid" => s(&u.uid),
+                "domain" => s(&u.domain),
+                _ => None,
+            }
+        }
+        fn endpoint<'a>(ep: &'a Option<Endpoint>, f: &str) -> Option<Cow<'a, str>> {
+            let ep = ep.as_ref()?;
+            match f {
+                "ip" => s(&ep.ip),
+                "port" => n(ep.port),
+                "hostname" => s(&ep.hostname),
+                "interface" => s(&ep.interface),
+                _ => None,
+            }
+        }
+        if let Some(name) = path.strip_prefix("vendor.") {
+            return self.vendor.get(name).map(json);
+        }
+        if let Some(name) = path.strip_prefix("unmapped.") {
+            return self.unmapped.get(name).map(json);
+        }
+        let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+        match (head, rest) {
+            ("source", "") => Some(Cow::Borrowed(self.source.as_str())),
+            ("tenant", "") => Some(Cow::Borrowed(self.tenant.as_str())),
+            ("raw", "") => Some(Cow::Borrowed(self.raw.as_str())),
+            ("parser", "") => s(&self.parser),
+            ("parse", "") => e(&self.parse),
+            ("log_kind", "") => e(&self.log_kind),
+            ("class", "") => e(&self.class),
+            ("class_uid", "") => n(Some(self.class.uid())),
+            ("activity_id", "") => n(Some(self.activity_id)),
+            ("activity", "") => s(&self.activity),
+            ("severity", "") => self.severity.as_ref().and_then(e),
+            ("status", "") => self.status.as_ref().and_then(e),
+            ("status_detail", "") => s(&self.status_detail),
+            ("action", "") => self.action.as_ref().and_then(e),
+            ("message", "") => s(&self.message),
+            ("target", "") => s(&self.target),
+            ("attack_type", "") => s(&self.attack_type),
+            ("feature", "") => s(&self.feature),
+            ("file", "") => s(&self.file),
+            ("query", "") => s(&self.query),
+            ("user", f) => user(&self.user, f),
+            ("actor", f) => {
+                let actor = self.actor.as_ref()?;
+                match f.split_once('.') {
+                    Some(("user", g)) => user(&actor.user, g),
+                    Some(("process", g)) => {
+                        let p = actor.process.as_ref()?;
+                        match g {
+                            "name" => s(&p.name),
+                            "pid" => n(p.pid),
+                            "cmd_line" => s(&p.cmd_line),
+                            "path" => s(&p.path),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            ("src_endpoint", f) => endpoint(&self.src_endpoint, f),
+            ("dst_endpoint", f) => endpoint(&self.dst_endpoint, f),
+            ("device", f) => {
+                let d = self.device.as_ref()?;
+                match f {
+                    "hostname" => s(&d.hostname),
+                    "ip" => s(&d.ip),
+                    _ => None,
+                }
+            }
+            ("product", f) => {
+                let p = self.product.as_ref()?;
+                match f {
+                    "vendor_name" => s(&p.vendor_name),
+                    "name" => s(&p.name),
+                    "version" => s(&p.version),
+                    _ => None,
+                }
+            }
+            ("http", f) => {
+                let h = self.http.as_ref()?;
+                match f {
+                    "method" => s(&h.method),
+                    "url" => s(&h.url),
+                    "version" => s(&h.version),
+                    "user_agent" => s(&h.user_agent),
+                    "referrer" => s(&h.referrer),
+                    "status_code" => n(h.status_code),
+                    "response_bytes" => n(h.response_bytes),
+                    _ => None,
+                }
+            }
+            ("connection", f) => {
+                let c = self.connection.as_ref()?;
+                match f {
+                    "protocol" => s(&c.protocol),
+                    "bytes" => n(c.bytes),
+                    _ => None,
+                }
+            }
+            ("detection", f) => {
+                let d = self.detection.as_ref()?;
+                match f {
+                    "rule_uid" => s(&d.rule_uid),
+                    "title" => s(&d.title),
+                    "category" => s(&d.category),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,12 +783,12 @@ mod tests {
             hostname: Some("host".into()),
             ip: None,
         });
-        let before = e.clone();
+        e.time = "2025-12-31T23:00:00Z".parse().unwrap();
         e.set_parsed("sshd", EventClass::Authentication, 1);
         e.actor_user().name = Some("root".into());
         e.vendor.insert("x".into(), 1.into());
         e.reset_normalised();
-        assert_eq!(e, before);
+        assert_eq!(e, event());
     }
 
     #[test]
@@ -658,6 +798,30 @@ mod tests {
         assert_eq!(e.type_uid(), 300_201);
         assert_eq!(EventClass::HttpActivity.category_uid(), 4);
         assert_eq!(e.log_kind, LogKind::BehaviourEvent);
+    }
+
+    #[test]
+    fn fields_are_reachable_by_path() {
+        let mut e = event();
+        e.set_parsed("sshd", EventClass::Authentication, 1);
+        e.actor_process().pid = Some(42);
+        e.src().ip = Some("192.0.2.9".into());
+        e.severity = Some(Severity::Low);
+        e.vendor.insert("EventID".into(), 4625.into());
+        e.vendor.insert("Channel".into(), "Security".into());
+        assert_eq!(e.text_field("actor.process.pid").as_deref(), Some("42"));
+        assert_eq!(
+            e.text_field("src_endpoint.ip").as_deref(),
+            Some("192.0.2.9")
+        );
+        assert_eq!(e.text_field("severity").as_deref(), Some("low"));
+        assert_eq!(e.text_field("class").as_deref(), Some("authentication"));
+        assert_eq!(e.text_field("class_uid").as_deref(), Some("3002"));
+        assert_eq!(e.text_field("vendor.EventID").as_deref(), Some("4625"));
+        assert_eq!(e.text_field("vendor.Channel").as_deref(), Some("Security"));
+        assert_eq!(e.text_field("parser").as_deref(), Some("sshd"));
+        assert_eq!(e.text_field("user.name"), None);
+        assert_eq!(e.text_field("no.such.field"), None);
     }
 
     #[test]

@@ -39,12 +39,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod filter;
 pub mod framing;
+pub mod lines;
+pub mod normalise;
 pub mod parsers;
 pub mod registry;
 pub mod syslog;
+pub mod user;
 
 pub use framing::{Frame, FrameError, FrameResult, Framer, Framing};
+pub use normalise::{Normaliser, Received, SourceProfile, SyslogLayer};
 pub use registry::{JsonParser, Keys, Message, Parser, Registry, RegistryError, TextParser};
 pub use syslog::{
     Anomaly, Format, ParseContext, SdElement, SyslogMessage, TimestampStatus, parse as parse_syslog,

@@ -17,7 +17,8 @@
 //!
 //! Each step is a hash lookup or a trie walk, so adding a parser for a new program or prefix does
 //! not slow down the messages of the others. A parser that declines leaves the event as it found
-//! it: the registry calls [`Event::reset_normalised`] after a refusal.
+//! it: after a refusal the registry calls [`Event::reset_normalised`] and puts back the time and
+//! device the event had before parsing began (the transport's, such as a syslog header's).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -89,6 +90,9 @@ pub struct Keys {
     pub prefixes: Vec<String>,
     /// Top-level JSON keys (JSON parsers only).
     pub json_keys: Vec<String>,
+    /// Sources whose messages are offered to the parser first (as [`Registry::bind_source`]
+    /// does, appended after what is bound there).
+    pub sources: Vec<String>,
     /// Offered to every message that nothing else took (after the generic JSON parser).
     pub fallback: bool,
 }
@@ -124,6 +128,9 @@ pub enum RegistryError {
     /// Two parsers share an id.
     #[error("a parser with id `{0}` is already registered")]
     DuplicateId(String),
+    /// A routing pattern does not compile.
+    #[error("a parser's match regex does not compile: {0}")]
+    Pattern(String),
     /// A source names a parser that does not exist.
     #[error("source `{source_name}` names parser `{parser}`, which does not exist{hint}")]
     UnknownParser {
@@ -149,6 +156,8 @@ pub struct Registry {
     generic_json: Option<Slot>,
     fallback: Vec<Slot>,
     by_source: HashMap<String, Vec<Slot>>,
+    patterns: Vec<(String, Slot)>,
+    pattern_set: Option<regex::RegexSet>,
 }
 
 impl Registry {
@@ -178,9 +187,31 @@ impl Registry {
         for key in &keys.json_keys {
             self.by_json_key.entry(key.clone()).or_default().push(slot);
         }
+        for source in &keys.sources {
+            self.by_source.entry(source.clone()).or_default().push(slot);
+        }
         if keys.fallback {
             self.fallback.push(slot);
         }
+        Ok(())
+    }
+
+    /// Routes messages by regex to parsers that have no other key: one [`regex::RegexSet`] over
+    /// all such patterns, checked after the prefixes. Calling it again adds to the set.
+    pub fn add_patterns(&mut self, patterns: Vec<(String, String)>) -> Result<(), RegistryError> {
+        for (pattern, id) in patterns {
+            let Some(&slot) = self.by_id.get(&id) else {
+                return Err(RegistryError::UnknownParser {
+                    source_name: "(pattern)".into(),
+                    parser: id,
+                    hint: String::new(),
+                });
+            };
+            self.patterns.push((pattern, slot));
+        }
+        let set = regex::RegexSet::new(self.patterns.iter().map(|(p, _)| p.as_str()))
+            .map_err(|e| RegistryError::Pattern(e.to_string()))?;
+        self.pattern_set = Some(set);
         Ok(())
     }
 
@@ -217,7 +248,10 @@ impl Registry {
                 }
             }
         }
-        self.by_source.insert(source.to_owned(), slots);
+        let bound = self.by_source.entry(source.to_owned()).or_default();
+        slots.retain(|s| !bound.contains(s));
+        slots.append(bound);
+        *bound = slots;
         Ok(())
     }
 
@@ -241,19 +275,36 @@ impl Registry {
     pub fn parse(&self, message: &Message<'_>, event: &mut Event) -> Option<&str> {
         let mut tried = TriedSet::default();
         let mut json = LazyJson::default();
+        let before = Transport {
+            time: event.time,
+            time_status: event.time_status,
+            device: event.device.clone(),
+        };
         let source = self.by_source.get(message.source).map(Vec::as_slice);
         let program = message
             .program
             .and_then(|p| self.program_slots(p))
             .unwrap_or(&[]);
         for &slot in source.unwrap_or(&[]).iter().chain(program) {
-            if let Some(id) = self.offer(slot, message, event, &mut tried, &mut json) {
+            if let Some(id) = self.offer(slot, message, event, &before, &mut tried, &mut json) {
                 return Some(id);
             }
         }
         for slot in self.prefixes.matches(message.text.as_bytes()) {
-            if let Some(id) = self.offer(slot, message, event, &mut tried, &mut json) {
+            if let Some(id) = self.offer(slot, message, event, &before, &mut tried, &mut json) {
                 return Some(id);
+            }
+        }
+        if let Some(set) = &self.pattern_set {
+            let matched: Vec<Slot> = set
+                .matches(message.text)
+                .iter()
+                .filter_map(|i| self.patterns.get(i).map(|&(_, slot)| slot))
+                .collect();
+            for slot in matched {
+                if let Some(id) = self.offer(slot, message, event, &before, &mut tried, &mut json) {
+                    return Some(id);
+                }
             }
         }
         if let Some(object) = json.get(message.text) {
@@ -265,13 +316,13 @@ impl Registry {
             // Collected first: `offer` needs the lazy JSON mutably.
             let keyed: Vec<Slot> = keyed.collect();
             for slot in keyed.into_iter().chain(self.generic_json) {
-                if let Some(id) = self.offer(slot, message, event, &mut tried, &mut json) {
+                if let Some(id) = self.offer(slot, message, event, &before, &mut tried, &mut json) {
                     return Some(id);
                 }
             }
         }
         for &slot in &self.fallback {
-            if let Some(id) = self.offer(slot, message, event, &mut tried, &mut json) {
+            if let Some(id) = self.offer(slot, message, event, &before, &mut tried, &mut json) {
                 return Some(id);
             }
         }
@@ -296,6 +347,7 @@ impl Registry {
         slot: Slot,
         message: &Message<'_>,
         event: &mut Event,
+        before: &Transport,
         tried: &mut TriedSet,
         json: &mut LazyJson,
     ) -> Option<&str> {
@@ -314,9 +366,19 @@ impl Registry {
             Some(parser.id())
         } else {
             event.reset_normalised();
+            event.time = before.time;
+            event.time_status = before.time_status;
+            event.device.clone_from(&before.device);
             None
         }
     }
+}
+
+/// What the transport set on the event before parsing; restored after a refusal.
+struct Transport {
+    time: jiff::Timestamp,
+    time_status: shieldwall_core::TimeStatus,
+    device: Option<shieldwall_core::event::Device>,
 }
 
 /// The slots already offered this message; small, so a vector beats a hash set.
@@ -434,14 +496,14 @@ impl PrefixTrie {
 fn closest<'a>(wanted: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
-        .map(|k| (strsim_distance(wanted, k), *k))
+        .map(|k| (edit_distance(wanted, k), *k))
         .filter(|(d, _)| *d <= 3)
         .min()
         .map(|(_, k)| k)
 }
 
 /// Levenshtein distance over characters, for "did you mean" hints on short ids.
-fn strsim_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -496,6 +558,7 @@ mod tests {
             self.asked.fetch_add(1, Ordering::Relaxed);
             // Writes before deciding, to check that a refusal is undone.
             event.message = Some("scribble".into());
+            event.time = jiff::Timestamp::UNIX_EPOCH;
             if message.text.contains(self.id.as_str()) {
                 event.set_parsed(&self.id, EventClass::Base, 0);
                 true
@@ -601,7 +664,11 @@ mod tests {
         assert_eq!(e.message.as_deref(), Some("scribble"));
         let (id, e) = parse(&r, "s", Some("app"), "for nobody");
         assert_eq!(id, None);
-        assert_eq!(e, event());
+        assert_eq!(
+            e,
+            event(),
+            "the refusing parsers' writes, time included, are undone"
+        );
     }
 
     #[test]

@@ -1,0 +1,807 @@
+//! The RELP source against rsyslog's own client (`omrelp`, librelp) and a raw socket client:
+//! every message arrives once and in order, acknowledgements wait for the spool, a restart of the
+//! server and a full spool lose nothing, and the protocol's replies and limits are librelp's.
+//!
+//! The rsyslog tests need the Debian packages `rsyslog` and `rsyslog-relp`. Without them they fail
+//! under `CI=true` and say loudly that they skipped elsewhere.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use shieldwall_collect::sources::relp::{RelpConfig, RelpSource};
+use shieldwall_collect::sources::tls::TlsConfig;
+use shieldwall_collect::{
+    Envelope, HealthBoard, Ingest, IngestConfig, IngestHandle, SourceStats, Spool, SpoolConfig,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+const PACKAGES: &str = "rsyslog rsyslog-relp";
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+struct Server {
+    addr: SocketAddr,
+    stats: Arc<SourceStats>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(config: RelpConfig, ingest: IngestHandle, stats: Arc<SourceStats>) -> Server {
+        let source = RelpSource::bind(config).await.unwrap();
+        let addr = source.local_addr();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task_stats = Arc::clone(&stats);
+        let task = tokio::spawn(async move {
+            source.serve(ingest, task_stats, token).await.unwrap();
+        });
+        Server {
+            addr,
+            stats,
+            shutdown,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the server stops within its grace period")
+            .unwrap();
+    }
+}
+
+struct Spooled {
+    spool: Arc<Mutex<Spool>>,
+    ingest: Option<Ingest>,
+    handle: Option<IngestHandle>,
+}
+
+impl Spooled {
+    fn open(dir: &Path, max_bytes: u64, segment_bytes: u64) -> Spooled {
+        let config = SpoolConfig {
+            max_bytes,
+            segment_bytes,
+            ..SpoolConfig::new(dir)
+        };
+        let (spool, _) = Spool::open(config).unwrap();
+        let spool = Arc::new(Mutex::new(spool));
+        let ingest_config = IngestConfig {
+            retry_after: Duration::from_millis(100),
+            ..IngestConfig::default()
+        };
+        let (ingest, handle) = Ingest::start(Arc::clone(&spool), ingest_config).unwrap();
+        Spooled {
+            spool,
+            ingest: Some(ingest),
+            handle: Some(handle),
+        }
+    }
+
+    fn handle(&self) -> IngestHandle {
+        self.handle.clone().unwrap()
+    }
+
+    /// Every envelope written so far (from the first record still in the spool).
+    fn envelopes(&self) -> Vec<Envelope> {
+        let spool = self.spool.lock().unwrap();
+        let from = spool.acknowledged_up_to();
+        let count = spool.next_seq() - from;
+        spool
+            .read(from, count as usize)
+            .unwrap()
+            .iter()
+            .map(|r| Envelope::decode(&r.payload).unwrap())
+            .collect()
+    }
+
+    fn written(&self) -> u64 {
+        self.spool.lock().unwrap().next_seq()
+    }
+
+    async fn close(mut self) {
+        drop(self.handle.take());
+        if let Some(ingest) = self.ingest.take() {
+            tokio::task::spawn_blocking(move || ingest.join())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn stats(name: &str) -> Arc<SourceStats> {
+    HealthBoard::new().register(name, "relp", None, Timestamp::now())
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rsyslog
+// ---------------------------------------------------------------------------------------------
+
+/// rsyslogd with its omrelp module, or `None` (after failing under CI=true).
+fn rsyslogd(test: &str) -> Option<PathBuf> {
+    let binary = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd", "/usr/bin/rsyslogd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let has_omrelp = ["/usr/lib", "/usr/lib64", "/lib"].iter().any(|root| {
+        std::fs::read_dir(root).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                e.path().join("rsyslog/omrelp.so").exists()
+                    || e.path().join("omrelp.so").exists() && e.file_name() == "rsyslog"
+            })
+        })
+    });
+    match binary {
+        Some(binary) if has_omrelp => Some(binary),
+        _ => {
+            let message = format!(
+                "{test}: SKIPPED: rsyslogd with the omrelp module is not installed \
+                 (Debian packages: {PACKAGES}; `apt-get install -y {PACKAGES}`)"
+            );
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{message} (CI=true: a missing client fails the run)");
+            }
+            eprintln!("\n*** {message}\n");
+            None
+        }
+    }
+}
+
+/// An rsyslogd run in its own directory: reads `input` with imfile and forwards every line as is
+/// with omrelp to `port`, retrying forever.
+struct Rsyslog {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Rsyslog {
+    fn start(binary: &Path, dir: &Path, input: &Path, port: u16) -> Rsyslog {
+        Rsyslog::start_with(binary, dir, input, port, "")
+    }
+
+    /// [`Rsyslog::start`] with more `omrelp` parameters.
+    fn start_with(binary: &Path, dir: &Path, input: &Path, port: u16, extra: &str) -> Rsyslog {
+        let work = dir.join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let conf = dir.join("rsyslog.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                r#"global(workDirectory="{work}" maxMessageSize="64k")
+module(load="imfile")
+module(load="omrelp")
+template(name="raw" type="string" string="%rawmsg%")
+ruleset(name="forward") {{
+    action(type="omrelp" target="127.0.0.1" port="{port}" template="raw"
+           action.resumeRetryCount="-1" action.resumeInterval="1" {extra})
+}}
+input(type="imfile" file="{input}" tag="relptest" ruleset="forward")
+"#,
+                work = work.display(),
+                input = input.display(),
+                extra = extra,
+            ),
+        )
+        .unwrap();
+        let child = Command::new(binary)
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-i")
+            .arg(dir.join("rsyslogd.pid"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("rsyslogd.out")).unwrap())
+            .stderr(std::fs::File::create(dir.join("rsyslogd.err")).unwrap())
+            .spawn()
+            .unwrap();
+        Rsyslog {
+            child,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn output(&self) -> String {
+        let out = std::fs::read_to_string(self.dir.join("rsyslogd.out")).unwrap_or_default();
+        let err = std::fs::read_to_string(self.dir.join("rsyslogd.err")).unwrap_or_default();
+        format!("rsyslogd stdout:\n{out}\nrsyslogd stderr:\n{err}")
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn line(i: usize) -> String {
+    format!("<13>Nov 29 01:02:03 testhost app[42]: RELP message number {i:06} of the test")
+}
+
+fn write_lines(path: &Path, n: usize) -> Vec<Vec<u8>> {
+    let lines: Vec<String> = (0..n).map(line).collect();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(path, text).unwrap();
+    lines.into_iter().map(String::into_bytes).collect()
+}
+
+/// Checks that `got` holds every expected message, first occurrences in order, and that any
+/// repeat is byte-identical to a message already seen (a retransmission after a broken session).
+/// Returns the number of repeats.
+fn check_delivery(expected: &[Vec<u8>], got: &[Envelope]) -> usize {
+    let mut next = 0;
+    let mut repeats = 0;
+    let mut seen = std::collections::HashSet::new();
+    for envelope in got {
+        if seen.contains(&envelope.payload) {
+            repeats += 1;
+            continue;
+        }
+        assert!(
+            next < expected.len(),
+            "unexpected extra message {:?}",
+            String::from_utf8_lossy(&envelope.payload)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&envelope.payload),
+            String::from_utf8_lossy(&expected[next]),
+            "message {next} out of order or altered"
+        );
+        seen.insert(envelope.payload.clone());
+        next += 1;
+    }
+    assert_eq!(next, expected.len(), "messages missing");
+    repeats
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_omrelp_delivers_every_message_once_in_order() {
+    let Some(binary) = rsyslogd("rsyslog_omrelp_delivers_every_message_once_in_order") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(&dir.path().join("spool"), 1 << 30, 64 << 20);
+    let stats = stats("relp");
+    let server = Server::start(
+        RelpConfig::new("relp", local(0)),
+        spooled.handle(),
+        Arc::clone(&stats),
+    )
+    .await;
+
+    const N: usize = 10_000;
+    let input = dir.path().join("input.log");
+    let expected = write_lines(&input, N);
+    let rsyslog = Rsyslog::start(&binary, dir.path(), &input, server.addr.port());
+
+    let done = Instant::now();
+    while spooled.written() < N as u64 {
+        assert!(
+            done.elapsed() < Duration::from_secs(90),
+            "only {} of {N} messages arrived\n{}",
+            spooled.written(),
+            rsyslog.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give a stray extra message the chance to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = spooled.envelopes();
+    assert_eq!(got.len(), N, "exactly N messages");
+    assert_eq!(check_delivery(&expected, &got), 0);
+    assert!(got.iter().all(|e| e.source == "relp"));
+    assert!(got[0].peer.starts_with("127.0.0.1:"));
+    assert_eq!(server.stats.accepted.load(Ordering::Relaxed), N as u64);
+    assert_eq!(server.stats.dropped.load(Ordering::Relaxed), 0);
+    drop(rsyslog);
+    server.stop().await;
+    spooled.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_resends_what_a_stopped_server_did_not_acknowledge() {
+    let Some(binary) = rsyslogd("rsyslog_resends_what_a_stopped_server_did_not_acknowledge") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(&dir.path().join("spool"), 1 << 30, 64 << 20);
+    let stats = stats("relp");
+    let first = Server::start(
+        RelpConfig::new("relp", local(0)),
+        spooled.handle(),
+        Arc::clone(&stats),
+    )
+    .await;
+    let port = first.addr.port();
+
+    const N: usize = 20_000;
+    let input = dir.path().join("input.log");
+    let expected = write_lines(&input, N);
+    let rsyslog = Rsyslog::start(&binary, dir.path(), &input, port);
+
+    // Stop the server mid-stream.
+    wait_for("the first messages", Duration::from_secs(60), || {
+        spooled.written() >= 1000
+    })
+    .await;
+    first.stop().await;
+    let at_stop = spooled.written();
+    assert!(
+        at_stop < N as u64,
+        "the stream must still be under way when the server stops"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(spooled.written(), at_stop, "nothing is written while down");
+
+    // Restart on the same port; rsyslog reconnects and resends.
+    let mut config = RelpConfig::new("relp", local(port));
+    config.batch_messages = 64;
+    let start = Instant::now();
+    let second = loop {
+        match RelpSource::bind(config.clone()).await {
+            Ok(source) => break source,
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(10), "rebind: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let handle = spooled.handle();
+    let task_stats = Arc::clone(&stats);
+    let task = tokio::spawn(async move { second.serve(handle, task_stats, token).await });
+
+    let done = Instant::now();
+    loop {
+        let got = spooled.envelopes();
+        let distinct: std::collections::HashSet<&Vec<u8>> =
+            got.iter().map(|e| &e.payload).collect();
+        if distinct.len() >= N {
+            break;
+        }
+        assert!(
+            done.elapsed() < Duration::from_secs(120),
+            "only {} distinct of {N} messages after the restart\n{}",
+            distinct.len(),
+            rsyslog.output()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = spooled.envelopes();
+    let repeats = check_delivery(&expected, &got);
+    // A clean stop acknowledges everything it wrote before it closes; a repeat can only be a
+    // frame of the client's window (128) whose response it had not read.
+    assert!(repeats <= 128, "{repeats} repeated messages");
+    eprintln!("restart: {at_stop} written before the stop, {repeats} repeated");
+
+    drop(rsyslog);
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    spooled.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_waits_while_the_spool_is_full_and_loses_nothing() {
+    let Some(binary) = rsyslogd("rsyslog_waits_while_the_spool_is_full_and_loses_nothing") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // About 600 messages fit; a reader drains the spool slowly.
+    let spooled = Spooled::open(&dir.path().join("spool"), 64 << 10, 8 << 10);
+    let stats = stats("relp");
+    let server = Server::start(
+        RelpConfig::new("relp", local(0)),
+        spooled.handle(),
+        Arc::clone(&stats),
+    )
+    .await;
+
+    const N: usize = 4_000;
+    let input = dir.path().join("input.log");
+    let expected = write_lines(&input, N);
+    let rsyslog = Rsyslog::start(&binary, dir.path(), &input, server.addr.port());
+
+    // Nobody reads the spool until it has refused a batch.
+    wait_for(
+        "the spool to refuse a batch",
+        Duration::from_secs(60),
+        || stats.refused.load(Ordering::Relaxed) > 0,
+    )
+    .await;
+    let mut got: Vec<Envelope> = Vec::new();
+    let done = Instant::now();
+    while got.len() < N {
+        assert!(
+            done.elapsed() < Duration::from_secs(120),
+            "only {} of {N} messages\n{}",
+            got.len(),
+            rsyslog.output()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut spool = spooled.spool.lock().unwrap();
+        let from = spool.acknowledged_up_to();
+        let records = spool.read(from, 400).unwrap();
+        if let Some(last) = records.last() {
+            spool.acknowledge(last.seq + 1).unwrap();
+        }
+        got.extend(
+            records
+                .iter()
+                .map(|r| Envelope::decode(&r.payload).unwrap()),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    {
+        let spool = spooled.spool.lock().unwrap();
+        let from = spool.acknowledged_up_to();
+        let rest = spool.read(from, 10_000).unwrap();
+        got.extend(rest.iter().map(|r| Envelope::decode(&r.payload).unwrap()));
+    }
+    assert_eq!(got.len(), N, "exactly N messages");
+    assert_eq!(check_delivery(&expected, &got), 0);
+    assert!(
+        stats.refused.load(Ordering::Relaxed) > 0,
+        "the spool was full at least once"
+    );
+    assert_eq!(stats.dropped.load(Ordering::Relaxed), 0);
+    drop(rsyslog);
+    server.stop().await;
+    spooled.close().await;
+}
+
+/// A CA, and server and client certificates signed by it, as PEM files in `dir`.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf, PathBuf) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+        IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name = DistinguishedName::new();
+    ca.distinguished_name
+        .push(DnType::CommonName, "RELP test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let ca_file = write("ca.pem", ca_cert.pem());
+    let issue = |names: Vec<String>, cn: &str, usage: ExtendedKeyUsagePurpose| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.extended_key_usages = vec![usage];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        (params.signed_by(&key, &issuer).unwrap(), key)
+    };
+    let (server, server_key) = issue(
+        vec!["localhost".into(), "127.0.0.1".into()],
+        "localhost",
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (client, client_key) = issue(
+        vec!["rsyslog-client.example.net".into()],
+        "rsyslog-client",
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    (
+        ca_file,
+        write("server.pem", server.pem()),
+        write("server.key", server_key.serialize_pem()),
+        write("client.pem", client.pem()),
+        write("client.key", client_key.serialize_pem()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_omrelp_over_tls_with_client_certificates() {
+    let Some(binary) = rsyslogd("rsyslog_omrelp_over_tls_with_client_certificates") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, server_cert, server_key, client_cert, client_key) = certificates(dir.path());
+    let spooled = Spooled::open(&dir.path().join("spool"), 1 << 30, 64 << 20);
+    let mut config = RelpConfig::new("relp-tls", local(0));
+    let mut tls = TlsConfig::new(&server_cert, &server_key);
+    tls.client_ca_file = Some(ca.clone());
+    tls.allowed_clients = vec!["rsyslog-client".into()];
+    config.tls = Some(tls);
+    let stats = stats("relp-tls");
+    let server = Server::start(config, spooled.handle(), Arc::clone(&stats)).await;
+
+    const N: usize = 2_000;
+    let input = dir.path().join("input.log");
+    let expected = write_lines(&input, N);
+    let rsyslog = Rsyslog::start_with(
+        &binary,
+        dir.path(),
+        &input,
+        server.addr.port(),
+        &format!(
+            r#"tls="on" tls.caCert="{}" tls.myCert="{}" tls.myPrivKey="{}" tls.authMode="name" tls.permittedPeer=["localhost"]"#,
+            ca.display(),
+            client_cert.display(),
+            client_key.display()
+        ),
+    );
+    let done = Instant::now();
+    while spooled.written() < N as u64 {
+        assert!(
+            done.elapsed() < Duration::from_secs(60),
+            "only {} of {N} messages arrived over TLS (rejected connections: {})\n{}",
+            spooled.written(),
+            stats.rejected_connections.load(Ordering::Relaxed),
+            rsyslog.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = spooled.envelopes();
+    assert_eq!(got.len(), N);
+    assert_eq!(check_delivery(&expected, &got), 0);
+    assert!(got.iter().all(|e| e.client_identity == "rsyslog-client"));
+    drop(rsyslog);
+    server.stop().await;
+    spooled.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A raw client
+// ---------------------------------------------------------------------------------------------
+
+const OPEN: &[u8] = b"1 open 86 relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog\n";
+
+async fn read_until(stream: &mut TcpStream, want: &[u8]) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !got.windows(want.len()).any(|w| w == want) {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "connection closed before {:?}; got {:?}",
+                String::from_utf8_lossy(want),
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "no {:?} within 5 s; got {:?}",
+            String::from_utf8_lossy(want),
+            String::from_utf8_lossy(&got)
+        )
+    });
+    got
+}
+
+async fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_gets_librelp_replies_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(dir.path(), 1 << 30, 64 << 20);
+    let server = Server::start(
+        RelpConfig::new("relp", local(0)),
+        spooled.handle(),
+        stats("relp"),
+    )
+    .await;
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(OPEN).await.unwrap();
+    let open = read_until(&mut c, b"commands=syslog\n").await;
+    let text = String::from_utf8(open).unwrap();
+    assert!(
+        text.starts_with("1 rsp ")
+            && text.contains(" 200 OK\nrelp_version=0\nrelp_software=shieldwall,"),
+        "{text:?}"
+    );
+    // Several frames in one write, one of them unknown, answered in order.
+    c.write_all(b"2 syslog 5 hello\n3 starttls 0\n4 syslog 7 a\nb\x00c d\n0 hint 0\n5 close 0\n")
+        .await
+        .unwrap();
+    let rest = read_to_end(&mut c).await;
+    assert_eq!(
+        String::from_utf8_lossy(&rest),
+        "2 rsp 6 200 OK\n3 rsp 25 500 command not supported\n4 rsp 6 200 OK\n5 rsp 0\n0 serverclose 0\n"
+    );
+    let got = spooled.envelopes();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].payload, b"hello");
+    assert_eq!(got[1].payload, b"a\nb\x00c d");
+    server.stop().await;
+    spooled.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_close_the_session_after_answering_what_came_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(dir.path(), 1 << 30, 64 << 20);
+    let mut config = RelpConfig::new("relp", local(0));
+    config.max_frame_bytes = 100;
+    let stats = stats("relp");
+    let server = Server::start(config, spooled.handle(), Arc::clone(&stats)).await;
+
+    // A frame over max_frame_bytes: refused with 500 before its data is sent, then closed.
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(OPEN).await.unwrap();
+    c.write_all(b"2 syslog 2 ok\n3 syslog 101 ").await.unwrap();
+    let got = read_to_end(&mut c).await;
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.ends_with("2 rsp 6 200 OK\n3 rsp 19 500 frame too large\n0 serverclose 0\n"),
+        "{text:?}"
+    );
+    assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
+
+    // A wrong transaction number.
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(OPEN).await.unwrap();
+    c.write_all(b"2 syslog 1 a\n4 syslog 1 b\n").await.unwrap();
+    let text = String::from_utf8_lossy(&read_to_end(&mut c).await).into_owned();
+    assert!(
+        text.ends_with("2 rsp 6 200 OK\n0 serverclose 0\n"),
+        "{text:?}"
+    );
+
+    // syslog before open, as librelp answers it.
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(b"1 syslog 5 hello\n").await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read_to_end(&mut c).await),
+        "1 rsp 20 500 command disabled\n0 serverclose 0\n"
+    );
+
+    // Garbage.
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read_to_end(&mut c).await),
+        "0 serverclose 0\n"
+    );
+
+    let payloads: Vec<Vec<u8>> = spooled.envelopes().into_iter().map(|e| e.payload).collect();
+    assert_eq!(payloads, vec![b"ok".to_vec(), b"a".to_vec()]);
+    server.stop().await;
+    spooled.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_acknowledgement_before_the_spool_has_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(dir.path(), 4096, 1024);
+    // Fill the spool.
+    let filler = Envelope {
+        source: "filler".into(),
+        received: Timestamp::now(),
+        peer: String::new(),
+        client_identity: String::new(),
+        payload: vec![b'x'; 3000],
+    };
+    spooled.handle().submit(&[filler]).await.unwrap();
+    let stats = stats("relp");
+    let server = Server::start(
+        RelpConfig::new("relp", local(0)),
+        spooled.handle(),
+        Arc::clone(&stats),
+    )
+    .await;
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(OPEN).await.unwrap();
+    read_until(&mut c, b"commands=syslog\n").await;
+    c.write_all(format!("2 syslog 1200 {}\n", "m".repeat(1200)).as_bytes())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let early = tokio::time::timeout(Duration::from_millis(700), c.read(&mut buf)).await;
+    assert!(early.is_err(), "acknowledged while the spool was full");
+    assert!(stats.refused.load(Ordering::Relaxed) >= 1);
+
+    // The pipeline catches up: the frame is written, then acknowledged.
+    {
+        let mut spool = spooled.spool.lock().unwrap();
+        let next = spool.next_seq();
+        spool.acknowledge(next).unwrap();
+    }
+    read_until(&mut c, b"2 rsp 6 200 OK\n").await;
+    let got = spooled.envelopes();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload.len(), 1200);
+    server.stop().await;
+    spooled.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_closed_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(dir.path(), 1 << 30, 64 << 20);
+    let mut config = RelpConfig::new("relp", local(0));
+    config.max_connections = 1;
+    let stats = stats("relp");
+    let server = Server::start(config, spooled.handle(), Arc::clone(&stats)).await;
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first.write_all(OPEN).await.unwrap();
+    read_until(&mut first, b"commands=syslog\n").await;
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    let closed = read_to_end(&mut second).await;
+    assert!(closed.is_empty());
+    assert_eq!(stats.rejected_connections.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.connections.load(Ordering::Relaxed), 1);
+
+    // Shutdown says goodbye to the open session.
+    server.shutdown.cancel();
+    assert_eq!(
+        String::from_utf8_lossy(&read_to_end(&mut first).await),
+        "0 serverclose 0\n"
+    );
+    server.task.await.unwrap();
+    spooled.close().await;
+}
+
+#[test]
+fn the_configuration_refuses_unknown_fields_and_has_defaults() {
+    let config: RelpConfig =
+        toml::from_str("name = \"relp\"\nlisten = \"127.0.0.1:2514\"\n").unwrap();
+    assert_eq!(config, RelpConfig::new("relp", local(2514)));
+    assert_eq!(config.max_frame_bytes, 128 * 1024);
+    assert_eq!(config.max_connections, 1000);
+    assert_eq!(config.tenant, "default");
+    assert!(
+        toml::from_str::<RelpConfig>("name = \"r\"\nlisten = \"127.0.0.1:1\"\nwindow = 5\n")
+            .is_err()
+    );
+}

@@ -1,0 +1,11 @@
+//! The Shieldwall server process.
+//!
+//! `shieldwall-server` owns what `shieldwall serve` runs: the configuration ([`config`]), and the
+//! assembly of collectors, spool writer, pipeline, parser reloading and source health into one
+//! process ([`run`]). Later the API and the console join the same process.
+
+pub mod config;
+pub mod parsers;
+pub mod run;
+
+pub use run::{ServeError, Server, Started, Status};

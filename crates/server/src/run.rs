@@ -1,0 +1,504 @@
+//! One process: the sources, the spool writer, the pipeline, parser reloading and source health.
+//!
+//! [`Server::start`] opens the spool (reporting what recovery found), starts the spool writer,
+//! binds every source (so that a port in use fails the start, not later), and starts the
+//! pipeline thread. [`Server::shutdown`] stops the sources, lets the writer finish what they
+//! handed it, lets the pipeline drain the spool, and releases held merge groups. A crash at any
+//! point loses nothing that a source acknowledged: the next start replays the spool from its
+//! acknowledgement mark.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use shieldwall_collect::pipeline::{NdjsonSink, Pipeline, PipelineStats, SourceRules};
+use shieldwall_collect::sources::{
+    SourceError, file, http::HttpSource, relp::RelpSource, tcp::TcpSource, udp::UdpSource,
+};
+use shieldwall_collect::{
+    HealthBoard, HealthChange, Ingest, IngestConfig, IngestHandle, RecoveryReport, SourceSnapshot,
+    Spool, SpoolConfig,
+};
+use shieldwall_core::event::{Device, EventClass, LogKind};
+use shieldwall_core::{Event, RecordId, Severity, TenantId};
+use shieldwall_parse::filter::{DropRule, Merger};
+use shieldwall_parse::{Normaliser, Registry, SourceProfile};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ServeConfig, Transport};
+use crate::parsers::ParserFiles;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A directory or file of the data directory is unusable.
+    #[error("{}: {message}", path.display())]
+    DataDir {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The spool could not be opened.
+    #[error(transparent)]
+    Spool(#[from] shieldwall_collect::SpoolError),
+    /// A source could not start.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The configuration is inconsistent with the parsers (a source names an unknown parser, a
+    /// drop rule does not compile).
+    #[error("{0}")]
+    Setup(String),
+    /// The pipeline failed.
+    #[error("pipeline: {0}")]
+    Pipeline(String),
+}
+
+/// What the start found and set up.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// What spool recovery found (damaged segments set aside, torn tails cut).
+    pub recovery: RecoveryReport,
+    /// Each source's name and bound address.
+    pub addresses: Vec<(String, SocketAddr)>,
+    /// Parser files rejected at start; the others are in service.
+    pub parser_errors: Vec<String>,
+}
+
+/// The status written to `<data_dir>/status.json` at every health check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// When it was written.
+    pub time: Timestamp,
+    /// Each source.
+    pub sources: Vec<SourceSnapshot>,
+    /// Records waiting in the spool.
+    pub spool_pending: u64,
+    /// Bytes the spool occupies.
+    pub spool_bytes: u64,
+    /// The pipeline's counters.
+    pub pipeline: PipelineStats,
+    /// Parser files currently rejected.
+    pub parser_errors: Vec<String>,
+}
+
+/// A running server.
+pub struct Server {
+    started: Started,
+    shutdown: CancellationToken,
+    sources: JoinSet<Result<(), SourceError>>,
+    ingest: Option<(Ingest, IngestHandle)>,
+    pipeline_stop: Arc<AtomicBool>,
+    pipeline: Option<JoinHandle<Result<PipelineStats, ServeError>>>,
+}
+
+impl Server {
+    /// Starts everything the configuration describes. Must be called inside a tokio runtime.
+    pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
+        Server::start_with(config, true).await
+    }
+
+    /// Starts the spool writer and the pipeline, and the sources only when `listen` is true
+    /// (`shieldwall import` feeds the spool itself; the sources' handling settings still apply
+    /// to their names).
+    pub async fn start_with(config: ServeConfig, listen: bool) -> Result<Server, ServeError> {
+        let spool_dir = config.data_dir.join("spool");
+        let events_dir = config.data_dir.join("events");
+        for dir in [&config.data_dir, &spool_dir, &events_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| ServeError::DataDir {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let mut spool_config = SpoolConfig::new(&spool_dir);
+        spool_config.max_bytes = config.spool.max_bytes;
+        spool_config.segment_bytes = config.spool.segment_bytes;
+        let (spool, recovery) = Spool::open(spool_config)?;
+        let spool = Arc::new(Mutex::new(spool));
+        let (ingest, handle) = Ingest::start(Arc::clone(&spool), IngestConfig::default())
+            .map_err(|e| ServeError::Pipeline(format!("cannot start the spool writer: {e}")))?;
+
+        let board = Arc::new(HealthBoard::new());
+        let mut parser_files = ParserFiles::new(config.parsers.dirs.clone());
+        parser_files.refresh();
+        let normaliser = build_normaliser(&config, &parser_files)?;
+        let rules = build_rules(&config)?;
+
+        let shutdown = CancellationToken::new();
+        let mut sources = JoinSet::new();
+        let mut addresses = Vec::new();
+        let now = Timestamp::now();
+        for entry in config.sources.iter().filter(|_| listen) {
+            let expect = entry.handling.expect_within;
+            let token = shutdown.child_token();
+            let h = handle.clone();
+            match &entry.transport {
+                Transport::Udp(c) => {
+                    let source = UdpSource::bind(c.clone()).await?;
+                    addresses.push((entry.name.clone(), source.local_addr()));
+                    let stats = board.register(
+                        &entry.name,
+                        shieldwall_collect::sources::udp::KIND,
+                        expect,
+                        now,
+                    );
+                    sources.spawn(source.serve(h, stats, token));
+                }
+                Transport::Tcp(c) => {
+                    let kind = c.kind();
+                    let source = TcpSource::bind(c.clone()).await?;
+                    addresses.push((entry.name.clone(), source.local_addr()));
+                    let stats = board.register(&entry.name, kind, expect, now);
+                    sources.spawn(source.serve(h, stats, token));
+                }
+                Transport::Relp(c) => {
+                    let source = RelpSource::bind(c.clone()).await?;
+                    addresses.push((entry.name.clone(), source.local_addr()));
+                    let stats = board.register(
+                        &entry.name,
+                        shieldwall_collect::sources::relp::KIND,
+                        expect,
+                        now,
+                    );
+                    sources.spawn(source.serve(h, stats, token));
+                }
+                Transport::File(c) => {
+                    // Opened here so that an unusable path or state directory fails the start.
+                    let probe = file::FileSource::open(c.clone())?;
+                    drop(probe);
+                    let stats = board.register(&entry.name, file::KIND, expect, now);
+                    sources.spawn(file::run(c.clone(), h, stats, token));
+                }
+                Transport::Http(c) => {
+                    let source = HttpSource::bind(c.clone()).await?;
+                    addresses.push((entry.name.clone(), source.local_addr()));
+                    let stats = board.register(
+                        &entry.name,
+                        shieldwall_collect::sources::http::KIND,
+                        expect,
+                        now,
+                    );
+                    sources.spawn(source.serve(h, stats, token));
+                }
+            }
+        }
+
+        let pipeline = Pipeline::new(
+            Arc::clone(&spool),
+            normaliser,
+            rules,
+            Box::new(NdjsonSink::new(&events_dir)),
+        )
+        .map_err(|e| ServeError::Pipeline(e.to_string()))?;
+        let parser_errors = parser_files.errors();
+        let pipeline_stop = Arc::new(AtomicBool::new(false));
+        let worker = PipelineWorker {
+            pipeline,
+            spool,
+            board,
+            parser_files,
+            config: config.clone(),
+            stop: Arc::clone(&pipeline_stop),
+            tenants: config
+                .sources
+                .iter()
+                .map(|s| (s.name.clone(), s.tenant.clone()))
+                .collect(),
+        };
+        let pipeline = std::thread::Builder::new()
+            .name("pipeline".into())
+            .spawn(move || worker.run())
+            .map_err(|e| ServeError::Pipeline(format!("cannot start the pipeline thread: {e}")))?;
+        Ok(Server {
+            started: Started {
+                recovery,
+                addresses,
+                parser_errors,
+            },
+            shutdown,
+            sources,
+            ingest: Some((ingest, handle)),
+            pipeline_stop,
+            pipeline: Some(pipeline),
+        })
+    }
+
+    /// What the start found and set up.
+    pub fn started(&self) -> &Started {
+        &self.started
+    }
+
+    /// A handle to submit to the spool directly (imports).
+    pub fn ingest(&self) -> Option<IngestHandle> {
+        self.ingest.as_ref().map(|(_, h)| h.clone())
+    }
+
+    /// Waits until a source stops with an error (the server cannot go on) or `stop` resolves.
+    pub async fn run_until(
+        &mut self,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ServeError> {
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return Ok(()),
+                joined = self.sources.join_next(), if !self.sources.is_empty() => {
+                    match joined {
+                        Some(Ok(Err(e))) => return Err(e.into()),
+                        Some(Err(e)) => return Err(ServeError::Pipeline(format!("a source task failed: {e}"))),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops the sources, lets the spool writer and the pipeline finish, and returns the
+    /// pipeline's final counters.
+    pub async fn shutdown(mut self) -> Result<PipelineStats, ServeError> {
+        self.shutdown.cancel();
+        while let Some(joined) = self.sources.join_next().await {
+            if let Ok(Err(e)) = joined {
+                tracing::warn!("source stopped with an error during shutdown: {e}");
+            }
+        }
+        if let Some((ingest, handle)) = self.ingest.take() {
+            drop(handle);
+            tokio::task::spawn_blocking(move || ingest.join())
+                .await
+                .map_err(|e| ServeError::Pipeline(e.to_string()))?;
+        }
+        self.pipeline_stop.store(true, Ordering::Release);
+        match self.pipeline.take() {
+            Some(thread) => tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .map_err(|e| ServeError::Pipeline(e.to_string()))?
+                .map_err(|_| ServeError::Pipeline("the pipeline thread panicked".into()))?,
+            None => Ok(PipelineStats::default()),
+        }
+    }
+}
+
+fn build_normaliser(config: &ServeConfig, files: &ParserFiles) -> Result<Normaliser, ServeError> {
+    let mut registry: Registry = files.registry().map_err(ServeError::Setup)?;
+    for entry in &config.sources {
+        if !entry.handling.parsers.is_empty() {
+            registry
+                .bind_source(&entry.name, &entry.handling.parsers)
+                .map_err(|e| ServeError::Setup(format!("line {}: {e}", entry.line)))?;
+        }
+    }
+    let mut normaliser = Normaliser::new(Arc::new(registry));
+    for entry in &config.sources {
+        let tenant = TenantId::new(&entry.tenant)
+            .map_err(|e| ServeError::Setup(format!("source `{}`: {e}", entry.name)))?;
+        normaliser.set_profile(
+            &entry.name,
+            SourceProfile {
+                tenant,
+                time_zone: entry.handling.time_zone.clone(),
+                syslog: entry.handling.syslog,
+            },
+        );
+    }
+    Ok(normaliser)
+}
+
+fn build_rules(config: &ServeConfig) -> Result<HashMap<String, SourceRules>, ServeError> {
+    let mut rules = HashMap::new();
+    for entry in &config.sources {
+        let drop = DropRule::compile_all(&entry.handling.drop).map_err(|e| {
+            ServeError::Setup(format!(
+                "source `{}` (line {}): {e}",
+                entry.name, entry.line
+            ))
+        })?;
+        let merge = match &entry.handling.merge {
+            Some(m) => Some(Merger::new(m).map_err(|e| {
+                ServeError::Setup(format!(
+                    "source `{}` (line {}): {e}",
+                    entry.name, entry.line
+                ))
+            })?),
+            None => None,
+        };
+        if !drop.is_empty() || merge.is_some() {
+            rules.insert(entry.name.clone(), SourceRules { drop, merge });
+        }
+    }
+    Ok(rules)
+}
+
+struct PipelineWorker {
+    pipeline: Pipeline,
+    spool: Arc<Mutex<Spool>>,
+    board: Arc<HealthBoard>,
+    parser_files: ParserFiles,
+    config: ServeConfig,
+    stop: Arc<AtomicBool>,
+    tenants: HashMap<String, String>,
+}
+
+impl PipelineWorker {
+    fn run(mut self) -> Result<PipelineStats, ServeError> {
+        let idle = Duration::from_millis(self.config.pipeline.idle_ms.max(1));
+        let check_every = Duration::from_secs(self.config.health.check_secs.max(1));
+        let reload_every = Duration::from_secs(self.config.parsers.reload_secs.max(1));
+        let mut last_check = Instant::now();
+        let mut last_reload = Instant::now();
+        let mut failures = 0u32;
+        loop {
+            let stopping = self.stop.load(Ordering::Acquire);
+            let read = match self
+                .pipeline
+                .step(self.config.pipeline.batch, Timestamp::now())
+            {
+                Ok(n) => {
+                    failures = 0;
+                    n
+                }
+                Err(e) => {
+                    // The sink or spool failed: nothing was acknowledged; back off and retry,
+                    // so that a full disk that frees up resumes without a restart.
+                    failures = failures.saturating_add(1);
+                    tracing::error!("pipeline step failed (attempt {failures}): {e}");
+                    std::thread::sleep(idle * failures.min(50));
+                    0
+                }
+            };
+            if last_check.elapsed() >= check_every {
+                last_check = Instant::now();
+                self.check_health();
+            }
+            if last_reload.elapsed() >= reload_every {
+                last_reload = Instant::now();
+                self.reload_parsers();
+            }
+            if read == 0 {
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(idle);
+            }
+        }
+        self.pipeline
+            .finish()
+            .map_err(|e| ServeError::Pipeline(e.to_string()))?;
+        self.check_health();
+        Ok(self.pipeline.stats().clone())
+    }
+
+    fn reload_parsers(&mut self) {
+        if !self.parser_files.refresh() {
+            return;
+        }
+        match build_normaliser(&self.config, &self.parser_files) {
+            Ok(normaliser) => {
+                self.pipeline.set_normaliser(normaliser);
+                tracing::info!("parsers reloaded");
+            }
+            Err(e) => tracing::error!("parsers not reloaded, the running set stays: {e}"),
+        }
+        for error in self.parser_files.errors() {
+            tracing::error!("parser file rejected: {error}");
+        }
+    }
+
+    fn check_health(&mut self) {
+        let now = Timestamp::now();
+        let (snapshots, changes) = self.board.check(now);
+        let events: Vec<Event> = changes
+            .iter()
+            .map(|c| health_event(c, now, &self.tenants))
+            .collect();
+        if let Err(e) = self.pipeline.write_internal(&events) {
+            tracing::error!("cannot write source health events: {e}");
+        }
+        let (pending, bytes) = match self.spool.lock() {
+            Ok(s) => (s.pending(), s.bytes()),
+            Err(_) => (0, 0),
+        };
+        let status = Status {
+            time: now,
+            sources: snapshots,
+            spool_pending: pending,
+            spool_bytes: bytes,
+            pipeline: self.pipeline.stats().clone(),
+            parser_errors: self.parser_files.errors(),
+        };
+        if let Err(e) = write_status(&self.config.data_dir, &status) {
+            tracing::warn!("cannot write status.json: {e}");
+        }
+    }
+}
+
+/// The status event for a health change: a status-monitoring event from Shieldwall itself.
+fn health_event(change: &HealthChange, now: Timestamp, tenants: &HashMap<String, String>) -> Event {
+    let (source, silent) = match change {
+        HealthChange::Silent { source, .. } => (source, true),
+        HealthChange::Resumed { source } => (source, false),
+    };
+    let tenant = tenants
+        .get(source)
+        .and_then(|t| TenantId::new(t).ok())
+        .unwrap_or_default();
+    let raw = serde_json::to_string(change).unwrap_or_default();
+    let nanos = now.as_nanosecond().to_string();
+    let mut event = Event::unparsed(
+        RecordId::derive("health", &[tenant.as_str(), source, &nanos]),
+        tenant,
+        "shieldwall",
+        now,
+        raw,
+    );
+    event.set_parsed("shieldwall-health", EventClass::Base, 99);
+    event.log_kind = LogKind::StatusMonitoring;
+    event.time_status = shieldwall_core::TimeStatus::Stated;
+    event.target = Some(format!("source:{source}"));
+    event.device = Some(Device {
+        hostname: None,
+        ip: None,
+    });
+    event.set_product("Shieldwall", "shieldwall");
+    if silent {
+        event.activity = Some("source_silent".into());
+        event.severity = Some(Severity::Medium);
+        event.feature = Some("shieldwall:source_silent".into());
+        event.message = Some(match change {
+            HealthChange::Silent {
+                last_seen: Some(t),
+                expected_secs,
+                ..
+            } => format!(
+                "source {source} has sent nothing since {t}, longer than the expected {expected_secs} s"
+            ),
+            HealthChange::Silent { expected_secs, .. } => {
+                format!(
+                    "source {source} has sent nothing since the start, longer than the expected {expected_secs} s"
+                )
+            }
+            HealthChange::Resumed { .. } => String::new(),
+        });
+    } else {
+        event.activity = Some("source_resumed".into());
+        event.severity = Some(Severity::Info);
+        event.feature = Some("shieldwall:source_resumed".into());
+        event.message = Some(format!("source {source} sends again"));
+    }
+    event
+}
+
+fn write_status(dir: &Path, status: &Status) -> std::io::Result<()> {
+    let path = dir.join("status.json");
+    let tmp = dir.join("status.json.tmp");
+    let text = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, path)
+}

@@ -1,0 +1,154 @@
+//! The server as one process: sources, spool, pipeline and events on disk, started and stopped
+//! in-process on 127.0.0.1, and the example configuration.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use shieldwall_core::{Event, EventParse};
+use shieldwall_server::{Server, config};
+
+fn events(data: &Path) -> Vec<Event> {
+    let mut out = Vec::new();
+    let dir = data.join("events/default");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    for entry in entries {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        out.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Event>(l).unwrap()),
+        );
+    }
+    out
+}
+
+fn configuration(dir: &Path, extra: &str) -> config::ServeConfig {
+    let text = format!(
+        r#"
+data_dir = "data"
+[pipeline]
+idle_ms = 5
+[health]
+check_secs = 1
+[[sources]]
+type = "syslog-tcp"
+name = "tcp"
+listen = "127.0.0.1:0"
+time_zone = "UTC"
+[[sources.drop]]
+message_regex = "^noise"
+{extra}
+"#
+    );
+    config::parse(&dir.join("shieldwall.toml"), &text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_over_tcp_become_events_and_a_restart_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(configuration(dir.path(), "")).await.unwrap();
+    let addr = server.started().addresses[0].1;
+    let lines: Vec<String> = (0..500)
+        .map(|i| format!("<13>Nov 29 10:00:00 host app[{i}]: message {i}\n"))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        for line in &lines {
+            stream.write_all(line.as_bytes()).unwrap();
+        }
+        stream
+            .write_all(b"<13>Nov 29 10:00:00 host app: noise\n")
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    // Give the connection time to be read before stopping.
+    let data = dir.path().join("data");
+    for _ in 0..200 {
+        if events(&data).len() >= 500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats = server.shutdown().await.unwrap();
+    assert_eq!(stats.dropped["tcp"], 1);
+    let got = events(&data);
+    assert_eq!(got.len(), 500);
+    for (i, e) in got.iter().enumerate() {
+        assert_eq!(e.message.as_deref(), Some(format!("message {i}").as_str()));
+        assert_eq!(e.source, "tcp");
+        assert_eq!(e.parse, EventParse::Unparsed);
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("status.json")).unwrap()).unwrap();
+    assert_eq!(status["sources"][0]["accepted"], 501);
+
+    // A second start on the same data directory finds nothing pending and keeps the sequence.
+    let again = Server::start(configuration(dir.path(), "")).await.unwrap();
+    assert_eq!(again.started().recovery.pending, 0);
+    again.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_source_becomes_a_status_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = configuration(dir.path(), "");
+    config.sources[0].handling.expect_within = Some(Duration::from_millis(500));
+    let server = Server::start(config).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.shutdown().await.unwrap();
+    let got = events(&dir.path().join("data"));
+    let silent: Vec<&Event> = got
+        .iter()
+        .filter(|e| e.activity.as_deref() == Some("source_silent"))
+        .collect();
+    assert_eq!(silent.len(), 1, "{got:#?}");
+    assert_eq!(silent[0].target.as_deref(), Some("source:tcp"));
+    assert_eq!(
+        silent[0].log_kind,
+        shieldwall_core::LogKind::StatusMonitoring
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Server::start(configuration(dir.path(), "")).await.unwrap();
+    let second = Server::start(configuration(dir.path(), "")).await;
+    let err = second.err().expect("refused").to_string();
+    assert!(
+        err.contains("in use by another Shieldwall process"),
+        "{err}"
+    );
+    first.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_parser_binding_stops_the_start_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = configuration(dir.path(), "");
+    config.sources[0].handling.parsers = vec!["no-such-parser".into()];
+    let err = Server::start(config)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("no-such-parser"), "{err}");
+}
+
+#[test]
+fn the_example_configuration_loads() {
+    let path = shieldwall_testkit::workspace_root().join("examples/shieldwall.toml");
+    let config = config::load(&path).unwrap();
+    assert!(config.sources.len() >= 2);
+    assert!(config.parsers.dirs[0].ends_with("examples/parsers"));
+}
