@@ -1,15 +1,19 @@
 //! The spool record: one accepted message with what the collector knew when it accepted it.
 //!
-//! Encoding (all integers little-endian), version 1:
+//! Encoding (all integers little-endian), version 2:
 //!
 //! ```text
-//! u8  version = 1
+//! u8  version = 2
 //! i64 received, nanoseconds since the Unix epoch
 //! u16 length + UTF-8   source name
 //! u16 length + UTF-8   peer ("203.0.113.5:514", a file path, "-" for stdin; may be empty)
 //! u16 length + UTF-8   client identity (TLS client certificate subject; may be empty)
+//! u16 length + UTF-8   key: the message's stable identity in its source (may be empty)
 //! u32 length + bytes   the message as received (not necessarily UTF-8)
 //! ```
+//!
+//! Version 1 records (without the key) are still read, so a spool written by the previous
+//! release drains after an upgrade.
 //!
 //! The spool checksums each record, so the envelope carries no checksum of its own; decoding is
 //! still defensive, because a damaged spool or a future version must yield an error, never a
@@ -18,7 +22,7 @@
 use jiff::Timestamp;
 
 /// The current envelope version.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
 
 /// One accepted message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +35,11 @@ pub struct Envelope {
     pub peer: String,
     /// The authenticated sender, when the transport authenticates (TLS client certificates).
     pub client_identity: String,
+    /// What identifies this message within its source across re-reads and retries, when the
+    /// source knows: a file position (`file:<path>:<inode>:<offset>`), an HTTP client's
+    /// `Idempotency-Key` with the message's index (`http:<key>:<index>`). Empty otherwise; the
+    /// event id then derives from the spool position.
+    pub key: String,
     /// The message as received.
     pub payload: Vec<u8>,
 }
@@ -42,7 +51,9 @@ pub enum EnvelopeError {
     #[error("envelope truncated while reading its {0}")]
     Truncated(&'static str),
     /// An unknown version.
-    #[error("envelope version {0} is not supported (this build reads version {ENVELOPE_VERSION})")]
+    #[error(
+        "envelope version {0} is not supported (this build reads versions 1 to {ENVELOPE_VERSION})"
+    )]
     Version(u8),
     /// A text field is not UTF-8.
     #[error("envelope field {0} is not UTF-8")]
@@ -71,7 +82,7 @@ impl Envelope {
         out.push(ENVELOPE_VERSION);
         let nanos = i64::try_from(self.received.as_nanosecond()).unwrap_or(i64::MAX);
         out.extend_from_slice(&nanos.to_le_bytes());
-        for text in [&self.source, &self.peer, &self.client_identity] {
+        for text in [&self.source, &self.peer, &self.client_identity, &self.key] {
             let text = cut(text, usize::from(u16::MAX));
             out.extend_from_slice(&(text.len() as u16).to_le_bytes());
             out.extend_from_slice(text.as_bytes());
@@ -90,7 +101,7 @@ impl Envelope {
     pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
         let mut r = Reader(bytes);
         let version = r.take(1, "version")?.first().copied().unwrap_or(0);
-        if version != ENVELOPE_VERSION {
+        if version != ENVELOPE_VERSION && version != 1 {
             return Err(EnvelopeError::Version(version));
         }
         let nanos = i64::from_le_bytes(r.array("receive time")?);
@@ -99,6 +110,11 @@ impl Envelope {
         let source = r.text("source")?;
         let peer = r.text("peer")?;
         let client_identity = r.text("client identity")?;
+        let key = if version >= 2 {
+            r.text("key")?
+        } else {
+            String::new()
+        };
         let len = u32::from_le_bytes(r.array("payload length")?);
         let payload = r.take(len as usize, "payload")?.to_vec();
         if !r.0.is_empty() {
@@ -109,6 +125,7 @@ impl Envelope {
             received,
             peer,
             client_identity,
+            key,
             payload,
         })
     }
@@ -161,6 +178,7 @@ mod tests {
             received: "2026-11-29T01:02:03.456789Z".parse().unwrap(),
             peer: "192.0.2.7:51514".into(),
             client_identity: "CN=web-01".into(),
+            key: "file:/var/log/auth.log:42:1000".into(),
             payload: b"<13>Nov 29 01:02:03 web-01 sshd[7]: hello".to_vec(),
         }
     }
@@ -182,8 +200,29 @@ mod tests {
     #[test]
     fn unknown_version_is_refused() {
         let mut bytes = sample().encode();
-        bytes[0] = 2;
-        assert_eq!(Envelope::decode(&bytes), Err(EnvelopeError::Version(2)));
+        bytes[0] = 3;
+        assert_eq!(Envelope::decode(&bytes), Err(EnvelopeError::Version(3)));
+    }
+
+    #[test]
+    fn version_1_records_are_read_with_an_empty_key() {
+        let e = sample();
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(
+            &i64::try_from(e.received.as_nanosecond())
+                .unwrap()
+                .to_le_bytes(),
+        );
+        for text in [&e.source, &e.peer, &e.client_identity] {
+            v1.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            v1.extend_from_slice(text.as_bytes());
+        }
+        v1.extend_from_slice(&(e.payload.len() as u32).to_le_bytes());
+        v1.extend_from_slice(&e.payload);
+        let back = Envelope::decode(&v1).unwrap();
+        assert_eq!(back.key, "");
+        assert_eq!(back.payload, e.payload);
+        assert_eq!(back.client_identity, e.client_identity);
     }
 
     #[test]
@@ -205,7 +244,7 @@ mod tests {
         #[test]
         fn any_envelope_round_trips(source in ".{0,20}", peer in ".{0,20}", payload in proptest::collection::vec(any::<u8>(), 0..300), nanos in any::<i64>()) {
             let e = Envelope {
-                source, peer, client_identity: String::new(), payload,
+                source, peer, client_identity: String::new(), key: String::new(), payload,
                 received: Timestamp::from_nanosecond(i128::from(nanos)).unwrap_or(Timestamp::UNIX_EPOCH),
             };
             prop_assert_eq!(Envelope::decode(&e.encode()).unwrap(), e);

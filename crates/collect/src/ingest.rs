@@ -364,6 +364,7 @@ mod tests {
             received: "2026-11-29T00:00:00Z".parse().unwrap(),
             peer: "127.0.0.1:1".into(),
             client_identity: String::new(),
+            key: String::new(),
             payload: text.as_bytes().to_vec(),
         }
     }

@@ -7,9 +7,9 @@
 //! anywhere replays from the last acknowledgement: events are derived again with the same ids,
 //! so a sink that keys on the id stores each once.
 //!
-//! The event id's key is the envelope's `peer` when the source gives a stable position there
-//! (file sources: `file:<path>:<inode>:<offset>`), and otherwise the spool sequence with the
-//! receive time.
+//! The event id's key is the envelope's `key` when the source gives one (a file position, an
+//! HTTP client's idempotency key with the message's index), and otherwise the spool sequence with
+//! the receive time.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -222,7 +222,9 @@ impl Pipeline {
     fn event_of(&mut self, seq: u64, payload: &[u8]) -> Event {
         match Envelope::decode(payload) {
             Ok(envelope) => {
-                let key = if envelope.peer.starts_with("file:") {
+                let key = if !envelope.key.is_empty() {
+                    envelope.key.clone()
+                } else if envelope.peer.starts_with("file:") {
                     envelope.peer.clone()
                 } else {
                     format!("spool:{}:{seq}", envelope.received.as_nanosecond())
@@ -266,6 +268,11 @@ impl Pipeline {
 
 /// Events as NDJSON files, one per tenant and UTC day of receipt: `<dir>/<tenant>/<YYYY-MM-DD>.ndjson`.
 /// Each `write` appends and fsyncs. The interim sink until the event store takes its place.
+///
+/// A process killed during a write (SIGKILL interrupts a large write to a file part way) leaves a
+/// last line without its newline. Those events were never acknowledged, so the spool replays
+/// them; when the sink opens a file it cuts such a torn last line first, so that the next event
+/// does not continue it and every line stays one whole event.
 pub struct NdjsonSink {
     dir: PathBuf,
     open: HashMap<(String, String), File>,
@@ -288,6 +295,14 @@ impl NdjsonSink {
             let dir = self.dir.join(tenant);
             std::fs::create_dir_all(&dir).map_err(sink_err(&dir))?;
             let path = dir.join(format!("{day}.ndjson"));
+            let cut = cut_torn_line(&path).map_err(sink_err(&path))?;
+            if cut > 0 {
+                tracing::warn!(
+                    "{}: cut {cut} bytes of a last line an interrupted write left incomplete; \
+                     its events are written again from the spool",
+                    path.display()
+                );
+            }
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -300,6 +315,38 @@ impl NdjsonSink {
             source: std::io::Error::other("sink file vanished"),
         })
     }
+}
+
+/// Truncates `path` after its last newline, if anything follows it; returns the bytes cut. A
+/// missing file has nothing to cut.
+fn cut_torn_line(path: &Path) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = chunk
+            .get_mut(..usize::try_from(end - start).unwrap_or(0))
+            .unwrap_or_default();
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(newline) = part.iter().rposition(|&b| b == b'\n') {
+            end = start + newline as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        file.set_len(end)?;
+        file.sync_all()?;
+    }
+    Ok(len - end)
 }
 
 fn sink_err(path: &Path) -> impl FnOnce(std::io::Error) -> SinkError + '_ {
@@ -364,6 +411,7 @@ mod tests {
             received: "2026-11-29T00:00:00Z".parse().unwrap(),
             peer: peer.into(),
             client_identity: String::new(),
+            key: String::new(),
             payload: text.as_bytes().to_vec(),
         }
         .encode()
@@ -517,5 +565,34 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], events[0]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_before_the_sink_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Normaliser::new(Arc::new(shieldwall_parse::Registry::new()));
+        let event = n.normalise(&Received {
+            source: "s",
+            received: "2026-11-29T10:00:00Z".parse().unwrap(),
+            key: "k",
+            payload: b"x",
+        });
+        let file = dir.path().join("default/2026-11-29.ndjson");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let whole = format!("{}\n", serde_json::to_string(&event).unwrap());
+        // A whole line, then a write cut short; and a file that is one torn line, longer than
+        // the chunk read backwards.
+        for (before, kept) in [
+            (format!("{whole}{{\"id\":\"torn"), whole.clone()),
+            ("y".repeat(100_000), String::new()),
+            (whole.clone(), whole.clone()),
+        ] {
+            std::fs::write(&file, &before).unwrap();
+            let mut sink = NdjsonSink::new(dir.path());
+            sink.write(std::slice::from_ref(&event)).unwrap();
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(text, format!("{kept}{whole}"));
+        }
+        assert_eq!(cut_torn_line(&dir.path().join("missing")).unwrap(), 0);
     }
 }

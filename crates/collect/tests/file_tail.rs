@@ -562,6 +562,7 @@ fn a_full_spool_holds_the_checkpoint_back_and_nothing_is_lost() {
         received: Timestamp::now(),
         peer: String::new(),
         client_identity: String::new(),
+        key: String::new(),
         payload: vec![b'x'; 3900],
     };
     spooled.handle().submit_blocking(&[filler]).unwrap();

@@ -275,6 +275,7 @@ fn a_full_spool_waits_with_progress_and_can_be_cancelled() {
         received: Timestamp::now(),
         peer: String::new(),
         client_identity: String::new(),
+        key: String::new(),
         payload: vec![b'x'; 3900],
     };
     spooled.handle().submit_blocking(&[filler]).unwrap();

@@ -1045,7 +1045,7 @@ impl Reply {
 
 /// One HTTP/1.1 exchange with `Connection: close`.
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+    stream: S,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -1061,7 +1061,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     request.push_str("\r\n");
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
-    stream.write_all(&bytes).await.unwrap();
+    send_raw(stream, &bytes).await
+}
+
+/// Sends `bytes`, a whole HTTP/1.1 request with `Connection: close`, and reads the answer.
+async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, bytes: &[u8]) -> Reply {
+    stream.write_all(bytes).await.unwrap();
     stream.flush().await.unwrap();
     let mut response = Vec::new();
     let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
@@ -1457,6 +1462,118 @@ async fn https_answers_429_when_the_writer_stays_busy() {
         .collect();
     assert_eq!(texts, ["<13>first", "<13>second"]);
     assert_eq!(count(&stats.refused), 1);
+    h.stop(vec![task]).await;
+}
+
+/// An HTTPS POST of NDJSON with `Idempotency-Key: key` (sent as raw bytes).
+async fn keyed_post(addr: SocketAddr, pki: &Pki, key: &[u8], body: &[u8]) -> Reply {
+    let stream = tls_connect(addr, &pki.ca_der, None).await.unwrap();
+    // Assembled here rather than with `exchange`, whose headers are text: the key may not be.
+    let mut request = format!(
+        "POST /ingest HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Type: application/x-ndjson\r\n\
+         Content-Length: {}\r\nIdempotency-Key: ",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(key);
+    request.extend_from_slice(b"\r\n\r\n");
+    request.extend_from_slice(body);
+    send_raw(stream, &request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_idempotency_keys_give_a_retried_batch_the_same_message_keys() {
+    let pki = Pki::new();
+    let h = Harness::new();
+    let (addr, stats, task) = start_http(&h, https_config(&pki)).await;
+    let batch = b"{\"n\":1}\n\n{\"n\":2}\r\n{\"n\":3}\n";
+
+    // The same batch twice with the same key (a retry after a lost answer), then with another key
+    // and without one.
+    for key in [
+        b"0b7c5e2a-batch-17".as_slice(),
+        b"0b7c5e2a-batch-17",
+        b"0b7c5e2a-batch-18",
+    ] {
+        let reply = keyed_post(addr, &pki, key, batch).await;
+        assert_eq!(
+            (reply.status, reply.json()["accepted"].as_u64()),
+            (200, Some(3)),
+            "{}",
+            reply.body
+        );
+    }
+    let reply = https_post(
+        addr,
+        &pki,
+        Some(TOKEN),
+        "application/x-ndjson",
+        false,
+        batch,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let got = h.wait_for(12).await;
+    let keys: Vec<&str> = got.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "http:0b7c5e2a-batch-17:0",
+            "http:0b7c5e2a-batch-17:1",
+            "http:0b7c5e2a-batch-17:2",
+            "http:0b7c5e2a-batch-17:0",
+            "http:0b7c5e2a-batch-17:1",
+            "http:0b7c5e2a-batch-17:2",
+            "http:0b7c5e2a-batch-18:0",
+            "http:0b7c5e2a-batch-18:1",
+            "http:0b7c5e2a-batch-18:2",
+            "",
+            "",
+            "",
+        ]
+    );
+    assert_eq!(got[0].payload, got[3].payload);
+    assert_eq!(text(&got[2]), "{\"n\":3}");
+
+    // A key of 128 bytes is the longest accepted.
+    let longest = "k".repeat(http::MAX_IDEMPOTENCY_KEY);
+    let reply = keyed_post(addr, &pki, longest.as_bytes(), b"{}\n").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let got = h.wait_for(13).await;
+    assert_eq!(got[12].key, format!("http:{longest}:0"));
+
+    // Malformed keys are refused with 400 and nothing is written.
+    let too_long = "k".repeat(http::MAX_IDEMPOTENCY_KEY + 1);
+    for bad in [
+        b"".as_slice(),
+        too_long.as_bytes(),
+        b"two words",
+        b"caf\xc3\xa9",
+        b"tab\there",
+    ] {
+        let reply = keyed_post(addr, &pki, bad, b"{\"n\":9}\n").await;
+        assert_eq!(
+            reply.status,
+            400,
+            "{:?}: {}",
+            String::from_utf8_lossy(bad),
+            reply.body
+        );
+        assert!(
+            reply.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key"),
+            "{}",
+            reply.body
+        );
+    }
+    let reply = keyed_post(addr, &pki, b"a\r\nIdempotency-Key: b", b"{}\n").await;
+    assert_eq!(reply.status, 400, "two keys: {}", reply.body);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(h.pending().len(), 13, "refused requests wrote nothing");
+    assert_eq!(count(&stats.accepted), 13);
     h.stop(vec![task]).await;
 }
 

@@ -730,6 +730,7 @@ async fn no_acknowledgement_before_the_spool_has_room() {
         received: Timestamp::now(),
         peer: String::new(),
         client_identity: String::new(),
+        key: String::new(),
         payload: vec![b'x'; 3000],
     };
     spooled.handle().submit(&[filler]).await.unwrap();

@@ -24,7 +24,7 @@ pub const OCSF_VERSION: &str = "1.3.0";
 
 /// The version of our own event schema (`docs/event-schema.md`); bumped on every change to the
 /// serialised shape.
-pub const EVENT_SCHEMA_VERSION: u32 = 1;
+pub const EVENT_SCHEMA_VERSION: u32 = 2;
 
 /// Severity shared by events, alerts and findings, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -453,8 +453,17 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<Repeats>,
     /// The record's original fields under their original names, for rules that name them
-    /// (`EventID`, `CommandLine`, `eventName`, `alert.signature_id`). Nested objects are kept
-    /// as JSON.
+    /// (`EventID`, `CommandLine`, `eventName`).
+    ///
+    /// For JSON records the top-level keys are kept under their names with their values as they
+    /// came: a nested object stays one nested JSON value (`alert`, `userIdentity`), it is not
+    /// flattened into dotted keys. [`Event::text_field`] reaches inside it
+    /// (`vendor.alert.signature_id`, `vendor.userIdentity.arn`). The exception is where a
+    /// format's consumers name fields flat: Windows events keep `EventID`, `Channel`,
+    /// `Computer`, `Provider_Name` and every EventData and UserData field at the top level, as
+    /// Sigma's rules name them. Text formats (CEF, LEEF, key=value, auditd) keep their keys as
+    /// written; the syslog layer adds `syslog.facility`, `syslog.severity`, `syslog.msgid` and
+    /// `sd.<SD-ID>.<PARAM>` under those (dotted) names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vendor: BTreeMap<String, serde_json::Value>,
     /// Whatever the parser extracted that neither has a normalised home nor is an original field.
@@ -592,7 +601,15 @@ impl Event {
     /// The text of a field by its dotted path (`src_endpoint.ip`, `actor.user.name`,
     /// `vendor.EventID`, `unmapped.auth_method`, `class`, `parser`), for filters, merge keys and
     /// templates. Numbers and enums are rendered as they serialise; JSON values in `vendor` and
-    /// `unmapped` as their string, or as compact JSON when they are not strings.
+    /// `unmapped` as their string, or as compact JSON when they are not strings (numbers and
+    /// booleans as they are written: `4624`, `true`).
+    ///
+    /// Below `vendor.` and `unmapped.` the rest of the path is first looked up as one key
+    /// (`vendor.syslog.facility`, `vendor.sd.origin.ip`); when there is no such key it walks
+    /// into nested values: `vendor.userIdentity.arn` is the `arn` of the object kept under
+    /// `userIdentity`. At each level the longest key that is a prefix of the remaining path is
+    /// tried first, so a key that itself contains dots (`authorization.k8s.io/decision`) is
+    /// found; a segment of digits indexes an array (`vendor.Records.0.eventName`).
     pub fn text_field(&self, path: &str) -> Option<std::borrow::Cow<'_, str>> {
         use std::borrow::Cow;
         fn s(v: &Option<String>) -> Option<Cow<'_, str>> {
@@ -633,10 +650,10 @@ impl Event {
             }
         }
         if let Some(name) = path.strip_prefix("vendor.") {
-            return self.vendor.get(name).map(json);
+            return lookup_json(&self.vendor, name).map(json);
         }
         if let Some(name) = path.strip_prefix("unmapped.") {
-            return self.unmapped.get(name).map(json);
+            return lookup_json(&self.unmapped, name).map(json);
         }
         let (head, rest) = path.split_once('.').unwrap_or((path, ""));
         match (head, rest) {
@@ -732,6 +749,95 @@ impl Event {
     }
 }
 
+/// The most key lookups one [`lookup_json`] may make: a path of `n` dots can be split into keys
+/// in `2^n` ways, and keys that are prefixes of one another could make the walk try many of them.
+const MAX_PATH_LOOKUPS: usize = 256;
+
+/// The value at `path` below `map`: the exact key first, else a walk into nested values (see
+/// [`Event::text_field`]).
+fn lookup_json<'a>(
+    map: &'a BTreeMap<String, serde_json::Value>,
+    path: &str,
+) -> Option<&'a serde_json::Value> {
+    if path.is_empty() {
+        return None;
+    }
+    if let Some(value) = map.get(path) {
+        return Some(value);
+    }
+    let mut budget = MAX_PATH_LOOKUPS;
+    // Longest key prefix first: every dot from the right.
+    for (at, _) in path.rmatch_indices('.') {
+        let (Some(head), Some(rest)) = (path.get(..at), path.get(at + 1..)) else {
+            continue;
+        };
+        if budget == 0 {
+            return None;
+        }
+        budget -= 1;
+        if let Some(inner) = map.get(head)
+            && let Some(found) = walk(inner, rest, &mut budget)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// The value at `path` below `value`, an object or an array (see [`lookup_json`]).
+fn walk<'a>(
+    value: &'a serde_json::Value,
+    path: &str,
+    budget: &mut usize,
+) -> Option<&'a serde_json::Value> {
+    if path.is_empty() {
+        return None;
+    }
+    match value {
+        serde_json::Value::Object(map) => {
+            // The whole rest as one key, then ever shorter key prefixes.
+            let splits =
+                std::iter::once(path.len()).chain(path.rmatch_indices('.').map(|(i, _)| i));
+            for at in splits {
+                if *budget == 0 {
+                    return None;
+                }
+                *budget -= 1;
+                let Some(head) = path.get(..at) else {
+                    continue;
+                };
+                let Some(inner) = map.get(head) else {
+                    continue;
+                };
+                match path.get(at + 1..) {
+                    None => return Some(inner),
+                    Some(rest) => {
+                        if let Some(found) = walk(inner, rest, budget) {
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+            None
+        }
+        serde_json::Value::Array(items) => {
+            let (head, rest) = match path.split_once('.') {
+                Some((head, rest)) => (head, Some(rest)),
+                None => (path, None),
+            };
+            if head.is_empty() || !head.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let item = items.get(head.parse::<usize>().ok()?)?;
+            match rest {
+                None => Some(item),
+                Some(rest) => walk(item, rest, budget),
+            }
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -822,6 +928,136 @@ mod tests {
         assert_eq!(e.text_field("parser").as_deref(), Some("sshd"));
         assert_eq!(e.text_field("user.name"), None);
         assert_eq!(e.text_field("no.such.field"), None);
+    }
+
+    #[test]
+    fn vendor_paths_walk_into_nested_values() {
+        let mut e = event();
+        let record: serde_json::Value = serde_json::from_str(
+            r#"{
+                "eventSource": "iam.amazonaws.com",
+                "userIdentity": {"arn": "arn:aws:iam::1:user/alice", "sessionContext":
+                    {"mfaAuthenticated": false, "sessionIssuer": {"userName": "admin"}}},
+                "requestParameters": {"userName": "bob", "maxItems": 100, "ratio": 0.5,
+                    "tags": [{"key": "team"}, "x"], "empty": null},
+                "annotations": {"authorization.k8s.io/decision": "allow",
+                    "authorization.k8s.io": {"decision": "shadowed"}},
+                "a.b": {"c": "dotted key wins when it has the rest"},
+                "a": {"b": {"c": "nested", "d": "only nested"}},
+                "syslog.facility": 4
+            }"#,
+        )
+        .unwrap();
+        let serde_json::Value::Object(record) = record else {
+            unreachable!()
+        };
+        e.vendor.extend(record);
+        e.unmapped
+            .insert("resp".into(), serde_json::json!({"code": 404}));
+        let get = |path: &str| e.text_field(path).map(|v| v.into_owned());
+        assert_eq!(
+            get("vendor.eventSource").as_deref(),
+            Some("iam.amazonaws.com")
+        );
+        assert_eq!(
+            get("vendor.userIdentity.arn").as_deref(),
+            Some("arn:aws:iam::1:user/alice")
+        );
+        assert_eq!(
+            get("vendor.userIdentity.sessionContext.sessionIssuer.userName").as_deref(),
+            Some("admin")
+        );
+        // Numbers, booleans and null render as JSON; objects as compact JSON.
+        assert_eq!(
+            get("vendor.userIdentity.sessionContext.mfaAuthenticated").as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            get("vendor.requestParameters.maxItems").as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            get("vendor.requestParameters.ratio").as_deref(),
+            Some("0.5")
+        );
+        assert_eq!(
+            get("vendor.requestParameters.empty").as_deref(),
+            Some("null")
+        );
+        assert_eq!(
+            get("vendor.userIdentity.sessionContext.sessionIssuer").as_deref(),
+            Some(r#"{"userName":"admin"}"#)
+        );
+        // Array items by index.
+        assert_eq!(
+            get("vendor.requestParameters.tags.0.key").as_deref(),
+            Some("team")
+        );
+        assert_eq!(get("vendor.requestParameters.tags.1").as_deref(), Some("x"));
+        assert_eq!(get("vendor.requestParameters.tags.2"), None);
+        assert_eq!(get("vendor.requestParameters.tags.key"), None);
+        // Keys with dots: the exact top-level key, then the longest key prefix at each level.
+        assert_eq!(get("vendor.syslog.facility").as_deref(), Some("4"));
+        assert_eq!(
+            get("vendor.annotations.authorization.k8s.io/decision").as_deref(),
+            Some("allow")
+        );
+        assert_eq!(
+            get("vendor.annotations.authorization.k8s.io.decision").as_deref(),
+            Some("shadowed")
+        );
+        assert_eq!(
+            get("vendor.a.b.c").as_deref(),
+            Some("dotted key wins when it has the rest")
+        );
+        // A longer key that does not lead anywhere falls back to the shorter one.
+        assert_eq!(get("vendor.a.b.d").as_deref(), Some("only nested"));
+        // Misses.
+        for miss in [
+            "vendor.",
+            "vendor.nope",
+            "vendor.userIdentity.",
+            "vendor.userIdentity.arn.deeper",
+            "vendor.eventSource.x",
+            "vendor..userIdentity",
+            "vendor.requestParameters.tags.-1",
+        ] {
+            assert_eq!(get(miss), None, "{miss}");
+        }
+        // The same walk below `unmapped`.
+        assert_eq!(get("unmapped.resp.code").as_deref(), Some("404"));
+    }
+
+    #[test]
+    fn vendor_path_walks_are_bounded() {
+        // Keys that are prefixes of one another at every level: a path that is not there gives
+        // up after a bounded number of lookups instead of trying every way to split it.
+        let mut level = serde_json::json!({"end": 1});
+        for _ in 0..6 {
+            let mut object = serde_json::Map::new();
+            for key in ["a", "a.a", "a.a.a", "a.a.a.a"] {
+                object.insert(key.to_owned(), level.clone());
+            }
+            level = serde_json::Value::Object(object);
+        }
+        let mut e = event();
+        e.vendor.insert("x".into(), level);
+        let started = std::time::Instant::now();
+        let missing = format!("vendor.x.{}missing", "a.".repeat(40));
+        assert_eq!(e.text_field(&missing), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Plain nested paths of ordinary depth are found.
+        let mut nested = serde_json::json!("deep");
+        for i in (0..16).rev() {
+            nested = serde_json::json!({ format!("k{i}"): nested });
+        }
+        e.vendor.insert("n".into(), nested);
+        let path: Vec<String> = (0..16).map(|i| format!("k{i}")).collect();
+        assert_eq!(
+            e.text_field(&format!("vendor.n.{}", path.join(".")))
+                .as_deref(),
+            Some("deep")
+        );
     }
 
     #[test]

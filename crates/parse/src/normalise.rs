@@ -119,7 +119,11 @@ impl Normaliser {
             Ok(text) => std::borrow::Cow::Borrowed(text),
             Err(_) => String::from_utf8_lossy(message.payload),
         };
-        let exact = matches!(payload_text, std::borrow::Cow::Borrowed(_));
+        // The payload as text when it is valid UTF-8: the syslog MSG is then a slice of it.
+        let exact_text = match &payload_text {
+            std::borrow::Cow::Borrowed(text) => Some(*text),
+            std::borrow::Cow::Owned(_) => None,
+        };
         let mut event = Event::unparsed(
             id,
             profile.tenant.clone(),
@@ -128,11 +132,16 @@ impl Normaliser {
             payload_text.as_ref(),
         );
         let context = ParseContext::new(message.received, profile.time_zone.clone());
-        let header = match profile.syslog {
-            SyslogLayer::Auto => Some(syslog::parse(message.payload, &context))
-                .filter(|s| s.format != Format::Unknown),
+        // The syslog layer reads the header; the MSG is not copied but read in place.
+        let mut parts = match profile.syslog {
+            SyslogLayer::Auto => Some(syslog::parse_parts(message.payload, &context))
+                .filter(|p| p.header.format != Format::Unknown),
             SyslogLayer::Off => None,
         };
+        let syslog_text = parts
+            .as_mut()
+            .map(|p| p.message_in(message.payload, exact_text));
+        let header = parts.map(|p| p.header);
         let mut timestamp_invalid = false;
         if let Some(h) = &header {
             match (h.timestamp, h.timestamp_status) {
@@ -154,8 +163,8 @@ impl Normaliser {
                 });
             }
         }
-        let text: &str = match &header {
-            Some(h) => &h.message,
+        let text: &str = match &syslog_text {
+            Some(t) => t,
             None => trim_line_end(&payload_text),
         };
         let parse_message = Message {
@@ -171,7 +180,7 @@ impl Normaliser {
         if event.message.is_none() && !text.is_empty() {
             event.message = Some(text.to_owned());
         }
-        if let Some(h) = &header {
+        if let Some(h) = header {
             fill_from_syslog(&mut event, h);
         }
         if timestamp_invalid {
@@ -179,7 +188,7 @@ impl Normaliser {
                 .unmapped
                 .insert("timestamp_invalid".into(), Value::Bool(true));
         }
-        if !exact {
+        if exact_text.is_none() {
             event
                 .unmapped
                 .insert("raw_base64".into(), Value::String(base64(message.payload)));
@@ -188,20 +197,21 @@ impl Normaliser {
     }
 }
 
-fn fill_from_syslog(event: &mut Event, h: &syslog::SyslogMessage) {
+/// Fills what the parser left open from the syslog header, moving its strings into the event.
+fn fill_from_syslog(event: &mut Event, h: syslog::SyslogMessage) {
     if event.severity.is_none() {
         event.severity = h.severity.map(Severity::from_syslog);
     }
     if event.device.is_none() && h.hostname.is_some() {
         event.device = Some(Device {
-            hostname: h.hostname.clone(),
+            hostname: h.hostname,
             ip: None,
         });
     }
     if h.app_name.is_some() && event.actor.as_ref().is_none_or(|a| a.process.is_none()) {
         let process = event.actor_process();
         *process = Process {
-            name: h.app_name.clone(),
+            name: h.app_name,
             pid: h.proc_id.as_deref().and_then(|p| p.parse().ok()),
             ..Process::default()
         };
@@ -217,16 +227,16 @@ fn fill_from_syslog(event: &mut Event, h: &syslog::SyslogMessage) {
             .entry("syslog.severity".into())
             .or_insert(Value::from(s));
     }
-    if let Some(m) = &h.msg_id {
+    if let Some(m) = h.msg_id {
         vendor
             .entry("syslog.msgid".into())
-            .or_insert_with(|| Value::from(m.as_str()));
+            .or_insert_with(|| Value::String(m));
     }
-    for element in &h.structured_data {
-        for (name, value) in &element.params {
+    for element in h.structured_data {
+        for (name, value) in element.params {
             vendor
                 .entry(format!("sd.{}.{}", element.id, name))
-                .or_insert_with(|| Value::from(value.as_str()));
+                .or_insert_with(|| Value::String(value));
         }
     }
     if !h.anomalies.is_empty() {
@@ -369,6 +379,53 @@ mod tests {
             payload: b"x",
         });
         assert_ne!(a.id, c.id);
+    }
+
+    #[test]
+    fn the_message_read_in_place_is_the_syslog_layers_message() {
+        // The normaliser reads the MSG as a slice of the payload instead of the syslog layer's
+        // copy; both must agree on the text and on the anomalies, valid UTF-8 or not.
+        let inputs: &[&[u8]] = &[
+            b"<13>Mar  1 09:59:58 web-1 app[42]: some text\r\n\0",
+            b"<13>Mar  1 09:59:58 web-1 app: caf\xe9 \xff",
+            b"<13>Mar  1 09:59:58 w\xe9b app: fine text",
+            b"<13>1 2026-03-01T09:59:58Z host app 1 ID [ex@1 a=\"x\\\"y\"] \xEF\xBB\xBFbom text",
+            b"<13>1 2026-03-01T09:59:58Z host app 1 ID [ex@1 a=\"\xff\"] caf\xe9",
+            b"<13>1 2026-03-01T09:59:58Z host app 1 ID [bad sd",
+            b"<13>1 2026-03-01T09:59:58Z host app 1 ID -",
+            b"<999>Mar  1 09:59:58 host app: invalid pri",
+            b"<13>plain text after a pri \xc3",
+        ];
+        let n = normaliser();
+        let ctx = ParseContext::new("2026-03-01T10:00:00Z".parse().unwrap(), TimeZone::UTC);
+        for input in inputs {
+            let expected = syslog::parse(input, &ctx);
+            let e = run(&n, input);
+            let shown = String::from_utf8_lossy(input);
+            assert_eq!(
+                e.message.as_deref(),
+                Some(expected.message.as_str()).filter(|m| !m.is_empty()),
+                "{shown}"
+            );
+            let anomalies: Vec<Value> = expected
+                .anomalies
+                .iter()
+                .map(|a| Value::from(format!("{a:?}")))
+                .collect();
+            // A message without a syslog header is taken whole, and nothing of the layer's is
+            // kept.
+            let kept = expected.format != Format::Unknown && !anomalies.is_empty();
+            assert_eq!(
+                e.unmapped.get("syslog.anomalies"),
+                kept.then_some(Value::Array(anomalies)).as_ref(),
+                "{shown}"
+            );
+            for element in &expected.structured_data {
+                for (name, value) in &element.params {
+                    assert_eq!(e.vendor[&format!("sd.{}.{name}", element.id)], **value);
+                }
+            }
+        }
     }
 
     #[test]

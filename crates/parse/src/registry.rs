@@ -20,7 +20,7 @@
 //! it: after a refusal the registry calls [`Event::reset_normalised`] and puts back the time and
 //! device the event had before parsing began (the transport's, such as a syslog header's).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -54,12 +54,26 @@ pub trait TextParser: Send + Sync {
     fn parse(&self, message: &Message<'_>, event: &mut Event) -> bool;
 }
 
-/// A parser of JSON objects. The registry parses the text once and offers the object.
+/// A parser of JSON objects. The registry parses the text once and offers the object to each
+/// JSON candidate in turn.
 pub trait JsonParser: Send + Sync {
     /// A stable id.
     fn id(&self) -> &str;
     /// As [`TextParser::parse`], for an object already parsed from `message.text`.
-    fn parse(&self, object: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool;
+    ///
+    /// The object is lent mutably so that a parser that accepts can move its values into the
+    /// event ([`Map::remove`], [`std::mem::take`]) instead of copying them. The contract: a
+    /// parser reads the object only by reference until it has decided to accept, and moves
+    /// values out of it only after that decision, when it is certain to return `true`. A parser
+    /// that returns `false` must leave the object as it found it, because the next candidate
+    /// is offered the same object. Once a parser has accepted, the registry drops whatever is
+    /// left of the object.
+    fn parse(
+        &self,
+        object: &mut Map<String, Value>,
+        message: &Message<'_>,
+        event: &mut Event,
+    ) -> bool;
 }
 
 /// A registered parser.
@@ -152,7 +166,9 @@ pub struct Registry {
     by_id: HashMap<String, Slot>,
     by_program: HashMap<String, Vec<Slot>>,
     prefixes: PrefixTrie,
-    by_json_key: HashMap<String, Vec<Slot>>,
+    /// Sorted, as the keys of a parsed object are, so that the keyed candidates can be found by
+    /// walking the smaller of the two key sets.
+    by_json_key: BTreeMap<String, Vec<Slot>>,
     generic_json: Option<Slot>,
     fallback: Vec<Slot>,
     by_source: HashMap<String, Vec<Slot>>,
@@ -308,13 +324,23 @@ impl Registry {
             }
         }
         if let Some(object) = json.get(message.text) {
-            let keyed = object
-                .keys()
-                .filter_map(|k| self.by_json_key.get(k.as_str()))
-                .flatten()
-                .copied();
-            // Collected first: `offer` needs the lazy JSON mutably.
-            let keyed: Vec<Slot> = keyed.collect();
+            // The parsers registered for the object's keys, in the order of the keys. Collected
+            // first: `offer` needs the lazy JSON mutably.
+            let keyed: Vec<Slot> = if object.len() <= self.by_json_key.len() {
+                object
+                    .keys()
+                    .filter_map(|k| self.by_json_key.get(k.as_str()))
+                    .flatten()
+                    .copied()
+                    .collect()
+            } else {
+                self.by_json_key
+                    .iter()
+                    .filter(|(k, _)| object.contains_key(k.as_str()))
+                    .flat_map(|(_, slots)| slots)
+                    .copied()
+                    .collect()
+            };
             for slot in keyed.into_iter().chain(self.generic_json) {
                 if let Some(id) = self.offer(slot, message, event, &before, &mut tried, &mut json) {
                     return Some(id);
@@ -381,18 +407,29 @@ struct Transport {
     device: Option<shieldwall_core::event::Device>,
 }
 
-/// The slots already offered this message; small, so a vector beats a hash set.
+/// The slots already offered this message; few, so a small inline array (spilling into a vector
+/// for the rare message offered to more) beats a hash set and allocates nothing.
 #[derive(Default)]
-struct TriedSet(Vec<Slot>);
+struct TriedSet {
+    inline: [Slot; 8],
+    len: usize,
+    more: Vec<Slot>,
+}
 
 impl TriedSet {
     fn insert(&mut self, slot: Slot) -> bool {
-        if self.0.contains(&slot) {
-            false
-        } else {
-            self.0.push(slot);
-            true
+        let inline = self.inline.get(..self.len).unwrap_or_default();
+        if inline.contains(&slot) || self.more.contains(&slot) {
+            return false;
         }
+        match self.inline.get_mut(self.len) {
+            Some(cell) => {
+                *cell = slot;
+                self.len += 1;
+            }
+            None => self.more.push(slot),
+        }
+        true
     }
 }
 
@@ -406,7 +443,7 @@ enum LazyJson {
 }
 
 impl LazyJson {
-    fn get(&mut self, text: &str) -> Option<&Map<String, Value>> {
+    fn get(&mut self, text: &str) -> Option<&mut Map<String, Value>> {
         if let LazyJson::Unparsed = self {
             *self = match text.trim_start().as_bytes().first() {
                 Some(b'{') => match serde_json::from_str::<Value>(text) {
@@ -467,29 +504,35 @@ impl PrefixTrie {
         }
     }
 
-    /// The slots of every prefix of `text`, longest prefix first.
-    fn matches(&self, text: &[u8]) -> Vec<Slot> {
-        let mut found: Vec<&[Slot]> = Vec::new();
+    /// The slots of every prefix of `text`, longest prefix first, without allocating: the walk
+    /// finds how deep `text` goes, then each shorter prefix is walked to again (prefixes are
+    /// short, and most texts stop at the root).
+    fn matches<'s>(&'s self, text: &'s [u8]) -> impl Iterator<Item = Slot> + 's {
+        let deepest = self.walk(text).count();
+        (0..=deepest)
+            .rev()
+            .filter_map(move |depth| {
+                if depth == 0 {
+                    self.nodes.first()
+                } else {
+                    self.walk(text)
+                        .nth(depth - 1)
+                        .and_then(|n| self.nodes.get(n))
+                }
+            })
+            .flat_map(|node| node.slots.iter().copied())
+    }
+
+    /// The nodes on the path of `text`, from the root's child down, as far as the trie goes.
+    fn walk<'s>(&'s self, text: &'s [u8]) -> impl Iterator<Item = usize> + 's {
         let mut node = 0;
-        if let Some(root) = self.nodes.first() {
-            found.push(&root.slots);
-        } else {
-            return Vec::new();
-        }
-        for &byte in text {
-            let Some(n) = self.nodes.get(node) else { break };
-            let Ok(i) = n.children.binary_search_by_key(&byte, |&(b, _)| b) else {
-                break;
-            };
-            let Some(&(_, child)) = n.children.get(i) else {
-                break;
-            };
+        text.iter().map_while(move |&byte| {
+            let n = self.nodes.get(node)?;
+            let i = n.children.binary_search_by_key(&byte, |&(b, _)| b).ok()?;
+            let &(_, child) = n.children.get(i)?;
             node = child;
-            if let Some(c) = self.nodes.get(child) {
-                found.push(&c.slots);
-            }
-        }
-        found.into_iter().rev().flatten().copied().collect()
+            Some(child)
+        })
     }
 }
 
@@ -574,9 +617,39 @@ mod tests {
         fn id(&self) -> &str {
             self.0
         }
-        fn parse(&self, object: &Map<String, Value>, _: &Message<'_>, event: &mut Event) -> bool {
+        fn parse(
+            &self,
+            object: &mut Map<String, Value>,
+            _: &Message<'_>,
+            event: &mut Event,
+        ) -> bool {
             event.set_parsed(self.0, EventClass::Base, 0);
             object.contains_key("accept")
+        }
+    }
+
+    /// Accepts objects with a `take` key and moves their `payload` into the event, as the
+    /// built-in JSON parsers move values instead of copying them.
+    struct JsonTaker;
+
+    impl JsonParser for JsonTaker {
+        fn id(&self) -> &str {
+            "taker"
+        }
+        fn parse(
+            &self,
+            object: &mut Map<String, Value>,
+            _: &Message<'_>,
+            event: &mut Event,
+        ) -> bool {
+            if !object.contains_key("take") {
+                return false;
+            }
+            event.set_parsed("taker", EventClass::Base, 0);
+            if let Some(payload) = object.remove("payload") {
+                event.vendor.insert("payload".into(), payload);
+            }
+            true
         }
     }
 
@@ -651,6 +724,49 @@ mod tests {
     }
 
     #[test]
+    fn json_candidates_share_one_object_and_the_accepting_one_may_move_values_out() {
+        let mut r = Registry::new();
+        // Offered first (its key sorts first) and declines: the object must reach the taker
+        // whole.
+        r.register(
+            Parser::Json(Arc::new(JsonProbe("decliner"))),
+            &Keys::json(&["payload"]),
+        )
+        .unwrap();
+        r.register(Parser::Json(Arc::new(JsonTaker)), &Keys::json(&["take"]))
+            .unwrap();
+        r.register_generic_json(Arc::new(JsonProbe("json")))
+            .unwrap();
+        let (id, e) = parse(&r, "s", None, r#"{"payload":{"x":[1,2]},"take":true}"#);
+        assert_eq!(id, Some("taker"));
+        assert_eq!(e.parser.as_deref(), Some("taker"));
+        assert_eq!(e.vendor["payload"], serde_json::json!({"x": [1, 2]}));
+        // The taker declines without `take`; the generic parser then sees the object whole.
+        let (id, e) = parse(&r, "s", None, r#"{"payload":1,"accept":1}"#);
+        assert_eq!(id, Some("decliner"));
+        assert!(e.vendor.is_empty());
+        let (id, _) = parse(&r, "s", None, r#"{"other":1,"accept":1}"#);
+        assert_eq!(id, Some("json"));
+    }
+
+    #[test]
+    fn keyed_json_parsers_are_offered_in_the_order_of_the_keys() {
+        let mut r = Registry::new();
+        for key in ["e", "d", "c", "b", "a"] {
+            let id: &'static str = Box::leak(format!("by-{key}").into_boxed_str());
+            r.register(Parser::Json(Arc::new(JsonProbe(id))), &Keys::json(&[key]))
+                .unwrap();
+        }
+        // Fewer keys in the object than registered, and more: the same rule either way.
+        assert_eq!(
+            parse(&r, "s", None, r#"{"d":1,"b":1,"accept":1}"#).0,
+            Some("by-b")
+        );
+        let many = r#"{"z1":1,"z2":1,"z3":1,"z4":1,"z5":1,"e":1,"c":1,"accept":1}"#;
+        assert_eq!(parse(&r, "s", None, many).0, Some("by-c"));
+    }
+
+    #[test]
     fn a_refusing_parser_leaves_no_trace_and_the_next_candidate_is_tried() {
         let first = Probe::new("first");
         let second = Probe::new("second");
@@ -692,6 +808,18 @@ mod tests {
     }
 
     #[test]
+    fn tried_slots_are_remembered_beyond_the_inline_ones() {
+        let mut tried = TriedSet::default();
+        for slot in (0..20).rev() {
+            assert!(tried.insert(slot), "{slot} is new");
+        }
+        for slot in 0..20 {
+            assert!(!tried.insert(slot), "{slot} was offered");
+        }
+        assert!(tried.insert(20));
+    }
+
+    #[test]
     fn longer_prefixes_are_offered_first() {
         let mut r = Registry::new();
         r.register(
@@ -706,5 +834,17 @@ mod tests {
         .unwrap();
         assert_eq!(parse(&r, "s", None, "type=SYSCALL type").0, Some("type="));
         assert_eq!(parse(&r, "s", None, "typeface type").0, Some("type"));
+        // Every prefix's parsers, longest first, the empty prefix's last.
+        let mut trie = PrefixTrie::default();
+        trie.insert(b"", 0);
+        trie.insert(b"ab", 1);
+        trie.insert(b"a", 2);
+        trie.insert(b"abc", 3);
+        trie.insert(b"abc", 4);
+        trie.insert(b"x", 5);
+        assert_eq!(trie.matches(b"abcd").collect::<Vec<_>>(), [3, 4, 1, 2, 0]);
+        assert_eq!(trie.matches(b"ab").collect::<Vec<_>>(), [1, 2, 0]);
+        assert_eq!(trie.matches(b"zzz").collect::<Vec<_>>(), [0]);
+        assert_eq!(PrefixTrie::default().matches(b"a").count(), 0);
     }
 }

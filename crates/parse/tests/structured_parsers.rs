@@ -116,6 +116,32 @@ fn v<'a>(event: &'a Event, key: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("vendor has no `{key}`: {:?}", event.vendor.keys()))
 }
 
+/// The vendor value at a dotted path into nested values (`alert.signature_id` is the
+/// `signature_id` of the object kept under `alert`), read by walking the JSON; checks that
+/// [`Event::text_field`] reaches the same value by the same path.
+fn vp<'a>(event: &'a Event, path: &str) -> &'a Value {
+    let mut parts = path.split('.');
+    let mut value = v(event, parts.next().unwrap());
+    for part in parts {
+        value = value
+            .get(part)
+            .unwrap_or_else(|| panic!("vendor.{path}: no `{part}` in {value}"));
+    }
+    let text = event
+        .text_field(&format!("vendor.{path}"))
+        .unwrap_or_else(|| panic!("text_field(vendor.{path}) is None"));
+    let expected = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    assert_eq!(text, expected, "text_field(vendor.{path})");
+    assert!(
+        !event.vendor.contains_key(path),
+        "vendor.{path} is kept nested, not under a flattened key"
+    );
+    value
+}
+
 // ------------------------------------------------------------------------------------------------
 // Every sample record parses, with the expected parser
 
@@ -198,9 +224,9 @@ fn suricata_alert_is_a_detection_finding() {
     assert_eq!(e.target.as_deref(), Some("ip:78.40.125.4"));
     let product = e.product.as_ref().unwrap();
     assert_eq!(product.name.as_deref(), Some("Suricata"));
-    assert_eq!(v(&e, "alert.signature_id"), 2_017_318);
-    assert_eq!(v(&e, "alert.rev"), 4);
-    assert_eq!(v(&e, "flow.bytes_toclient"), 4520);
+    assert_eq!(vp(&e, "alert.signature_id"), 2_017_318);
+    assert_eq!(vp(&e, "alert.rev"), 4);
+    assert_eq!(vp(&e, "flow.bytes_toclient"), 4520);
     assert_eq!(v(&e, "flow_id"), 1_031_464_864_740_687u64);
     assert_eq!(
         v(&e, "payload_printable"),
@@ -215,7 +241,7 @@ fn suricata_doc_alerts_keep_metadata_and_read_zoneless_times() {
         e.detection.as_ref().unwrap().rule_uid.as_deref(),
         Some("2018358")
     );
-    assert_eq!(v(&e, "metadata.flowbits"), &json!(["http.dottedquadhost"]));
+    assert_eq!(vp(&e, "metadata.flowbits"), &json!(["http.dottedquadhost"]));
     assert_eq!(v(&e, "app_proto"), "http");
     assert_eq!(e.time, ts("2017-04-07T21:24:37.251547Z"));
 
@@ -242,14 +268,14 @@ fn suricata_protocol_events() {
         dns.connection.as_ref().unwrap().protocol.as_deref(),
         Some("udp")
     );
-    assert_eq!(v(&dns, "dns.id"), 553);
+    assert_eq!(vp(&dns, "dns.id"), 553);
 
     let fileinfo = sample("suricata.jsonl", 3, "suricata-eve");
     assert_eq!(fileinfo.class, EventClass::Base);
     assert_eq!(fileinfo.log_kind, LogKind::BehaviourEvent);
     assert_eq!(fileinfo.feature.as_deref(), Some("fileinfo"));
     assert_eq!(
-        v(&fileinfo, "fileinfo.sha256"),
+        vp(&fileinfo, "fileinfo.sha256"),
         "2e4c462b3424afcc04f43429d5f001e4ef9a28143bfeefb9af2254b4df3a7c1a"
     );
     let http = fileinfo.http.as_ref().unwrap();
@@ -262,7 +288,7 @@ fn suricata_protocol_events() {
         (EventClass::NetworkActivity, 6)
     );
     assert_eq!(flow.connection.as_ref().unwrap().bytes, Some(486));
-    assert_eq!(v(&flow, "flow.reason"), "timeout");
+    assert_eq!(vp(&flow, "flow.reason"), "timeout");
 
     let h = sample("suricata.jsonl", 5, "suricata-eve");
     assert_eq!((h.class, h.activity_id), (EventClass::HttpActivity, 3));
@@ -291,7 +317,7 @@ fn suricata_protocol_events() {
 
     let quic = sample("suricata.jsonl", 7, "suricata-eve");
     assert_eq!(quic.class, EventClass::Base);
-    assert_eq!(v(&quic, "quic.sni"), "stats.g.doubleclick.net");
+    assert_eq!(vp(&quic, "quic.sni"), "stats.g.doubleclick.net");
 
     let anomaly = sample("suricata.jsonl", 10, "suricata-eve");
     assert_eq!(anomaly.class, EventClass::Base);
@@ -359,8 +385,11 @@ fn modsecurity_v3_sqli_is_a_denied_detection() {
         e.unmapped["rule_ids"],
         json!(["920350", "942100", "949110"])
     );
-    assert_eq!(v(&e, "transaction.unique_id"), "179591647933.404098");
-    assert_eq!(v(&e, "transaction.request.headers.Host"), "127.0.0.1:18080");
+    assert_eq!(vp(&e, "transaction.unique_id"), "179591647933.404098");
+    assert_eq!(
+        vp(&e, "transaction.request.headers.Host"),
+        "127.0.0.1:18080"
+    );
 }
 
 #[test]
@@ -446,7 +475,7 @@ fn modsecurity_v2_messages_are_read_from_the_error_strings() {
         e.dst_endpoint.as_ref().unwrap().hostname.as_deref(),
         Some("localhost")
     );
-    assert_eq!(v(&e, "audit_data.action.intercepted"), true);
+    assert_eq!(vp(&e, "audit_data.action.intercepted"), true);
 
     for (n, kind) in [
         (2, "xss"),
@@ -523,12 +552,12 @@ fn k8s_create_secret_is_api_activity() {
     assert_eq!(e.time, ts("2019-11-18T04:40:56.739299Z"));
     assert_eq!(e.time_status, TimeStatus::Stated);
     assert_eq!(
-        v(&e, "user.groups"),
+        vp(&e, "user.groups"),
         &json!(["system:masters", "system:authenticated"])
     );
-    assert_eq!(v(&e, "objectRef.resource"), "secrets");
+    assert_eq!(vp(&e, "objectRef.resource"), "secrets");
     assert_eq!(v(&e, "auditID"), "c07ab0e2-9b07-4cc6-8e3b-91ac69586a1f");
-    assert_eq!(v(&e, "responseStatus.code"), 201);
+    assert_eq!(vp(&e, "responseStatus.code"), 201);
 }
 
 #[test]
@@ -608,10 +637,10 @@ fn cloudtrail_console_login_is_authentication() {
     assert_eq!(ok.time, ts("2018-08-29T16:24:34Z"));
     assert_eq!(ok.feature.as_deref(), Some("ConsoleLogin"));
     assert_eq!(ok.query.as_deref(), Some("signin:ConsoleLogin"));
-    assert_eq!(v(&ok, "additionalEventData.MFAUsed"), "No");
-    assert_eq!(v(&ok, "responseElements.ConsoleLogin"), "Success");
+    assert_eq!(vp(&ok, "additionalEventData.MFAUsed"), "No");
+    assert_eq!(vp(&ok, "responseElements.ConsoleLogin"), "Success");
     assert_eq!(
-        v(&ok, "userIdentity.arn"),
+        vp(&ok, "userIdentity.arn"),
         "arn:aws:iam::111122223333:user/anaya"
     );
 
@@ -653,7 +682,7 @@ fn cloudtrail_api_calls() {
         Some("ec2-api-tools 1.6.12.2")
     );
     assert_eq!(
-        v(&start, "responseElements.instancesSet.items"),
+        vp(&start, "responseElements.instancesSet.items"),
         &json!([{"instanceId": "i-ebeaf9e2", "currentState": {"code": 0, "name": "pending"}, "previousState": {"code": 80, "name": "stopped"}}])
     );
 
@@ -661,11 +690,42 @@ fn cloudtrail_api_calls() {
     assert_eq!(key_pair.activity_id, 1);
     assert_eq!(key_pair.target, None);
     assert_eq!(
-        v(
+        vp(
             &key_pair,
             "userIdentity.sessionContext.attributes.mfaAuthenticated"
         ),
         "false"
+    );
+
+    // Sigma's CloudTrail rules name the original fields: top-level, and nested by path.
+    for (path, expected) in [
+        ("vendor.eventSource", "ec2.amazonaws.com"),
+        ("vendor.eventName", "StartInstances"),
+        (
+            "vendor.userIdentity.arn",
+            "arn:aws:iam::123456789012:user/Alice",
+        ),
+        ("vendor.userIdentity.type", "IAMUser"),
+        (
+            "vendor.requestParameters.instancesSet.items.0.instanceId",
+            "i-ebeaf9e2",
+        ),
+        (
+            "vendor.responseElements.instancesSet.items.0.currentState.code",
+            "0",
+        ),
+    ] {
+        assert_eq!(start.text_field(path).as_deref(), Some(expected), "{path}");
+    }
+    assert_eq!(
+        start.text_field("vendor.requestParameters").as_deref(),
+        Some(r#"{"instancesSet":{"items":[{"instanceId":"i-ebeaf9e2"}]}}"#)
+    );
+    assert_eq!(
+        start.vendor.len(),
+        10,
+        "the record's top-level keys, nothing else: {:?}",
+        start.vendor.keys()
     );
 
     let create_user = sample("cloudtrail.jsonl", 7, "aws-cloudtrail");
@@ -752,7 +812,11 @@ fn winlogbeat_logon() {
     assert_eq!(v(&e, "LogonType"), "2");
     assert_eq!(v(&e, "TargetUserName"), "vagrant");
     assert_eq!(v(&e, "EventRecordID"), 1542);
-    assert_eq!(v(&e, "winlog.task"), "Logon");
+    assert_eq!(vp(&e, "winlog.task"), "Logon");
+    assert_eq!(vp(&e, "winlog.record_id"), 1542);
+    // The data fields were moved to the top level, not copied.
+    assert!(v(&e, "winlog").get("event_data").is_none());
+    assert!(!e.vendor.keys().any(|k| k.starts_with("winlog.")));
 }
 
 #[test]
@@ -1056,6 +1120,15 @@ fn xml_to_json_spellings_agree() {
         assert_eq!(e.time, ts("2024-05-01T10:00:00Z"));
     }
     assert_eq!(v(&b, "EventID_Qualifiers"), "0");
+    // System, EventData and UserData are kept flat; what is left of `Event` stays nested.
+    assert_eq!(
+        vp(&b, "Event.@xmlns"),
+        "http://schemas.microsoft.com/win/2004/08/events/event"
+    );
+    assert_eq!(v(&b, "Event").as_object().unwrap().len(), 1);
+    assert!(!a.vendor.contains_key("Event"));
+    assert_eq!(v(&a, "TimeCreated_SystemTime"), "2024-05-01T10:00:00.000Z");
+    assert_eq!(v(&b, "TimeCreated_SystemTime"), "2024-05-01T10:00:00.000Z");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1106,9 +1179,19 @@ fn generic_json_lifts_time_message_and_level() {
             .as_deref(),
         Some("carol")
     );
-    assert_eq!(v(&e, "source.ip"), "192.0.2.4");
-    // Flattened to depth 8; deeper objects are kept whole.
-    assert_eq!(v(&e, "deep.a.b.c.d.e.f.g"), &json!({"h": {"i": 1}}));
+    assert_eq!(vp(&e, "source.ip"), "192.0.2.4");
+    // Nested objects are kept as they are, not flattened, and reached by path.
+    assert_eq!(vp(&e, "deep.a.b.c.d.e.f.g"), &json!({"h": {"i": 1}}));
+    assert_eq!(vp(&e, "deep.a.b.c.d.e.f.g.h.i"), 1);
+    assert_eq!(
+        v(&e, "destination"),
+        &json!({"ip": "::ffff:198.51.100.9", "port": "443"})
+    );
+    let keys: Vec<&str> = e.vendor.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["deep", "destination", "level", "source", "ts", "user"]
+    );
 }
 
 #[test]

@@ -73,6 +73,10 @@ pub struct PipelineSettings {
     /// Milliseconds to wait when the spool is empty. Default: 20.
     #[serde(default = "default_idle_ms")]
     pub idle_ms: u64,
+    /// A maintenance switch: while this file exists the pipeline reads nothing from the spool (the
+    /// sources keep spooling until the quota). Relative to the configuration file. Default: none.
+    #[serde(default)]
+    pub pause_file: Option<PathBuf>,
 }
 
 /// User parsers (`[parsers]`).
@@ -128,6 +132,7 @@ impl Default for PipelineSettings {
         PipelineSettings {
             batch: default_batch(),
             idle_ms: default_idle_ms(),
+            pause_file: None,
         }
     }
 }
@@ -416,10 +421,12 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
     }
     let mut parsers = raw.parsers;
     parsers.dirs = parsers.dirs.into_iter().map(resolve).collect();
+    let mut pipeline = raw.pipeline;
+    pipeline.pause_file = pipeline.pause_file.map(resolve);
     Ok(ServeConfig {
         data_dir,
         spool: raw.spool,
-        pipeline: raw.pipeline,
+        pipeline,
         parsers,
         health: raw.health,
         sources,

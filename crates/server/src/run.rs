@@ -6,6 +6,10 @@
 //! handed it, lets the pipeline drain the spool, and releases held merge groups. A crash at any
 //! point loses nothing that a source acknowledged: the next start replays the spool from its
 //! acknowledgement mark.
+//!
+//! While the configured `[pipeline] pause_file` exists, the pipeline reads nothing (a maintenance
+//! switch); the sources keep spooling until the quota. A shutdown while paused does not drain:
+//! the unprocessed records stay in the spool for the next start.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -87,6 +91,8 @@ pub struct Status {
     pub pipeline: PipelineStats,
     /// Parser files currently rejected.
     pub parser_errors: Vec<String>,
+    /// Whether the pipeline is paused by its `pause_file`.
+    pub pipeline_paused: bool,
 }
 
 /// A running server.
@@ -211,6 +217,7 @@ impl Server {
                 .iter()
                 .map(|s| (s.name.clone(), s.tenant.clone()))
                 .collect(),
+            paused: false,
         };
         let pipeline = std::thread::Builder::new()
             .name("pipeline".into())
@@ -260,8 +267,8 @@ impl Server {
         }
     }
 
-    /// Stops the sources, lets the spool writer and the pipeline finish, and returns the
-    /// pipeline's final counters.
+    /// Stops the sources, lets the spool writer and the pipeline finish (the pipeline drains the
+    /// spool unless its pause file exists), and returns the pipeline's final counters.
     pub async fn shutdown(mut self) -> Result<PipelineStats, ServeError> {
         self.shutdown.cancel();
         while let Some(joined) = self.sources.join_next().await {
@@ -344,6 +351,7 @@ struct PipelineWorker {
     config: ServeConfig,
     stop: Arc<AtomicBool>,
     tenants: HashMap<String, String>,
+    paused: bool,
 }
 
 impl PipelineWorker {
@@ -356,21 +364,25 @@ impl PipelineWorker {
         let mut failures = 0u32;
         loop {
             let stopping = self.stop.load(Ordering::Acquire);
-            let read = match self
-                .pipeline
-                .step(self.config.pipeline.batch, Timestamp::now())
-            {
-                Ok(n) => {
-                    failures = 0;
-                    n
-                }
-                Err(e) => {
-                    // The sink or spool failed: nothing was acknowledged; back off and retry,
-                    // so that a full disk that frees up resumes without a restart.
-                    failures = failures.saturating_add(1);
-                    tracing::error!("pipeline step failed (attempt {failures}): {e}");
-                    std::thread::sleep(idle * failures.min(50));
-                    0
+            let read = if self.check_pause() {
+                0
+            } else {
+                match self
+                    .pipeline
+                    .step(self.config.pipeline.batch, Timestamp::now())
+                {
+                    Ok(n) => {
+                        failures = 0;
+                        n
+                    }
+                    Err(e) => {
+                        // The sink or spool failed: nothing was acknowledged; back off and retry,
+                        // so that a full disk that frees up resumes without a restart.
+                        failures = failures.saturating_add(1);
+                        tracing::error!("pipeline step failed (attempt {failures}): {e}");
+                        std::thread::sleep(idle * failures.min(50));
+                        0
+                    }
                 }
             };
             if last_check.elapsed() >= check_every {
@@ -393,6 +405,26 @@ impl PipelineWorker {
             .map_err(|e| ServeError::Pipeline(e.to_string()))?;
         self.check_health();
         Ok(self.pipeline.stats().clone())
+    }
+
+    /// Whether the pause file exists now; logs when the pipeline pauses and resumes.
+    fn check_pause(&mut self) -> bool {
+        let Some(file) = &self.config.pipeline.pause_file else {
+            return false;
+        };
+        let paused = file.exists();
+        if paused != self.paused {
+            if paused {
+                tracing::warn!(
+                    "pipeline paused: {} exists; the spool fills until it is removed",
+                    file.display()
+                );
+            } else {
+                tracing::info!("pipeline resumed: {} is gone", file.display());
+            }
+            self.paused = paused;
+        }
+        paused
     }
 
     fn reload_parsers(&mut self) {
@@ -432,6 +464,7 @@ impl PipelineWorker {
             spool_bytes: bytes,
             pipeline: self.pipeline.stats().clone(),
             parser_errors: self.parser_files.errors(),
+            pipeline_paused: self.paused,
         };
         if let Err(e) = write_status(&self.config.data_dir, &status) {
             tracing::warn!("cannot write status.json: {e}");

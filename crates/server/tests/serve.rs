@@ -145,6 +145,86 @@ async fn an_unknown_parser_binding_stops_the_start_with_a_hint() {
     assert!(err.contains("no-such-parser"), "{err}");
 }
 
+fn status(data: &Path) -> serde_json::Value {
+    std::fs::read_to_string(data.join("status.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn send_lines(addr: std::net::SocketAddr, from: usize, to: usize) {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        for i in from..to {
+            stream
+                .write_all(format!("<13>Nov 29 10:00:00 host app: message {i}\n").as_bytes())
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pause_file_holds_the_pipeline_back_until_it_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let pause = dir.path().join("pause");
+    std::fs::write(&pause, "").unwrap();
+    let mut config = configuration(dir.path(), "");
+    config.pipeline.pause_file = Some(pause.clone());
+    let server = Server::start(config.clone()).await.unwrap();
+    let addr = server.started().addresses[0].1;
+    send_lines(addr, 0, 100).await;
+    // Spooled, but not processed while the file exists.
+    wait_for("100 spooled records in status.json", || {
+        let s = status(&data);
+        s["spool_pending"] == 100 && s["pipeline_paused"] == true
+    })
+    .await;
+    assert!(
+        events(&data).is_empty(),
+        "nothing is processed while paused"
+    );
+
+    std::fs::remove_file(&pause).unwrap();
+    wait_for("the events after the pause file is removed", || {
+        events(&data).len() == 100
+    })
+    .await;
+
+    // A stop while paused keeps what is unprocessed in the spool for the next start.
+    std::fs::write(&pause, "").unwrap();
+    wait_for("the pause to show in status.json", || {
+        status(&data)["pipeline_paused"] == true
+    })
+    .await;
+    send_lines(addr, 100, 120).await;
+    wait_for("20 more spooled records", || {
+        status(&data)["spool_pending"] == 20
+    })
+    .await;
+    server.shutdown().await.unwrap();
+    assert_eq!(events(&data).len(), 100, "a paused stop does not drain");
+    config.pipeline.pause_file = None;
+    let again = Server::start(config).await.unwrap();
+    assert_eq!(again.started().recovery.pending, 20);
+    again.shutdown().await.unwrap();
+    let got = events(&data);
+    assert_eq!(got.len(), 120);
+    assert_eq!(got[119].message.as_deref(), Some("message 119"));
+}
+
 #[test]
 fn the_example_configuration_loads() {
     let path = shieldwall_testkit::workspace_root().join("examples/shieldwall.toml");

@@ -1092,10 +1092,12 @@ fn emit(
         return;
     }
     pending.bytes = pending.bytes.saturating_add(line.len());
+    let identity = tracked.identity(offset);
     pending.envelopes.push(Envelope {
         source: name.to_owned(),
         received: Timestamp::now(),
-        peer: tracked.identity(offset),
+        key: identity.clone(),
+        peer: identity,
         client_identity: String::new(),
         payload: line,
     });

@@ -18,7 +18,7 @@
 //! | status | when |
 //! | --- | --- |
 //! | 200 `{"accepted": n}` | every message of the request is on disk |
-//! | 400 | the body is not what its `Content-Type` says (JSON errors give line and column) |
+//! | 400 | the body is not what its `Content-Type` says (JSON errors give line and column), or the `Idempotency-Key` is malformed |
 //! | 401 | no bearer token, or not this source's |
 //! | 404, 405 | another path, another method than POST |
 //! | 408 | the body did not arrive within `body_timeout_secs` |
@@ -27,6 +27,21 @@
 //! | 429 + `Retry-After` | the spool writer's queue stayed full for `writer_wait_ms` |
 //! | 503 + `Retry-After` | the spool is full |
 //! | 500 | the spool failed |
+//!
+//! # Idempotency keys
+//!
+//! A request may carry an `Idempotency-Key` header: 1 to [`MAX_IDEMPOTENCY_KEY`] bytes of
+//! printable ASCII without spaces (`!` to `~`), such as a UUID chosen per batch. Anything else,
+//! including the header twice, is answered 400. With a key, each message's envelope gets the key
+//! `http:<key>:<index>`, where `index` is the message's 0-based position among the request's
+//! messages (blank NDJSON and text lines are not messages and are not counted). The pipeline
+//! derives the event id from the tenant, the source and that key, so a client that retries a batch
+//! with the same key and the same body produces events with the same ids as the first attempt,
+//! and a store that keys on the event id keeps each message once. The key is scoped to the source:
+//! two clients of one source that use the same key make their events share ids, so keys must be
+//! unique per source (a UUID, or the shipper's name with a batch counter), and a key must be sent
+//! again only with the same messages in the same order. Without the header the envelope's key is
+//! empty and the event id derives from the spool position.
 //!
 //! The token is never stored: the configuration holds its SHA-256 (`token_sha256`, hex), and the
 //! presented token's digest is compared in constant time.
@@ -48,7 +63,9 @@
 //! At least once. A 2xx answer is sent only after the whole request is on disk in the spool. Any
 //! other answer means the request was not accepted and should be retried (429, 503 and 500 say so;
 //! a 4xx other than 408 and 429 will fail again). If the connection breaks after the spool write
-//! but before the answer arrives, the retry stores the messages twice.
+//! but before the answer arrives, the retry stores the messages twice: without an
+//! `Idempotency-Key` as events with different ids, with one (the same key as the first attempt) as
+//! events with the same ids, which a store keyed on the event id keeps once: exactly once.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -78,6 +95,10 @@ use crate::ingest::{IngestError, IngestHandle};
 
 /// The kind under which the source registers on the health board.
 pub const KIND: &str = "http";
+/// The longest `Idempotency-Key` accepted, in bytes.
+pub const MAX_IDEMPOTENCY_KEY: usize = 128;
+/// The request header that names a batch for retries.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// An HTTPS ingest source (`type = "http"`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -459,6 +480,10 @@ async fn handle(
         Ok(gzip) => gzip,
         Err(message) => return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &message),
     };
+    let idempotency_key = match idempotency_key(request.headers()) {
+        Ok(key) => key,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -508,7 +533,14 @@ async fn handle(
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let envelopes: Vec<_> = messages
         .into_iter()
-        .map(|payload| origin.envelope(now, payload))
+        .enumerate()
+        .map(|(index, payload)| {
+            let mut envelope = origin.envelope(now, payload);
+            if let Some(key) = &idempotency_key {
+                envelope.key = format!("http:{key}:{index}");
+            }
+            envelope
+        })
         .collect();
     let wait = Duration::from_millis(config.writer_wait_ms);
     match shared.ingest.submit_within(&envelopes, wait).await {
@@ -568,6 +600,33 @@ fn authorised(headers: &HeaderMap, expected_sha256: &[u8; 32]) -> bool {
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, token.trim().as_bytes());
     bool::from(digest.as_ref().ct_eq(expected_sha256.as_slice()))
+}
+
+/// The request's `Idempotency-Key`: `None` without the header; the 400 message when it is there
+/// but not one value of 1 to [`MAX_IDEMPOTENCY_KEY`] printable ASCII bytes without spaces.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("send one Idempotency-Key header, not several".to_owned());
+    }
+    let bytes = value.as_bytes();
+    let printable = bytes.iter().all(|b| (b'!'..=b'~').contains(b));
+    if bytes.is_empty() || bytes.len() > MAX_IDEMPOTENCY_KEY || !printable {
+        return Err(format!(
+            "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII \
+             characters without spaces (such as a UUID); this one is {} bytes{}",
+            bytes.len(),
+            if printable {
+                ""
+            } else {
+                " with a space, control or non-ASCII byte"
+            }
+        ));
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// How the body holds its messages.
@@ -899,6 +958,37 @@ mod tests {
             split_body(b"not gzip", true, Format::Lines, LIMITS),
             Err(Rejection::Bad(_))
         ));
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked() {
+        let with = |values: &[&[u8]]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(IDEMPOTENCY_KEY, HeaderValue::from_bytes(value).unwrap());
+            }
+            idempotency_key(&headers)
+        };
+        assert_eq!(with(&[]), Ok(None));
+        assert_eq!(with(&[b"a"]), Ok(Some("a".to_owned())));
+        let longest = "!~".repeat(MAX_IDEMPOTENCY_KEY / 2);
+        assert_eq!(with(&[longest.as_bytes()]), Ok(Some(longest.clone())));
+        let too_long = format!("{longest}x");
+        for bad in [
+            b"".as_slice(),
+            too_long.as_bytes(),
+            b"a b",
+            b"a\tb",
+            "cl\u{e9}".as_bytes(),
+        ] {
+            let message = with(&[bad]).unwrap_err();
+            assert!(message.contains("Idempotency-Key"), "{message}");
+        }
+        assert!(
+            with(&[b"a", b"b"])
+                .unwrap_err()
+                .contains("one Idempotency-Key")
+        );
     }
 
     #[test]

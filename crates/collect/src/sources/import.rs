@@ -425,6 +425,7 @@ impl Run<'_> {
                 received: Timestamp::now(),
                 peer: self.options.peer.clone(),
                 client_identity: String::new(),
+                key: String::new(),
                 payload: std::mem::take(&mut buf),
             });
             if self.batch.len() >= self.options.batch_lines

@@ -12,9 +12,9 @@
 //! | --- | --- | --- |
 //! | [`udp`] | `syslog-udp` | none beyond the socket: datagrams may be lost in the network, in the kernel, or dropped (and counted) when the spool refuses |
 //! | [`tcp`] | `syslog-tcp`, `syslog-tls` | no application-level acknowledgement: what is in flight in socket buffers when the process dies is lost; otherwise back-pressure, never a drop |
-//! | [`http`] | `http` | at least once: a 2xx answer means the whole request is on disk |
+//! | [`http`] | `http` | at least once: a 2xx answer means the whole request is on disk; a batch retried with the same `Idempotency-Key` yields events with the same ids |
 //! | [`relp`] | `relp` | at least once: a frame is acknowledged only after it is on disk; unacknowledged frames are resent by the client |
-//! | [`file`](mod@file) | `file` | at least once: the checkpoint advances only after the lines before it are on disk; replayed lines keep their identity (`peer` = `file:<path>:<inode>:<offset>`) |
+//! | [`file`](mod@file) | `file` | at least once: the checkpoint advances only after the lines before it are on disk; replayed lines keep their identity (envelope `key` = `file:<path>:<inode>:<offset>`) |
 //! | [`import`] | (one-shot) | each batch is on disk before the next is read; the summary counts only what is |
 //!
 //! The file source and import read files rather than sockets; they share the error type and the
@@ -155,6 +155,7 @@ impl Origin {
             received,
             peer: self.peer.clone(),
             client_identity: self.client_identity.clone(),
+            key: String::new(),
             payload,
         }
     }

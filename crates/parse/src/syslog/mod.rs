@@ -232,12 +232,7 @@ impl SyslogMessage {
 
     /// Sets `message` from raw MSG bytes: trailing CR/LF/NUL removed, lossy UTF-8.
     fn set_message(&mut self, raw: &[u8]) {
-        let end = raw
-            .iter()
-            .rposition(|b| !matches!(b, b'\r' | b'\n' | 0))
-            .map_or(0, |i| i + 1);
-        let raw = raw.get(..end).unwrap_or_default();
-        self.message = self.text(raw);
+        self.message = self.text(trim_msg(raw));
     }
 
     /// Lossy UTF-8, noting the anomaly when bytes had to be replaced.
@@ -247,6 +242,54 @@ impl SyslogMessage {
             Err(_) => {
                 self.note(Anomaly::InvalidUtf8);
                 String::from_utf8_lossy(raw).into_owned()
+            }
+        }
+    }
+}
+
+/// MSG bytes without their trailing CR, LF and NUL bytes.
+fn trim_msg(raw: &[u8]) -> &[u8] {
+    let end = raw
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n' | 0))
+        .map_or(0, |i| i + 1);
+    raw.get(..end).unwrap_or_default()
+}
+
+/// A parsed message whose MSG has not been turned into text yet: the header (with `message`
+/// empty) and the MSG bytes, a slice of the input. [`parse`] turns them into a
+/// [`SyslogMessage`]; the normaliser reads the MSG as a slice of the text it already has,
+/// instead of copying it.
+#[derive(Debug)]
+pub(crate) struct Parts<'a> {
+    /// Everything but `message`.
+    pub(crate) header: SyslogMessage,
+    /// The MSG bytes as they are in the input (a leading BOM removed, trailing CR/LF/NUL not).
+    pub(crate) msg: &'a [u8],
+}
+
+impl<'a> Parts<'a> {
+    /// The MSG as text, as [`SyslogMessage::message`] has it: trailing CR/LF/NUL removed; a
+    /// slice of `input_text` when that is the input as text, else lossy UTF-8, noting
+    /// [`Anomaly::InvalidUtf8`] in the header when bytes had to be replaced.
+    pub(crate) fn message_in(
+        &mut self,
+        input: &[u8],
+        input_text: Option<&'a str>,
+    ) -> std::borrow::Cow<'a, str> {
+        let raw = trim_msg(self.msg);
+        if let Some(text) = input_text
+            && text.len() == input.len()
+            && let Some(start) = raw.as_ptr().addr().checked_sub(input.as_ptr().addr())
+            && let Some(slice) = text.get(start..start + raw.len())
+        {
+            return std::borrow::Cow::Borrowed(slice);
+        }
+        match std::str::from_utf8(raw) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                self.header.note(Anomaly::InvalidUtf8);
+                std::borrow::Cow::Owned(String::from_utf8_lossy(raw).into_owned())
             }
         }
     }
@@ -278,20 +321,27 @@ fn pri(input: &[u8]) -> Result<Option<(u8, usize)>, ()> {
 /// out. Never fails and never panics: anything unrecognised ends up in `message`; see the
 /// [module documentation](crate::syslog) for the rules.
 pub fn parse(input: &[u8], ctx: &ParseContext) -> SyslogMessage {
+    let Parts { mut header, msg } = parse_parts(input, ctx);
+    header.set_message(msg);
+    header
+}
+
+/// [`parse`] without turning the MSG into text.
+pub(crate) fn parse_parts<'a>(input: &'a [u8], ctx: &ParseContext) -> Parts<'a> {
     let (pri, body, invalid_pri) = match pri(input) {
         Ok(Some((value, used))) => (Some(value), input.get(used..).unwrap_or_default(), false),
         Ok(None) => (None, input, false),
         Err(()) => (None, input, true),
     };
-    let mut msg = match pri.and_then(|_| rfc5424::parse(body, ctx)) {
-        Some(m) => m,
+    let mut parts = match pri.and_then(|_| rfc5424::parse(body, ctx)) {
+        Some(parts) => parts,
         None => rfc3164::parse(body, pri.is_some(), ctx),
     };
-    msg.set_pri(pri);
+    parts.header.set_pri(pri);
     if invalid_pri {
-        msg.anomalies.insert(0, Anomaly::InvalidPri);
+        parts.header.anomalies.insert(0, Anomaly::InvalidPri);
     }
-    msg
+    parts
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! RFC 3164 (BSD syslog) and the dialects real devices send: timestamp, hostname and tag.
 
 use super::{
-    Format, ParseContext, SyslogMessage, TimestampStatus,
+    Format, ParseContext, Parts, SyslogMessage, TimestampStatus,
     time::{self, Resolved, TimeError},
 };
 
@@ -25,7 +25,8 @@ fn timestamp(s: &[u8], ctx: &ParseContext) -> Option<(Resolved, usize)> {
         };
         return Some((resolved, marker + b.used));
     }
-    let len = s.iter().position(|b| *b == b' ').unwrap_or(s.len());
+    // memchr: a line without a timestamp (JSON, CEF) may have no space for a long way.
+    let len = memchr::memchr(b' ', s).unwrap_or(s.len());
     match time::rfc3339(s.get(..len)?) {
         Ok(w) => Some((w.resolve(ctx), len)),
         Err(TimeError::Invalid) => Some(((None, TimestampStatus::Invalid), len)),
@@ -53,7 +54,7 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 
 /// The HOSTNAME at the start of `s`, if the first token looks like one and is not the last.
 fn hostname(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let len = s.iter().position(|b| *b == b' ')?;
+    let len = memchr::memchr(b' ', s)?;
     let (token, rest) = s.split_at_checked(len)?;
     let looks_like_host = !token.is_empty()
         && token.len() <= MAX_HOSTNAME
@@ -123,8 +124,8 @@ fn tag(content: &[u8]) -> Option<Tag<'_>> {
     })
 }
 
-/// Parses `body` (the bytes after PRI, if there was one) as RFC 3164.
-pub(super) fn parse(body: &[u8], has_pri: bool, ctx: &ParseContext) -> SyslogMessage {
+/// Parses `body` (the bytes after PRI, if there was one) as RFC 3164, leaving the MSG as bytes.
+pub(super) fn parse<'a>(body: &'a [u8], has_pri: bool, ctx: &ParseContext) -> Parts<'a> {
     let mut msg = SyslogMessage::empty(Format::Rfc3164);
     let content = match timestamp_after_seq(body, ctx) {
         Some(((ts, status), used)) => {
@@ -141,9 +142,10 @@ pub(super) fn parse(body: &[u8], has_pri: bool, ctx: &ParseContext) -> SyslogMes
         }
         None if has_pri => body,
         None => {
-            let mut unknown = SyslogMessage::empty(Format::Unknown);
-            unknown.set_message(body);
-            return unknown;
+            return Parts {
+                header: SyslogMessage::empty(Format::Unknown),
+                msg: body,
+            };
         }
     };
     let content = match tag(content) {
@@ -154,6 +156,8 @@ pub(super) fn parse(body: &[u8], has_pri: bool, ctx: &ParseContext) -> SyslogMes
         }
         None => content,
     };
-    msg.set_message(content);
-    msg
+    Parts {
+        header: msg,
+        msg: content,
+    }
 }

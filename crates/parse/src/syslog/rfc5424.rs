@@ -1,8 +1,8 @@
 //! The RFC 5424 grammar: header, structured data and MSG.
 
 use super::{
-    Anomaly, Format, MAX_HEADER_FIELD, MAX_SD_ELEMENTS, MAX_SD_PARAMS, ParseContext, SdElement,
-    SyslogMessage, TimestampStatus,
+    Anomaly, Format, MAX_HEADER_FIELD, MAX_SD_ELEMENTS, MAX_SD_PARAMS, ParseContext, Parts,
+    SdElement, SyslogMessage, TimestampStatus,
     time::{self, TimeError},
 };
 
@@ -14,7 +14,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Splits `s` at the first space: the token before it and the rest after it. The token must be a
 /// header field (1 to [`MAX_HEADER_FIELD`] printable US-ASCII bytes) and the space must exist.
 fn field(s: &[u8]) -> Option<(&[u8], &[u8])> {
-    let len = s.iter().position(|b| *b == b' ')?;
+    let len = memchr::memchr(b' ', s)?;
     let (token, rest) = s.split_at_checked(len)?;
     if token.is_empty()
         || token.len() > MAX_HEADER_FIELD
@@ -31,9 +31,9 @@ fn value(token: &[u8]) -> Option<String> {
     (token != b"-").then(|| String::from_utf8_lossy(token).into_owned())
 }
 
-/// Parses `body` (the bytes after PRI) as RFC 5424. `None` when the header does not fit the
-/// grammar; the caller then tries RFC 3164.
-pub(super) fn parse(body: &[u8], ctx: &ParseContext) -> Option<SyslogMessage> {
+/// Parses `body` (the bytes after PRI) as RFC 5424, leaving the MSG as bytes. `None` when the
+/// header does not fit the grammar; the caller then tries RFC 3164.
+pub(super) fn parse<'a>(body: &'a [u8], ctx: &ParseContext) -> Option<Parts<'a>> {
     let vlen = body.iter().take_while(|b| b.is_ascii_digit()).count();
     if !(1..=3).contains(&vlen) || body.first() == Some(&b'0') || body.get(vlen) != Some(&b' ') {
         return None;
@@ -65,25 +65,29 @@ pub(super) fn parse(body: &[u8], ctx: &ParseContext) -> Option<SyslogMessage> {
     msg.app_name = value(app_name);
     msg.proc_id = value(proc_id);
     msg.msg_id = value(msg_id);
-    structured_data_and_msg(&mut msg, rest);
-    Some(msg)
+    let raw = structured_data_and_msg(&mut msg, rest);
+    Some(Parts {
+        header: msg,
+        msg: raw,
+    })
 }
 
-/// Reads STRUCTURED-DATA and MSG into `msg`, falling back to message text as documented.
-fn structured_data_and_msg(msg: &mut SyslogMessage, s: &[u8]) {
+/// Reads STRUCTURED-DATA into `msg` and returns the MSG bytes, falling back to message text as
+/// documented.
+fn structured_data_and_msg<'a>(msg: &mut SyslogMessage, s: &'a [u8]) -> &'a [u8] {
     match s.first() {
         Some(b'-') => match s.get(1) {
-            None => return,
-            Some(b' ') => return set_msg(msg, s.get(2..).unwrap_or_default()),
+            None => return &[],
+            Some(b' ') => return without_bom(s.get(2..).unwrap_or_default()),
             Some(_) => {
                 msg.note(Anomaly::MalformedStructuredData);
-                return msg.set_message(s);
+                return s;
             }
         },
         Some(b'[') => {}
         _ => {
             msg.note(Anomaly::MalformedStructuredData);
-            return msg.set_message(s);
+            return s;
         }
     }
     let mut rest = s;
@@ -91,7 +95,7 @@ fn structured_data_and_msg(msg: &mut SyslogMessage, s: &[u8]) {
     while rest.first() == Some(&b'[') {
         if msg.structured_data.len() >= MAX_SD_ELEMENTS {
             msg.note(Anomaly::StructuredDataCapExceeded);
-            return msg.set_message(rest);
+            return rest;
         }
         match element(rest, params_left, msg) {
             Ok((el, used)) => {
@@ -101,27 +105,27 @@ fn structured_data_and_msg(msg: &mut SyslogMessage, s: &[u8]) {
             }
             Err(ElementError::Malformed) => {
                 msg.note(Anomaly::MalformedStructuredData);
-                return msg.set_message(rest);
+                return rest;
             }
             Err(ElementError::TooManyParams) => {
                 msg.note(Anomaly::StructuredDataCapExceeded);
-                return msg.set_message(rest);
+                return rest;
             }
         }
     }
     match rest.first() {
-        None => {}
-        Some(b' ') => set_msg(msg, rest.get(1..).unwrap_or_default()),
+        None => &[],
+        Some(b' ') => without_bom(rest.get(1..).unwrap_or_default()),
         Some(_) => {
             msg.note(Anomaly::MalformedStructuredData);
-            msg.set_message(rest);
+            rest
         }
     }
 }
 
 /// MSG: a leading BOM is dropped.
-fn set_msg(msg: &mut SyslogMessage, raw: &[u8]) {
-    msg.set_message(raw.strip_prefix(BOM).unwrap_or(raw));
+fn without_bom(raw: &[u8]) -> &[u8] {
+    raw.strip_prefix(BOM).unwrap_or(raw)
 }
 
 enum ElementError {

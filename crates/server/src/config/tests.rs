@@ -128,3 +128,18 @@ fn errors_name_the_line_and_the_field() {
     assert!(e.message.contains("data_dir"), "{e}");
     assert!(e.to_string().starts_with("conf.toml:"), "{e}");
 }
+
+#[test]
+fn the_pause_file_is_optional_and_resolved_against_the_configuration() {
+    assert_eq!(ok("data_dir = \"d\"\n").pipeline.pause_file, None);
+    let c = ok("data_dir = \"d\"\n[pipeline]\npause_file = \"run/pause\"\n");
+    assert_eq!(
+        c.pipeline.pause_file.as_deref(),
+        Some(Path::new("/etc/shieldwall/run/pause"))
+    );
+    let c = ok("data_dir = \"d\"\n[pipeline]\npause_file = \"/srv/pause\"\n");
+    assert_eq!(
+        c.pipeline.pause_file.as_deref(),
+        Some(Path::new("/srv/pause"))
+    );
+}

@@ -17,13 +17,15 @@
 //! Field reference: "Micro Focus Security ArcSight Common Event Format" (Implementation Standard,
 //! revision 25).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use shieldwall_core::{
     Event, EventClass, Severity,
     event::{Action, Connection, Status},
 };
 
-use super::common::{self, Budget, put, put_owned, put_str};
+use super::common::{self, Budget, put_str, put_text};
 use crate::registry::{Message, TextParser};
 
 /// The parser id.
@@ -36,51 +38,55 @@ const MAX_PAIRS: usize = 512;
 #[derive(Debug, Default)]
 pub struct Cef;
 
-/// A parsed CEF record: header fields and extension pairs, unescaped.
+/// A parsed CEF record: header fields and extension pairs, unescaped. Fields borrow from the
+/// text; only a field that had escapes is a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CefRecord {
+pub struct CefRecord<'a> {
     /// The format version (`0` or `1`).
-    pub version: String,
+    pub version: &'a str,
     /// Device vendor, product and version, signature id, name and severity, in header order.
-    pub header: [String; 6],
+    pub header: [Cow<'a, str>; 6],
     /// Extension pairs in order, values unescaped.
-    pub extension: Vec<(String, String)>,
+    pub extension: Vec<(&'a str, Cow<'a, str>)>,
 }
 
-impl CefRecord {
+impl CefRecord<'_> {
     /// The first value of an extension key.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.extension
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty())
     }
 }
 
 /// Parses the text after `CEF:` (`0|Vendor|Product|...`). `None` unless the version and all six
 /// header fields are there.
-pub fn parse_record(body: &str) -> Option<CefRecord> {
+pub fn parse_record(body: &str) -> Option<CefRecord<'_>> {
     let bytes = body.as_bytes();
-    let mut fields: Vec<String> = Vec::with_capacity(7);
-    let mut current = String::new();
+    let mut fields: [Cow<'_, str>; 7] = Default::default();
+    let mut count = 0;
+    // The current field, once it has had an escape.
+    let mut escaped: Option<String> = None;
     let mut start = 0;
     let mut i = 0;
     let mut rest = None;
     while let Some(&b) = bytes.get(i) {
         match b {
             b'\\' if matches!(bytes.get(i + 1), Some(b'|' | b'\\')) => {
+                let current = escaped.get_or_insert_with(String::new);
                 current.push_str(body.get(start..i)?);
                 current.push(char::from(*bytes.get(i + 1)?));
                 i += 2;
                 start = i;
             }
             b'|' => {
-                current.push_str(body.get(start..i)?);
-                fields.push(std::mem::take(&mut current));
+                *fields.get_mut(count)? = field(escaped.take(), body.get(start..i)?);
+                count += 1;
                 i += 1;
                 start = i;
-                if fields.len() == 7 {
+                if count == 7 {
                     rest = Some(i);
                     break;
                 }
@@ -92,35 +98,54 @@ pub fn parse_record(body: &str) -> Option<CefRecord> {
         Some(at) => body.get(at..)?,
         None => {
             // Seven fields without a trailing pipe: the last runs to the end, no extension.
-            current.push_str(body.get(start..)?);
-            fields.push(current);
-            if fields.len() != 7 {
+            if count != 6 {
                 return None;
             }
+            *fields.get_mut(count)? = field(escaped.take(), body.get(start..)?);
             ""
         }
     };
-    let version = fields.first()?.trim();
+    let [
+        version,
+        vendor,
+        product,
+        version_field,
+        signature,
+        name,
+        severity,
+    ] = fields;
+    // A version with an escape in it is not digits.
+    let Cow::Borrowed(version) = version else {
+        return None;
+    };
+    let version = version.trim();
     if version.is_empty() || version.len() > 3 || !version.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let mut header: [String; 6] = Default::default();
-    for (slot, value) in header.iter_mut().zip(fields.iter().skip(1)) {
-        value.clone_into(slot);
-    }
     Some(CefRecord {
-        version: version.to_owned(),
-        header,
+        version,
+        header: [vendor, product, version_field, signature, name, severity],
         extension: extension(extension_text),
     })
+}
+
+/// A header field: the text since the last escape, after what came before it.
+fn field<'a>(escaped: Option<String>, tail: &'a str) -> Cow<'a, str> {
+    match escaped {
+        Some(mut text) => {
+            text.push_str(tail);
+            Cow::Owned(text)
+        }
+        None => Cow::Borrowed(tail),
+    }
 }
 
 fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'[' | b']')
 }
 
-/// The extension's `key=value` pairs.
-pub fn extension(s: &str) -> Vec<(String, String)> {
+/// The extension's `key=value` pairs, borrowed from `s` unless a value had escapes.
+pub fn extension(s: &str) -> Vec<(&str, Cow<'_, str>)> {
     let bytes = s.as_bytes();
     // Positions of keys: (key start, index of its '=').
     let mut keys: Vec<(usize, usize)> = Vec::new();
@@ -155,15 +180,15 @@ pub fn extension(s: &str) -> Vec<(String, String)> {
         let (Some(key), Some(raw)) = (s.get(ks..eq), s.get(value_start..value_end)) else {
             continue;
         };
-        pairs.push((key.to_owned(), unescape(raw.trim_end())));
+        pairs.push((key, unescape(raw.trim_end())));
     }
     pairs
 }
 
 /// Undoes the extension escapes `\=`, `\\`, `\|`, `\n`, `\r`; other backslashes are kept.
-fn unescape(raw: &str) -> String {
+fn unescape(raw: &str) -> Cow<'_, str> {
     if !raw.contains('\\') {
-        return raw.to_owned();
+        return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
@@ -185,7 +210,7 @@ fn unescape(raw: &str) -> String {
             None => out.push('\\'),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// CEF severity: 0-10, or `Low`, `Medium`, `High`, `Very-High` (`Unknown` has none).
@@ -217,13 +242,13 @@ impl TextParser for Cef {
             return false;
         };
         fill(&record, message, event);
-        keep_fields(record, event);
+        keep_fields(record, message, event);
         true
     }
 }
 
 /// The extension keys copied into normalised fields, kept in `vendor` as well.
-fn fill(r: &CefRecord, message: &Message<'_>, event: &mut Event) {
+fn fill(r: &CefRecord<'_>, message: &Message<'_>, event: &mut Event) {
     let [vendor, product, version, signature, name, sev] = &r.header;
     let ext = |k: &str| r.get(k);
 
@@ -260,22 +285,22 @@ fn fill(r: &CefRecord, message: &Message<'_>, event: &mut Event) {
     if let Some(p) = event.product.as_mut()
         && !version.is_empty()
     {
-        p.version = Some(version.clone());
+        p.version = Some(version.to_string());
     }
     event.severity = severity;
     event.action = action;
-    event.feature = (!signature.is_empty()).then(|| signature.clone());
+    event.feature = (!signature.is_empty()).then(|| signature.to_string());
     event.message = ext("msg")
         .map(str::to_owned)
-        .or_else(|| (!name.is_empty()).then(|| name.clone()));
+        .or_else(|| (!name.is_empty()).then(|| name.to_string()));
     event.activity = ext("act").map(str::to_owned);
     event.status = ext("outcome").and_then(common::status_word);
     event.status_detail = ext("reason").map(str::to_owned);
     if class.0 == EventClass::DetectionFinding {
         let category = ext("cat").map(str::to_owned);
         let detection = event.detection_mut();
-        detection.rule_uid = (!signature.is_empty()).then(|| signature.clone());
-        detection.title = (!name.is_empty()).then(|| name.clone());
+        detection.rule_uid = (!signature.is_empty()).then(|| signature.to_string());
+        detection.title = (!name.is_empty()).then(|| name.to_string());
         detection.category = category;
         event.attack_type = common::attack_from_text(name)
             .or_else(|| ext("cat").and_then(common::attack_from_text))
@@ -394,8 +419,9 @@ fn fill(r: &CefRecord, message: &Message<'_>, event: &mut Event) {
 }
 
 /// The original fields: custom values under their labels (`cs1Label=Virus Name`) in `unmapped`,
-/// the header under the names CEF gives them and the extension as-is in `vendor`.
-fn keep_fields(r: CefRecord, event: &mut Event) {
+/// the header under the names CEF gives them and the extension as-is in `vendor`. A pair is
+/// copied once, into its entry, and only when it is kept.
+fn keep_fields(r: CefRecord<'_>, message: &Message<'_>, event: &mut Event) {
     for (key, label) in &r.extension {
         if let Some(field) = key.strip_suffix("Label")
             && !label.is_empty()
@@ -404,11 +430,11 @@ fn keep_fields(r: CefRecord, event: &mut Event) {
         {
             event
                 .unmapped
-                .insert(label.clone(), Value::String(value.to_owned()));
+                .insert(label.to_string(), Value::String(value.to_owned()));
         }
     }
-    let mut budget = Budget::new();
-    put_str(event, &mut budget, "cefVersion", &r.version);
+    let mut budget = Budget::for_text(message.text);
+    put_str(event, &mut budget, "cefVersion", r.version);
     let names = [
         "deviceVendor",
         "deviceProduct",
@@ -417,11 +443,11 @@ fn keep_fields(r: CefRecord, event: &mut Event) {
         "name",
         "severity",
     ];
-    for (key, value) in names.iter().zip(r.header) {
-        put(event, &mut budget, key, Value::String(value));
+    for (key, value) in names.into_iter().zip(r.header) {
+        put_text(event, &mut budget, key, value);
     }
     for (key, value) in r.extension {
-        put_owned(event, &mut budget, key, Value::String(value));
+        put_text(event, &mut budget, key, value);
     }
     budget.finish(event);
 }
@@ -451,8 +477,8 @@ mod tests {
         let get = |k: &str| {
             pairs
                 .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.as_ref())
         };
         assert_eq!(get("src"), Some("10.0.0.1"));
         assert_eq!(get("act"), Some("blocked a = b"));
@@ -462,7 +488,7 @@ mod tests {
         assert_eq!(get("fp"), Some(r"C:\dir\f"));
         // An '=' not preceded by a space-started key belongs to the value.
         let pairs = extension("request=http://h/?a=b&c=d dpt=80");
-        assert_eq!(pairs[0], ("request".into(), "http://h/?a=b&c=d".into()));
-        assert_eq!(pairs[1], ("dpt".into(), "80".into()));
+        assert_eq!(pairs[0], ("request", "http://h/?a=b&c=d".into()));
+        assert_eq!(pairs[1], ("dpt", "80".into()));
     }
 }

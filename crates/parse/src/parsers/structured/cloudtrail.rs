@@ -30,7 +30,7 @@ impl JsonParser for CloudTrail {
         ID
     }
 
-    fn parse(&self, o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
+    fn parse(&self, o: &mut Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
         let (Some(source), Some(name)) = (str_at(o, &["eventSource"]), str_at(o, &["eventName"]))
         else {
             return false;
@@ -130,8 +130,8 @@ impl JsonParser for CloudTrail {
             event.target = target(o);
         }
 
-        let mut budget = Budget::new();
-        common::flatten(event, &mut budget, "", o, &[]);
+        let mut budget = Budget::for_text(message.text);
+        common::keep_object(event, &mut budget, o);
         budget.finish(event);
         true
     }

@@ -1,10 +1,27 @@
-//! Helpers shared by the structured parsers: bounded copying of original fields into
+//! Helpers shared by the structured parsers: bounded keeping of original fields in
 //! [`Event::vendor`], timestamp reading (ISO 8601 in its common spellings, epoch numbers, the
 //! handful of `strftime` layouts that log producers use, Java `SimpleDateFormat` patterns), and
 //! the small vocabularies (severity words, security-control actions, HTTP methods, IP protocol
 //! numbers) that several formats share.
 //!
 //! Everything here is total: it never panics and returns `None` for input it does not understand.
+//!
+//! # What `vendor` keeps, and its bounds
+//!
+//! The JSON parsers read the object by reference, fill the normalised fields, and then move the
+//! object's top-level entries into [`Event::vendor`] as they are ([`keep_object`]): nothing is
+//! copied and nested objects stay nested. What is kept is bounded per record by:
+//!
+//! * [`MAX_VENDOR_ENTRIES`] top-level entries (in key order; the rest are left out);
+//! * [`MAX_VENDOR_BYTES`] of keys and values, counted only when the message text is longer than
+//!   that: the values are taken from the text, so a shorter text cannot make them larger;
+//! * [`MAX_DEPTH`] levels of nesting inside one value, checked only when the text has more
+//!   opening brackets than that (each level needs one); a container deeper than that is kept as
+//!   its compact JSON text, so that a stored event always reads back within `serde_json`'s
+//!   recursion limit.
+//!
+//! Anything left out is marked with [`TRUNCATED_KEY`] in [`Event::unmapped`]; the raw text is
+//! always kept whole in [`Event::raw`].
 
 use std::net::IpAddr;
 
@@ -22,16 +39,17 @@ use shieldwall_core::{
 
 use crate::ParseContext;
 
-/// The most entries a parser copies into [`Event::vendor`] from one record.
+/// The most top-level entries a parser keeps in [`Event::vendor`] from one record.
 pub const MAX_VENDOR_ENTRIES: usize = 512;
 
-/// The most bytes (keys plus an estimate of the values' size) copied into [`Event::vendor`] from
-/// one record. The raw text is always kept whole in [`Event::raw`]; this only bounds the copy.
+/// The most bytes (keys plus an estimate of the values' size) kept in [`Event::vendor`] from one
+/// record whose text is longer than this. The raw text is always kept whole in [`Event::raw`];
+/// this only bounds the copy.
 pub const MAX_VENDOR_BYTES: usize = 256 * 1024;
 
-/// How deep nested objects are flattened into dotted names; deeper objects are kept whole as JSON
-/// under the name reached at this depth.
-pub const MAX_DEPTH: usize = 8;
+/// The most levels of nesting kept inside one [`Event::vendor`] value: an object or array deeper
+/// than this is kept as its compact JSON text.
+pub const MAX_DEPTH: usize = 16;
 
 /// The key set in [`Event::unmapped`] when a record had more fields than the bounds allow.
 pub const TRUNCATED_KEY: &str = "vendor_truncated";
@@ -41,16 +59,34 @@ pub const TRUNCATED_KEY: &str = "vendor_truncated";
 pub struct Budget {
     entries: usize,
     bytes: usize,
+    count_bytes: bool,
+    check_depth: bool,
     truncated: bool,
 }
 
 impl Budget {
-    /// The full allowance.
+    /// The full allowance, with every bound checked on every value.
     pub fn new() -> Budget {
         Budget {
             entries: MAX_VENDOR_ENTRIES,
             bytes: MAX_VENDOR_BYTES,
+            count_bytes: true,
+            check_depth: true,
             truncated: false,
+        }
+    }
+
+    /// The allowance for values taken from `text`: bytes are counted only when the text is
+    /// longer than [`MAX_VENDOR_BYTES`], nesting is checked only when the text has more than
+    /// [`MAX_DEPTH`] opening brackets.
+    pub fn for_text(text: &str) -> Budget {
+        let brackets = memchr::memchr2_iter(b'{', b'[', text.as_bytes())
+            .take(MAX_DEPTH + 1)
+            .count();
+        Budget {
+            count_bytes: text.len() > MAX_VENDOR_BYTES,
+            check_depth: brackets > MAX_DEPTH,
+            ..Budget::new()
         }
     }
 
@@ -110,72 +146,140 @@ fn size_of(value: &Value, cap: usize) -> usize {
     }
 }
 
+/// Replaces the containers nested more than `levels` deep in `value` by their compact JSON text.
+fn cap_depth(value: &mut Value, levels: usize) {
+    match value {
+        Value::Object(_) | Value::Array(_) if levels == 0 => {
+            *value = Value::String(value.to_string());
+        }
+        Value::Object(map) => {
+            for v in map.values_mut() {
+                cap_depth(v, levels - 1);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                cap_depth(v, levels - 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Inserts `key = value` into `event.vendor` if the budget allows. An existing entry is kept.
 pub fn put(event: &mut Event, budget: &mut Budget, key: &str, value: Value) {
     put_owned(event, budget, key.to_owned(), value);
 }
 
 /// Inserts `key = value` like [`put`], taking an owned key (no copy).
-pub fn put_owned(event: &mut Event, budget: &mut Budget, key: String, value: Value) {
-    let size = key.len() + size_of(&value, budget.bytes.saturating_add(1));
-    if let std::collections::btree_map::Entry::Vacant(slot) = event.vendor.entry(key)
-        && budget.take(size)
-    {
-        slot.insert(value);
+pub fn put_owned(event: &mut Event, budget: &mut Budget, key: String, mut value: Value) {
+    if let std::collections::btree_map::Entry::Vacant(slot) = event.vendor.entry(key) {
+        if budget.check_depth {
+            cap_depth(&mut value, MAX_DEPTH);
+        }
+        let size = if budget.count_bytes {
+            slot.key().len() + size_of(&value, budget.bytes.saturating_add(1))
+        } else {
+            0
+        };
+        if budget.take(size) {
+            slot.insert(value);
+        }
     }
 }
 
 /// Inserts a string value under `key` (see [`put`]).
 pub fn put_str(event: &mut Event, budget: &mut Budget, key: &str, value: &str) {
-    put(event, budget, key, Value::String(value.to_owned()));
+    put_text(event, budget, key, std::borrow::Cow::Borrowed(value));
 }
 
-/// Copies every field of `object` into `event.vendor`: scalars and arrays under their dotted path
-/// (`alert.signature_id`), nested objects flattened down to [`MAX_DEPTH`]. `prefix` is prepended
-/// with a dot when not empty. Keys in `skip` (top level only) are left out.
-pub fn flatten(
+/// Inserts a string value under `key` like [`put`], copying the value only when it is kept (a
+/// borrowed value is copied once, into its entry; an owned one is moved).
+pub fn put_text(
     event: &mut Event,
     budget: &mut Budget,
-    prefix: &str,
-    object: &Map<String, Value>,
-    skip: &[&str],
-) {
-    let mut path = String::with_capacity(64);
-    path.push_str(prefix);
-    for (key, value) in object {
-        if skip.contains(&key.as_str()) {
-            continue;
-        }
-        flatten_value(event, budget, &mut path, key, value, 1);
-    }
-}
-
-fn flatten_value(
-    event: &mut Event,
-    budget: &mut Budget,
-    path: &mut String,
     key: &str,
-    value: &Value,
-    depth: usize,
+    value: std::borrow::Cow<'_, str>,
 ) {
-    let keep = path.len();
-    if !path.is_empty() {
-        path.push('.');
-    }
-    path.push_str(key);
-    match value {
-        Value::Object(map) if depth < MAX_DEPTH && !map.is_empty() => {
-            for (k, v) in map {
-                if budget.entries == 0 {
-                    budget.truncated = true;
-                    break;
-                }
-                flatten_value(event, budget, path, k, v, depth + 1);
-            }
+    if let std::collections::btree_map::Entry::Vacant(slot) = event.vendor.entry(key.to_owned()) {
+        let size = if budget.count_bytes {
+            key.len() + value.len() + 2
+        } else {
+            0
+        };
+        if budget.take(size) {
+            slot.insert(Value::String(value.into_owned()));
         }
-        other => put(event, budget, path, other.clone()),
     }
-    path.truncate(keep);
+}
+
+/// Moves every top-level entry of `object` into `event.vendor` under its own key, values as
+/// they are (nested objects stay nested), within the budget; entries already in `vendor` are
+/// kept. `object` is left empty. Only for a parser that has accepted the record (see
+/// [`JsonParser::parse`](crate::registry::JsonParser::parse)).
+pub fn keep_object(event: &mut Event, budget: &mut Budget, object: &mut Map<String, Value>) {
+    let object = std::mem::take(object);
+    if budget.count_bytes || object.len() > budget.entries {
+        for (key, value) in object {
+            put_owned(event, budget, key, value);
+        }
+        return;
+    }
+    // The common case: the map is built in one go from the sorted entries instead of by one
+    // insertion each.
+    let check_depth = budget.check_depth;
+    let kept: std::collections::BTreeMap<String, Value> = object
+        .into_iter()
+        .map(|(key, mut value)| {
+            if check_depth {
+                cap_depth(&mut value, MAX_DEPTH);
+            }
+            (key, value)
+        })
+        .collect();
+    merge(event, budget, kept);
+}
+
+/// Puts `entries` into `event.vendor` as [`put_owned`] would one by one, in their order (the
+/// first of two equal keys wins, and entries already in `vendor` win), but sorted and merged in
+/// one go.
+pub fn put_all(event: &mut Event, budget: &mut Budget, mut entries: Vec<(String, Value)>) {
+    if budget.count_bytes || entries.len() > budget.entries {
+        for (key, value) in entries {
+            put_owned(event, budget, key, value);
+        }
+        return;
+    }
+    if budget.check_depth {
+        for (_, value) in &mut entries {
+            cap_depth(value, MAX_DEPTH);
+        }
+    }
+    // Stable: equal keys stay in their order, and `dedup_by` keeps the first of each run.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.dedup_by(|later, earlier| later.0 == earlier.0);
+    merge(event, budget, entries.into_iter().collect());
+}
+
+/// Merges `kept` into `event.vendor`, whose entries win; `kept` holds no more entries than the
+/// budget has room for. The smaller map is inserted into the larger one.
+fn merge(
+    event: &mut Event,
+    budget: &mut Budget,
+    mut kept: std::collections::BTreeMap<String, Value>,
+) {
+    let before = event.vendor.len();
+    if kept.len() >= before {
+        for (key, value) in std::mem::take(&mut event.vendor) {
+            kept.insert(key, value);
+        }
+        event.vendor = kept;
+    } else {
+        for (key, value) in kept {
+            event.vendor.entry(key).or_insert(value);
+        }
+    }
+    budget.entries = budget.entries.saturating_sub(event.vendor.len() - before);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -204,6 +308,15 @@ pub fn text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// As [`text`], borrowing strings instead of copying them.
+pub fn text_ref(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(std::borrow::Cow::Borrowed(s.as_str())),
+        Value::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
         _ => None,
     }
 }
@@ -258,10 +371,23 @@ pub fn ip(s: &str) -> Option<String> {
 // ------------------------------------------------------------------------------------------------
 // Vocabularies
 
+/// The longest word of the vocabularies below.
+const MAX_WORD: usize = 24;
+
+/// `word` trimmed and in ASCII lower case, in `buf`; `None` when it is longer than any word of
+/// the vocabularies (so no allocation is needed to look it up).
+fn lower_word<'b>(word: &str, buf: &'b mut [u8; MAX_WORD]) -> Option<&'b str> {
+    let word = word.trim().as_bytes();
+    let out = buf.get_mut(..word.len())?;
+    out.copy_from_slice(word);
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
+}
+
 /// Severity from a word used by log producers (`warning`, `ERR`, `Very-High`, `crit`).
 pub fn severity_word(word: &str) -> Option<Severity> {
-    let w = word.trim().to_ascii_lowercase();
-    let severity = match w.as_str() {
+    let mut buf = [0; MAX_WORD];
+    let severity = match lower_word(word, &mut buf)? {
         "trace" | "debug" | "dbug" | "verbose" | "info" | "information" | "informational"
         | "inf" | "i" | "d" | "t" | "audit_success" => Severity::Info,
         "notice" | "low" | "note" | "audit_failure" => Severity::Low,
@@ -287,8 +413,8 @@ pub fn severity_ten(n: u64) -> Option<Severity> {
 
 /// What a security control did, from the word it logs (`blocked`, `allow`, `drop`, `alert`).
 pub fn action_word(word: &str) -> Option<Action> {
-    let w = word.trim().to_ascii_lowercase();
-    let action = match w.as_str() {
+    let mut buf = [0; MAX_WORD];
+    let action = match lower_word(word, &mut buf)? {
         "allow" | "allowed" | "accept" | "accepted" | "permit" | "permitted" | "pass"
         | "passed" | "success" | "ok" | "forward" | "forwarded" => Action::Allowed,
         "block" | "blocked" | "deny" | "denied" | "drop" | "dropped" | "reject" | "rejected"
@@ -305,48 +431,94 @@ pub fn action_word(word: &str) -> Option<Action> {
 /// An attack type named in free text (an event name or category): the common technique and
 /// malware words, in a fixed order of precedence.
 pub fn attack_from_text(text: &str) -> Option<&'static str> {
-    const WORDS: &[(&str, &str)] = &[
-        ("sql injection", "sql_injection"),
-        ("sqli", "sql_injection"),
-        ("cross-site scripting", "xss"),
-        ("cross site scripting", "xss"),
-        ("xss", "xss"),
-        ("command injection", "remote_code_execution"),
-        ("code execution", "remote_code_execution"),
-        ("path traversal", "local_file_inclusion"),
-        ("directory traversal", "local_file_inclusion"),
-        ("brute force", "brute_force"),
-        ("brute-force", "brute_force"),
-        ("password spray", "brute_force"),
-        ("ransomware", "malware"),
-        ("trojan", "malware"),
-        ("worm", "malware"),
-        ("virus", "malware"),
-        ("malware", "malware"),
-        ("botnet", "malware"),
-        ("phishing", "phishing"),
-        ("port scan", "scan"),
-        ("portscan", "scan"),
-        ("scan", "scan"),
-        ("denial of service", "denial_of_service"),
-        ("ddos", "denial_of_service"),
-        ("dos attack", "denial_of_service"),
-        ("exploit", "exploit"),
-        ("overflow", "exploit"),
-        ("privilege escalation", "privilege_escalation"),
-        ("credential", "credential_access"),
+    /// A word, its attack type and its letter set.
+    const fn word(text: &'static str, kind: &'static str) -> (&'static str, &'static str, u64) {
+        (text, kind, letter_set(text.as_bytes()))
+    }
+    const WORDS: [(&str, &str, u64); 29] = [
+        word("sql injection", "sql_injection"),
+        word("sqli", "sql_injection"),
+        word("cross-site scripting", "xss"),
+        word("cross site scripting", "xss"),
+        word("xss", "xss"),
+        word("command injection", "remote_code_execution"),
+        word("code execution", "remote_code_execution"),
+        word("path traversal", "local_file_inclusion"),
+        word("directory traversal", "local_file_inclusion"),
+        word("brute force", "brute_force"),
+        word("brute-force", "brute_force"),
+        word("password spray", "brute_force"),
+        word("ransomware", "malware"),
+        word("trojan", "malware"),
+        word("worm", "malware"),
+        word("virus", "malware"),
+        word("malware", "malware"),
+        word("botnet", "malware"),
+        word("phishing", "phishing"),
+        word("port scan", "scan"),
+        word("portscan", "scan"),
+        word("scan", "scan"),
+        word("denial of service", "denial_of_service"),
+        word("ddos", "denial_of_service"),
+        word("dos attack", "denial_of_service"),
+        word("exploit", "exploit"),
+        word("overflow", "exploit"),
+        word("privilege escalation", "privilege_escalation"),
+        word("credential", "credential_access"),
     ];
-    let lower = text.to_ascii_lowercase();
+    // Most words are ruled out by a letter they need that the text does not have; the rest are
+    // searched for without regard to case, without copying the text.
+    let letters = letter_set(text.as_bytes());
     WORDS
         .iter()
-        .find(|(word, _)| lower.contains(word))
-        .map(|(_, kind)| *kind)
+        .find(|(word, _, needed)| letters & needed == *needed && contains_ignore_case(text, word))
+        .map(|(_, kind, _)| *kind)
+}
+
+/// The set of ASCII letters (either case), digits, `_`, `/`, `-` and space in `text`, one bit
+/// each: a word can only occur in a text whose set holds the word's.
+pub const fn letter_set(mut text: &[u8]) -> u64 {
+    let mut set = 0;
+    while let Some((&b, rest)) = text.split_first() {
+        let lower = b.to_ascii_lowercase();
+        set |= if lower.is_ascii_lowercase() {
+            1 << (lower - b'a')
+        } else if lower.is_ascii_digit() {
+            1 << (26 + lower - b'0')
+        } else {
+            match lower {
+                b'_' => 1 << 36,
+                b'/' => 1 << 37,
+                b'-' => 1 << 38,
+                b' ' => 1 << 39,
+                _ => 0,
+            }
+        };
+        text = rest;
+    }
+    set
+}
+
+/// Whether `haystack` contains `needle` (ASCII), without regard to case and without copying.
+pub fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    let Some(last_start) = h.len().checked_sub(n.len()) else {
+        return false;
+    };
+    (0..=last_start).any(|i| {
+        h.get(i).is_some_and(|b| b.eq_ignore_ascii_case(&first))
+            && h.get(i + 1..i + n.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+    })
 }
 
 /// The outcome from a word (`success`, `failure`, `failed`).
 pub fn status_word(word: &str) -> Option<Status> {
-    let w = word.trim().to_ascii_lowercase();
-    match w.as_str() {
+    let mut buf = [0; MAX_WORD];
+    match lower_word(word, &mut buf)? {
         "success" | "succeeded" | "successful" | "ok" | "true" | "yes" | "allow" | "allowed"
         | "pass" | "passed" => Some(Status::Success),
         "failure" | "failed" | "fail" | "error" | "false" | "no" | "deny" | "denied"
@@ -366,18 +538,21 @@ pub fn http_status(code: u16) -> Option<Status> {
 
 /// OCSF HTTP Activity `activity_id` from the request method.
 pub fn http_activity(method: &str) -> u8 {
-    match method.to_ascii_uppercase().as_str() {
-        "CONNECT" => 1,
-        "DELETE" => 2,
-        "GET" => 3,
-        "HEAD" => 4,
-        "OPTIONS" => 5,
-        "POST" => 6,
-        "PUT" => 7,
-        "TRACE" => 8,
-        "PATCH" => 9,
-        _ => 99,
-    }
+    const METHODS: [(&str, u8); 9] = [
+        ("CONNECT", 1),
+        ("DELETE", 2),
+        ("GET", 3),
+        ("HEAD", 4),
+        ("OPTIONS", 5),
+        ("POST", 6),
+        ("PUT", 7),
+        ("TRACE", 8),
+        ("PATCH", 9),
+    ];
+    METHODS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(method))
+        .map_or(99, |(_, id)| *id)
 }
 
 /// A transport protocol name in lower case; IANA protocol numbers are named.
@@ -938,36 +1113,181 @@ mod tests {
     }
 
     #[test]
-    fn budget_bounds_entries_and_flattening_uses_dotted_paths() {
-        let mut e = Event::unparsed(
+    fn vocabularies_ignore_case_and_surrounding_space() {
+        assert_eq!(severity_word(" WARNING "), Some(Severity::Medium));
+        assert_eq!(severity_word("Very-High"), Some(Severity::Critical));
+        assert_eq!(severity_word("Audit_Failure"), Some(Severity::Low));
+        assert_eq!(severity_word("informational-and-much-longer"), None);
+        assert_eq!(severity_word(""), None);
+        assert_eq!(severity_word("ÉRROR"), None);
+        assert_eq!(action_word("Reset-Client"), Some(Action::Denied));
+        assert_eq!(action_word("ALLOW"), Some(Action::Allowed));
+        assert_eq!(action_word("maybe"), None);
+        assert_eq!(status_word("FAILED "), Some(Status::Failure));
+        assert_eq!(status_word("Ok"), Some(Status::Success));
+        assert_eq!(http_activity("get"), 3);
+        assert_eq!(http_activity("PATCH"), 9);
+        assert_eq!(http_activity("BREW"), 99);
+    }
+
+    #[test]
+    fn attack_words_are_found_without_regard_to_case() {
+        assert_eq!(
+            attack_from_text("Detected SQL Injection attempt"),
+            Some("sql_injection")
+        );
+        assert_eq!(attack_from_text("Cross-Site Scripting"), Some("xss"));
+        assert_eq!(attack_from_text("W32/VIRUS found"), Some("malware"));
+        assert_eq!(attack_from_text("Brute-Force login"), Some("brute_force"));
+        // Precedence follows the list, not the position in the text.
+        assert_eq!(attack_from_text("exploit after a port scan"), Some("scan"));
+        assert_eq!(attack_from_text("DoS Attack"), Some("denial_of_service"));
+        assert_eq!(attack_from_text("nothing to see"), None);
+        assert_eq!(attack_from_text(""), None);
+        assert!(contains_ignore_case("aBc", "ABC"));
+        assert!(contains_ignore_case("xxabc", "bc"));
+        assert!(!contains_ignore_case("ab", "abc"));
+        assert!(!contains_ignore_case("a-b-c", "abc"));
+        let set = letter_set(b"Port Scan_9/-");
+        assert_eq!(set & letter_set(b"scan"), letter_set(b"scan"));
+        assert_ne!(set & letter_set(b"xss"), letter_set(b"xss"));
+    }
+
+    fn blank() -> Event {
+        Event::unparsed(
             shieldwall_core::RecordId::derive("t", &["1"]),
             shieldwall_core::TenantId::default(),
             "s",
             "2026-01-01T00:00:00Z".parse().unwrap(),
             "raw",
-        );
-        let object: Map<String, Value> =
-            serde_json::from_str(r#"{"a":{"b":{"c":1}},"list":[1,2],"s":"x","skip":true}"#)
-                .unwrap();
-        let mut budget = Budget::new();
-        flatten(&mut e, &mut budget, "", &object, &["skip"]);
+        )
+    }
+
+    fn object(text: &str) -> Map<String, Value> {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn keep_object_moves_top_level_entries_as_they_are() {
+        let text = r#"{"a":{"b":{"c":1}},"list":[1,2],"s":"x","EventID":"kept first"}"#;
+        let mut e = blank();
+        e.vendor.insert("EventID".into(), Value::from(4624));
+        let mut o = object(text);
+        let mut budget = Budget::for_text(text);
+        keep_object(&mut e, &mut budget, &mut o);
         budget.finish(&mut e);
-        assert_eq!(e.vendor["a.b.c"], 1);
+        assert!(o.is_empty(), "the values were moved out");
+        assert_eq!(e.vendor["a"], serde_json::json!({"b": {"c": 1}}));
+        assert_eq!(e.text_field("vendor.a.b.c").as_deref(), Some("1"));
+        assert!(!e.vendor.contains_key("a.b.c"), "not flattened");
         assert_eq!(e.vendor["list"], serde_json::json!([1, 2]));
         assert_eq!(e.vendor["s"], "x");
-        assert!(!e.vendor.contains_key("skip"));
+        assert_eq!(e.vendor["EventID"], 4624, "an existing entry wins");
         assert!(e.unmapped.is_empty());
 
+        // Into an empty vendor (the one-go path).
+        let mut e = blank();
+        let mut o = object(text);
+        let mut budget = Budget::for_text(text);
+        keep_object(&mut e, &mut budget, &mut o);
+        assert_eq!(e.vendor.len(), 4);
+        assert_eq!(e.vendor["EventID"], "kept first");
+    }
+
+    #[test]
+    fn put_all_keeps_the_first_of_equal_keys_and_what_vendor_has() {
+        let mut e = blank();
+        e.vendor.insert("EventID".into(), Value::from(4624));
+        let mut budget = Budget::for_text("{}");
+        let entries = vec![
+            ("b".to_owned(), Value::from(1)),
+            ("EventID".to_owned(), Value::from("data")),
+            ("a".to_owned(), Value::from(2)),
+            ("b".to_owned(), Value::from(3)),
+        ];
+        put_all(&mut e, &mut budget, entries);
+        assert_eq!(e.vendor["EventID"], 4624);
+        assert_eq!(e.vendor["b"], 1);
+        assert_eq!(e.vendor["a"], 2);
+        assert_eq!(e.vendor.len(), 3);
+        assert_eq!(budget.entries, MAX_VENDOR_ENTRIES - 2);
+        // Then an object: existing entries still win, new ones are counted.
+        let mut o = object(r#"{"a":"object","c":[1]}"#);
+        keep_object(&mut e, &mut budget, &mut o);
+        assert_eq!(e.vendor["a"], 2);
+        assert_eq!(e.vendor["c"], serde_json::json!([1]));
+        assert_eq!(budget.entries, MAX_VENDOR_ENTRIES - 3);
+        // More entries than the budget has room for: one by one, up to the bound.
+        let many: Vec<(String, Value)> = (0..MAX_VENDOR_ENTRIES)
+            .map(|i| (format!("k{i:04}"), Value::from(i)))
+            .collect();
+        put_all(&mut e, &mut budget, many);
+        budget.finish(&mut e);
+        // `EventID` was put outside the budget.
+        assert_eq!(e.vendor.len(), MAX_VENDOR_ENTRIES + 1);
+        assert!(e.vendor.contains_key("k0000"));
+        assert_eq!(e.unmapped[TRUNCATED_KEY], true);
+    }
+
+    #[test]
+    fn keep_object_bounds_entries_bytes_and_depth() {
+        // Entries: the first MAX_VENDOR_ENTRIES in key order.
         let mut big = Map::new();
         for i in 0..2 * MAX_VENDOR_ENTRIES {
-            big.insert(format!("k{i}"), Value::from(i));
+            big.insert(format!("k{i:04}"), Value::from(i));
         }
-        let mut e2 = e.clone();
-        e2.vendor.clear();
-        let mut budget = Budget::new();
-        flatten(&mut e2, &mut budget, "", &big, &[]);
-        budget.finish(&mut e2);
-        assert_eq!(e2.vendor.len(), MAX_VENDOR_ENTRIES);
-        assert_eq!(e2.unmapped[TRUNCATED_KEY], true);
+        let text = Value::Object(big.clone()).to_string();
+        let mut e = blank();
+        let mut budget = Budget::for_text(&text);
+        keep_object(&mut e, &mut budget, &mut big);
+        budget.finish(&mut e);
+        assert_eq!(e.vendor.len(), MAX_VENDOR_ENTRIES);
+        assert!(e.vendor.contains_key("k0000"));
+        assert!(!e.vendor.contains_key(&format!("k{MAX_VENDOR_ENTRIES:04}")));
+        assert_eq!(e.unmapped[TRUNCATED_KEY], true);
+
+        // Bytes: counted for a text longer than the allowance, and only then.
+        let blob = "y".repeat(MAX_VENDOR_BYTES + 10);
+        let text = serde_json::json!({"blob": blob, "small": 1}).to_string();
+        let mut e = blank();
+        let mut budget = Budget::for_text(&text);
+        keep_object(&mut e, &mut budget, &mut object(&text));
+        budget.finish(&mut e);
+        assert!(!e.vendor.contains_key("blob"));
+        assert_eq!(e.vendor["small"], 1);
+        assert_eq!(e.unmapped[TRUNCATED_KEY], true);
+        let short = r#"{"blob":"yyyy"}"#;
+        assert!(!Budget::for_text(short).count_bytes);
+        assert!(Budget::new().count_bytes);
+
+        // Depth: nesting up to MAX_DEPTH is kept as it is; deeper containers become their text.
+        let mut deep = serde_json::json!({"leaf": [1]});
+        for _ in 0..MAX_DEPTH + 2 {
+            deep = serde_json::json!({ "n": deep });
+        }
+        let text = serde_json::json!({"deep": deep, "flat": 1}).to_string();
+        assert!(Budget::for_text(&text).check_depth);
+        assert!(!Budget::for_text(r#"{"a":{"b":[1]}}"#).check_depth);
+        let mut e = blank();
+        let mut budget = Budget::for_text(&text);
+        keep_object(&mut e, &mut budget, &mut object(&text));
+        budget.finish(&mut e);
+        assert!(e.unmapped.is_empty());
+        let cut = format!("vendor.deep{}", ".n".repeat(MAX_DEPTH));
+        assert_eq!(
+            e.text_field(&cut).as_deref(),
+            Some(r#"{"n":{"n":{"leaf":[1]}}}"#),
+            "the container at level MAX_DEPTH + 1 is kept as its text"
+        );
+        let above = format!("vendor.deep{}", ".n".repeat(MAX_DEPTH - 1));
+        assert!(e.text_field(&above).unwrap().starts_with(r#"{"n":"{\"n\""#));
+        let mut depth = 0;
+        let mut value = &e.vendor["deep"];
+        while let Some(inner) = value.get("n") {
+            depth += 1;
+            value = inner;
+        }
+        assert_eq!(depth, MAX_DEPTH);
+        assert!(value.is_string());
     }
 }

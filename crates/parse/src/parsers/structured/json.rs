@@ -1,5 +1,6 @@
-//! Generic JSON: any object no specific parser took. Its fields are flattened into
-//! [`Event::vendor`] under dotted names (bounded), and the few facts most JSON logs state under
+//! Generic JSON: any object no specific parser took. Its top-level fields are moved into
+//! [`Event::vendor`] under their names, nested objects as they are (bounded; see
+//! [`common`](super::common)), and the few facts most JSON logs state under
 //! well-known names are lifted out: the time (`@timestamp`, `timestamp`, `time`, `ts`,
 //! `eventTime`, epoch numbers), the message (`message`, `msg`), the severity (`level`,
 //! `severity`, as words or syslog/bunyan numbers), addresses and ports (`src_ip`, `source.ip`,
@@ -117,7 +118,7 @@ impl JsonParser for GenericJson {
         ID
     }
 
-    fn parse(&self, o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
+    fn parse(&self, o: &mut Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
         if o.is_empty() {
             return false;
         }
@@ -146,8 +147,8 @@ impl JsonParser for GenericJson {
         if let Some(host) = first_str(o, HOST_KEYS) {
             event.device.get_or_insert_with(Default::default).hostname = Some(host.to_owned());
         }
-        let mut budget = Budget::new();
-        common::flatten(event, &mut budget, "", o, &[]);
+        let mut budget = Budget::for_text(message.text);
+        common::keep_object(event, &mut budget, o);
         budget.finish(event);
         true
     }

@@ -28,7 +28,7 @@ impl JsonParser for K8sAudit {
         ID
     }
 
-    fn parse(&self, o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
+    fn parse(&self, o: &mut Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
         let versioned = str_at(o, &["apiVersion"]).is_some_and(|v| v.starts_with("audit.k8s.io/"));
         let shaped = o.contains_key("auditID") && o.contains_key("verb") && o.contains_key("stage");
         if str_at(o, &["kind"]) != Some("Event") || !(versioned || shaped) {
@@ -114,8 +114,8 @@ impl JsonParser for K8sAudit {
             _ => verb.to_owned(),
         });
 
-        let mut budget = Budget::new();
-        common::flatten(event, &mut budget, "", o, &[]);
+        let mut budget = Budget::for_text(message.text);
+        common::keep_object(event, &mut budget, o);
         budget.finish(event);
         true
     }

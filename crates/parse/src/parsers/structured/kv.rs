@@ -7,10 +7,9 @@
 //! keys are mapped (`src`, `dst`, `srcip`, `dstip`, `sport`, `dport`, `user`, `action`, `proto`,
 //! `msg`, `level`, `time`, ...); every pair is kept in [`Event::vendor`] under its key.
 
-use serde_json::Value;
 use shieldwall_core::{Event, EventClass, event::Connection};
 
-use super::common::{self, Budget, put};
+use super::common::{self, Budget, put_text};
 use crate::registry::{Message, TextParser};
 
 /// The parser id.
@@ -299,9 +298,10 @@ impl TextParser for KeyValue {
             });
         common::set_time(event, time);
 
-        let mut budget = Budget::new();
+        // Each kept pair is copied once, into its entry (a value that had escapes is moved).
+        let mut budget = Budget::for_text(message.text);
         for (key, value) in found.pairs {
-            put(event, &mut budget, key, Value::String(value.into_owned()));
+            put_text(event, &mut budget, key, value);
         }
         budget.finish(event);
         true

@@ -10,13 +10,14 @@
 //! [`Event::vendor`] under its own name. Field reference: IBM "Log Event Extended Format (LEEF)"
 //! guide, "LEEF event components" and "Predefined LEEF event attributes".
 
-use serde_json::Value;
+use std::borrow::Cow;
+
 use shieldwall_core::{
     Event, EventClass, Severity,
     event::{Connection, Status},
 };
 
-use super::common::{self, Budget, put, put_str};
+use super::common::{self, Budget, put_str};
 use crate::registry::{Message, TextParser};
 
 /// The parser id.
@@ -37,7 +38,7 @@ pub struct LeefRecord<'a> {
     /// Vendor, product, product version and event id.
     pub header: [&'a str; 4],
     /// The attribute delimiter that was used.
-    pub delimiter: String,
+    pub delimiter: Cow<'a, str>,
     /// The attributes in order.
     pub attributes: Vec<(&'a str, &'a str)>,
 }
@@ -54,10 +55,10 @@ impl LeefRecord<'_> {
 }
 
 /// A LEEF 2.0 delimiter field: one character, or a hexadecimal code (`x09`, `0x09`, `\x09`).
-fn delimiter_of(field: &str) -> Option<String> {
+fn delimiter_of(field: &str) -> Option<Cow<'_, str>> {
     let mut chars = field.chars();
-    if let (Some(c), None) = (chars.next(), chars.next()) {
-        return Some(c.to_string());
+    if let (Some(_), None) = (chars.next(), chars.next()) {
+        return Some(Cow::Borrowed(field));
     }
     let hex = field
         .strip_prefix("0x")
@@ -69,11 +70,11 @@ fn delimiter_of(field: &str) -> Option<String> {
         return None;
     }
     let code = u32::from_str_radix(hex, 16).ok()?;
-    char::from_u32(code).map(|c| c.to_string())
+    char::from_u32(code).map(|c| Cow::Owned(c.to_string()))
 }
 
 /// Parses the text after `LEEF:` (`1.0|Vendor|...`).
-pub fn parse_record(body: &str) -> Option<LeefRecord<'_>> {
+pub fn parse_record<'a>(body: &'a str) -> Option<LeefRecord<'a>> {
     let mut parts = body.splitn(6, '|');
     let version = parts.next()?.trim();
     if !matches!(version, "1.0" | "2.0" | "1" | "2") {
@@ -90,7 +91,7 @@ pub fn parse_record(body: &str) -> Option<LeefRecord<'_>> {
         && !field.contains('=')
     {
         delimiter = if field.is_empty() {
-            Some("\t".to_owned())
+            Some(Cow::Borrowed("\t"))
         } else {
             delimiter_of(field)
         };
@@ -100,20 +101,29 @@ pub fn parse_record(body: &str) -> Option<LeefRecord<'_>> {
     }
     let delimiter = delimiter.unwrap_or_else(|| {
         if !rest.contains('\t') && rest.contains("#011") {
-            "#011".to_owned()
+            Cow::Borrowed("#011")
         } else {
-            "\t".to_owned()
+            Cow::Borrowed("\t")
         }
     });
-    let attributes = rest
-        .split(delimiter.as_str())
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            let k = k.trim();
-            (!k.is_empty()).then_some((k, v.trim_end_matches(['\r', '\n'])))
-        })
-        .take(MAX_ATTRIBUTES)
-        .collect();
+    let pair = |pair: &'a str| {
+        let (k, v) = pair.split_once('=')?;
+        let k = k.trim();
+        (!k.is_empty()).then_some((k, v.trim_end_matches(['\r', '\n'])))
+    };
+    // A one-byte delimiter (the tab, `^`, `|`) is searched for as a byte, not as a string.
+    let attributes = match delimiter.as_bytes() {
+        [byte] if byte.is_ascii() => rest
+            .split(char::from(*byte))
+            .filter_map(pair)
+            .take(MAX_ATTRIBUTES)
+            .collect(),
+        _ => rest
+            .split(delimiter.as_ref())
+            .filter_map(pair)
+            .take(MAX_ATTRIBUTES)
+            .collect(),
+    };
     Some(LeefRecord {
         version,
         header: [vendor, product, product_version, event_id],
@@ -269,7 +279,7 @@ fn fill(r: &LeefRecord<'_>, message: &Message<'_>, event: &mut Event) {
             _ => None,
         });
 
-    let mut budget = Budget::new();
+    let mut budget = Budget::for_text(message.text);
     put_str(event, &mut budget, "leefVersion", r.version);
     for (key, value) in ["vendor", "product", "version", "eventId"]
         .iter()
@@ -278,7 +288,7 @@ fn fill(r: &LeefRecord<'_>, message: &Message<'_>, event: &mut Event) {
         put_str(event, &mut budget, key, value);
     }
     for (key, value) in &r.attributes {
-        put(event, &mut budget, key, Value::String((*value).to_owned()));
+        put_str(event, &mut budget, key, value);
     }
     budget.finish(event);
 }

@@ -18,10 +18,15 @@
 //! response is 403 or the engine says it intercepted, Observed when the engine only detects. A
 //! record without matches is HTTP Activity.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use shieldwall_core::{Event, EventClass, Severity, event::Action};
 
-use super::common::{self, Budget, at, http_activity, http_status, port, str_at, text, time_value};
+use super::common::{
+    self, Budget, at, contains_ignore_case, http_activity, http_status, letter_set, port, str_at,
+    text_ref, time_value,
+};
 use crate::registry::{JsonParser, Message};
 
 /// The parser id.
@@ -34,14 +39,28 @@ const MAX_MATCHES: usize = 256;
 #[derive(Debug, Default)]
 pub struct ModSecurity;
 
-/// One rule match, whatever the shape it came from.
+/// One rule match, whatever the shape it came from, borrowing from the record.
 #[derive(Debug, Default)]
-struct Match {
-    rule_id: Option<String>,
-    msg: Option<String>,
+struct Match<'a> {
+    rule_id: Option<Cow<'a, str>>,
+    msg: Option<Cow<'a, str>>,
     severity: Option<Severity>,
-    tags: Vec<String>,
+    tags: Vec<&'a str>,
     denied: bool,
+    /// The attack type the match names (see [`kind_of`]), worked out once.
+    kind: Option<&'static str>,
+}
+
+impl<'a> Match<'a> {
+    /// Works out the attack type once the match is read.
+    fn with_kind(mut self) -> Match<'a> {
+        self.kind = kind_of(&self);
+        self
+    }
+
+    fn is_scoring(&self) -> bool {
+        is_scoring(self.rule_id.as_deref())
+    }
 }
 
 impl JsonParser for ModSecurity {
@@ -49,7 +68,7 @@ impl JsonParser for ModSecurity {
         ID
     }
 
-    fn parse(&self, o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
+    fn parse(&self, o: &mut Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
         let Some(tx) = o.get("transaction").and_then(Value::as_object) else {
             return false;
         };
@@ -78,9 +97,9 @@ impl JsonParser for ModSecurity {
             event.dst().port = Some(p);
         }
         let http = event.http_mut();
-        http.method = view.method.clone();
-        http.url = view.uri.clone();
-        http.version = view.version.clone();
+        http.method = view.method.map(str::to_owned);
+        http.url = view.uri.map(str::to_owned);
+        http.version = view.version.as_deref().map(str::to_owned);
         http.status_code = view.status;
         if let Some(headers) = view.request_headers {
             http.user_agent = header(headers, "user-agent").map(str::to_owned);
@@ -91,24 +110,26 @@ impl JsonParser for ModSecurity {
         }
         let product = if view.coraza { "Coraza" } else { "ModSecurity" };
         event.set_product("OWASP", product);
-        if let (Some(p), Some(version)) = (event.product.as_mut(), view.producer.clone()) {
-            p.version = Some(version);
+        if let (Some(p), Some(version)) = (event.product.as_mut(), view.producer) {
+            p.version = Some(version.to_owned());
         }
         event.status = view.status.and_then(http_status);
-        if let Some(uri) = view.uri.as_deref() {
+        if let Some(uri) = view.uri {
             event.target = Some(format!("url:{}", common::url_path(uri)));
         }
 
         if view.matches.is_empty() {
-            let method = view.method.as_deref().unwrap_or("");
+            let method = view.method.unwrap_or("");
             event.set_parsed(ID, EventClass::HttpActivity, http_activity(method));
-            event.activity = view.method.clone();
+            event.activity = view.method.map(str::to_owned);
         } else {
             finding(event, &view);
         }
+        // The view borrows the record; what the event needs of it has been copied.
+        drop(view);
 
-        let mut budget = Budget::new();
-        common::flatten(event, &mut budget, "", o, &[]);
+        let mut budget = Budget::for_text(message.text);
+        common::keep_object(event, &mut budget, o);
         budget.finish(event);
         true
     }
@@ -122,16 +143,16 @@ struct View<'a> {
     client_port: Option<u16>,
     server_ip: Option<&'a str>,
     server_port: Option<u16>,
-    method: Option<String>,
-    uri: Option<String>,
-    version: Option<String>,
+    method: Option<&'a str>,
+    uri: Option<&'a str>,
+    version: Option<Cow<'a, str>>,
     status: Option<u16>,
     request_headers: Option<&'a Map<String, Value>>,
-    producer: Option<String>,
+    producer: Option<&'a str>,
     coraza: bool,
     detection_only: bool,
     intercepted: bool,
-    matches: Vec<Match>,
+    matches: Vec<Match<'a>>,
 }
 
 fn v3_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a> {
@@ -144,7 +165,7 @@ fn v3_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
     let coraza = producer.is_some_and(|p| {
         p.values()
             .filter_map(Value::as_str)
-            .any(|s| s.to_ascii_lowercase().contains("coraza"))
+            .any(|s| contains_ignore_case(s, "coraza"))
     }) || tx.contains_key("unix_timestamp");
     let engine = producer
         .and_then(|p| p.get("secrules_engine").or_else(|| p.get("rule_engine")))
@@ -153,9 +174,9 @@ fn v3_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
     let version = request
         .and_then(|r| r.get("http_version"))
         .and_then(|v| match v {
-            Value::Number(n) => Some(format!("HTTP/{n}")),
-            Value::String(s) if s.starts_with("HTTP") => Some(s.clone()),
-            Value::String(s) if !s.is_empty() => Some(format!("HTTP/{s}")),
+            Value::Number(n) => Some(Cow::Owned(format!("HTTP/{n}"))),
+            Value::String(s) if s.starts_with("HTTP") => Some(Cow::Borrowed(s.as_str())),
+            Value::String(s) if !s.is_empty() => Some(Cow::Owned(format!("HTTP/{s}"))),
             _ => None,
         });
     let list = tx
@@ -174,10 +195,8 @@ fn v3_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
         client_port: tx.get("client_port").and_then(port),
         server_ip: str_at(tx, &["host_ip"]),
         server_port: tx.get("host_port").and_then(port),
-        method: request
-            .and_then(|r| str_at(r, &["method"]))
-            .map(str::to_owned),
-        uri: request.and_then(|r| str_at(r, &["uri"])).map(str::to_owned),
+        method: request.and_then(|r| str_at(r, &["method"])),
+        uri: request.and_then(|r| str_at(r, &["uri"])),
         version,
         status: response
             .and_then(|r| r.get("http_code").or_else(|| r.get("status")))
@@ -185,7 +204,7 @@ fn v3_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
         request_headers: request
             .and_then(|r| r.get("headers"))
             .and_then(Value::as_object),
-        producer: producer_text.map(str::to_owned),
+        producer: producer_text,
         coraza,
         detection_only: engine.eq_ignore_ascii_case("DetectionOnly"),
         intercepted: false,
@@ -193,7 +212,7 @@ fn v3_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
     }
 }
 
-fn v3_match(m: &Value) -> Option<Match> {
+fn v3_match(m: &Value) -> Option<Match<'_>> {
     let m = m.as_object()?;
     let details = m
         .get("details")
@@ -202,28 +221,26 @@ fn v3_match(m: &Value) -> Option<Match> {
     let field = |names: &[&str]| {
         details
             .and_then(|d| names.iter().find_map(|n| d.get(*n)))
-            .and_then(text)
+            .and_then(text_ref)
     };
     let tags = details
         .and_then(|d| d.get("tags"))
         .and_then(Value::as_array)
-        .map(|t| {
-            t.iter()
-                .filter_map(Value::as_str)
-                .take(32)
-                .map(str::to_owned)
-                .collect()
-        })
+        .map(|t| t.iter().filter_map(Value::as_str).take(32).collect())
         .unwrap_or_default();
-    Some(Match {
-        rule_id: field(&["ruleId", "id"]),
-        msg: str_at(m, &["message"])
-            .map(str::to_owned)
-            .or_else(|| field(&["msg"])),
-        severity: field(&["severity"]).as_deref().and_then(modsec_severity),
-        tags,
-        denied: false,
-    })
+    Some(
+        Match {
+            rule_id: field(&["ruleId", "id"]),
+            msg: str_at(m, &["message"])
+                .map(Cow::Borrowed)
+                .or_else(|| field(&["msg"])),
+            severity: field(&["severity"]).as_deref().and_then(modsec_severity),
+            tags,
+            denied: false,
+            kind: None,
+        }
+        .with_kind(),
+    )
 }
 
 fn v2_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a> {
@@ -234,17 +251,14 @@ fn v2_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
         .and_then(|r| str_at(r, &["request_line"]))
         .unwrap_or("");
     let mut parts = line.split(' ');
-    let method = parts.next().filter(|m| !m.is_empty()).map(str::to_owned);
-    let uri = parts.next().filter(|u| !u.is_empty()).map(str::to_owned);
-    let version = parts.next().filter(|v| !v.is_empty()).map(str::to_owned);
-    let producer = audit
-        .and_then(|a| a.get("producer"))
-        .and_then(|p| match p {
-            Value::Array(items) => items.first().and_then(Value::as_str),
-            Value::String(s) => Some(s.as_str()),
-            _ => None,
-        })
-        .map(str::to_owned);
+    let method = parts.next().filter(|m| !m.is_empty());
+    let uri = parts.next().filter(|u| !u.is_empty());
+    let version = parts.next().filter(|v| !v.is_empty()).map(Cow::Borrowed);
+    let producer = audit.and_then(|a| a.get("producer")).and_then(|p| match p {
+        Value::Array(items) => items.first().and_then(Value::as_str),
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
+    });
     let matches = audit
         .and_then(|a| a.get("messages"))
         .and_then(Value::as_array)
@@ -283,68 +297,101 @@ fn v2_view<'a>(o: &'a Map<String, Value>, tx: &'a Map<String, Value>) -> View<'a
 }
 
 /// Reads one ModSecurity v2 error-log message: free text, then `[name "value"]` items.
-fn v2_match(s: &str) -> Match {
+fn v2_match(s: &str) -> Match<'_> {
+    let bytes = s.as_bytes();
     let mut m = Match {
-        denied: s.starts_with("Access denied") || s.contains(". Access denied"),
+        denied: s.starts_with("Access denied")
+            || memchr::memmem::find(bytes, b". Access denied").is_some(),
         ..Match::default()
     };
-    let mut rest = s;
+    let mut at = 0;
     let mut items = 0;
-    while let Some(open) = rest.find('[') {
+    while let Some(open) = bytes
+        .get(at..)
+        .and_then(|rest| memchr::memchr(b'[', rest))
+        .map(|i| at + i)
+    {
         items += 1;
         if items > 64 {
             break;
         }
-        let Some(after) = rest.get(open + 1..) else {
-            break;
-        };
-        let Some((name, value_and_rest)) = after.split_once(" \"") else {
-            break;
-        };
-        if name.is_empty() || name.len() > 16 || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
-            rest = after;
+        // `[name "`: one to sixteen letters, a space and a quote.
+        let name_start = open + 1;
+        let name_len = bytes.get(name_start..).map_or(0, |rest| {
+            rest.iter()
+                .take(17)
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count()
+        });
+        let value_start = name_start + name_len + 2;
+        if name_len == 0
+            || name_len > 16
+            || bytes.get(name_start + name_len..value_start) != Some(b" \"".as_slice())
+        {
+            at = name_start;
             continue;
         }
-        // The value runs to the next unescaped `"]`.
-        let bytes = value_and_rest.as_bytes();
-        let mut end = None;
-        let mut i = 0;
-        while let Some(&b) = bytes.get(i) {
-            match b {
-                b'\\' => i += 2,
-                b'"' if bytes.get(i + 1) == Some(&b']') => {
-                    end = Some(i);
-                    break;
-                }
-                _ => i += 1,
-            }
-        }
-        let Some(end) = end else {
+        let Some(end) = value_end(bytes, value_start) else {
             break;
         };
-        let value = value_and_rest.get(..end).unwrap_or("");
+        let name = s.get(name_start..name_start + name_len).unwrap_or("");
+        let value = s.get(value_start..end).unwrap_or("");
         match name {
-            "id" => m.rule_id = Some(value.to_owned()),
-            "msg" => m.msg = Some(value.replace("\\\"", "\"")),
+            "id" => m.rule_id = Some(Cow::Borrowed(value)),
+            "msg" if value.contains("\\\"") => {
+                m.msg = Some(Cow::Owned(value.replace("\\\"", "\"")));
+            }
+            "msg" => m.msg = Some(Cow::Borrowed(value)),
             "severity" => m.severity = modsec_severity(value),
-            "tag" if m.tags.len() < 32 => m.tags.push(value.to_owned()),
+            "tag" if m.tags.len() < 32 => m.tags.push(value),
             _ => {}
         }
-        rest = value_and_rest.get(end + 2..).unwrap_or("");
+        at = end + 2;
     }
-    m
+    m.with_kind()
+}
+
+/// Where a `[name "value"]` value that starts at `start` ends: the next `"]` whose quote is not
+/// escaped by a backslash.
+fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    loop {
+        let found = i + memchr::memchr2(b'\\', b'"', bytes.get(i..)?)?;
+        if bytes.get(found) == Some(&b'\\') {
+            i = found + 2;
+        } else if bytes.get(found + 1) == Some(&b']') {
+            return Some(found);
+        } else {
+            i = found + 1;
+        }
+    }
 }
 
 /// ModSecurity severities: 0 EMERGENCY to 7 DEBUG, as numbers or names.
 fn modsec_severity(s: &str) -> Option<Severity> {
-    let level = match s.trim().to_ascii_uppercase().as_str() {
-        "0" | "EMERGENCY" | "1" | "ALERT" | "2" | "CRITICAL" => 2,
-        "3" | "ERROR" => 3,
-        "4" | "WARNING" => 4,
-        "5" | "NOTICE" => 5,
-        "6" | "INFO" | "7" | "DEBUG" => 6,
-        _ => return None,
-    };
+    const LEVELS: &[(&str, u8)] = &[
+        ("0", 2),
+        ("EMERGENCY", 2),
+        ("1", 2),
+        ("ALERT", 2),
+        ("2", 2),
+        ("CRITICAL", 2),
+        ("3", 3),
+        ("ERROR", 3),
+        ("4", 4),
+        ("WARNING", 4),
+        ("5", 5),
+        ("NOTICE", 5),
+        ("6", 6),
+        ("INFO", 6),
+        ("7", 6),
+        ("DEBUG", 6),
+    ];
+    let s = s.trim();
+    let level = LEVELS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(s))
+        .map(|(_, level)| *level)?;
     Some(match level {
         2 => Severity::Critical,
         3 => Severity::High,
@@ -362,50 +409,64 @@ fn is_scoring(rule_id: Option<&str>) -> bool {
 
 /// The attack type a CRS tag names.
 fn kind_of_tag(tag: &str) -> Option<&'static str> {
-    let t = tag.to_ascii_lowercase();
-    let kind = match t.as_str() {
-        "attack-sqli" => "sql_injection",
-        "attack-xss" => "xss",
-        "attack-rce" => "remote_code_execution",
-        "attack-lfi" => "local_file_inclusion",
-        "attack-rfi" => "remote_file_inclusion",
-        "attack-injection-php" => "php_injection",
-        "attack-injection-java" | "attack-java" => "java_injection",
-        "attack-injection-nodejs" | "attack-nodejs" => "nodejs_injection",
-        "attack-injection-ruby" => "ruby_injection",
-        "attack-injection-generic" => "injection",
-        "attack-fixation" => "session_fixation",
-        "attack-ssrf" => "ssrf",
-        "attack-dos" => "denial_of_service",
-        "attack-disclosure" => "information_disclosure",
-        "attack-multipart" | "attack-multipart-header" => "multipart_attack",
-        "attack-protocol" => "protocol_violation",
-        "attack-reputation-scanner" | "attack-scanner" | "scanner" => "scanner",
-        "attack-reputation-ip" => "bad_reputation",
-        "attack-generic" => "generic",
-        _ => {
-            // CRS 2 tags: OWASP_CRS/WEB_ATTACK/SQL_INJECTION and friends.
-            let upper = tag.to_ascii_uppercase();
-            if upper.contains("SQL_INJECTION") {
-                "sql_injection"
-            } else if upper.contains("/XSS") {
-                "xss"
-            } else if upper.contains("COMMAND_INJECTION") {
-                "remote_code_execution"
-            } else if upper.contains("DIR_TRAVERSAL") || upper.contains("FILE_INJECTION") {
-                "local_file_inclusion"
-            } else if upper.contains("RFI") {
-                "remote_file_inclusion"
-            } else if upper.contains("SECURITY_SCANNER") {
-                "scanner"
-            } else if upper.contains("PROTOCOL_VIOLATION") || upper.contains("PROTOCOL_ANOMALY") {
-                "protocol_violation"
-            } else {
-                return None;
-            }
-        }
-    };
-    Some(kind)
+    const TAGS: &[(&str, &str)] = &[
+        ("attack-sqli", "sql_injection"),
+        ("attack-xss", "xss"),
+        ("attack-rce", "remote_code_execution"),
+        ("attack-lfi", "local_file_inclusion"),
+        ("attack-rfi", "remote_file_inclusion"),
+        ("attack-injection-php", "php_injection"),
+        ("attack-injection-java", "java_injection"),
+        ("attack-java", "java_injection"),
+        ("attack-injection-nodejs", "nodejs_injection"),
+        ("attack-nodejs", "nodejs_injection"),
+        ("attack-injection-ruby", "ruby_injection"),
+        ("attack-injection-generic", "injection"),
+        ("attack-fixation", "session_fixation"),
+        ("attack-ssrf", "ssrf"),
+        ("attack-dos", "denial_of_service"),
+        ("attack-disclosure", "information_disclosure"),
+        ("attack-multipart", "multipart_attack"),
+        ("attack-multipart-header", "multipart_attack"),
+        ("attack-protocol", "protocol_violation"),
+        ("attack-reputation-scanner", "scanner"),
+        ("attack-scanner", "scanner"),
+        ("scanner", "scanner"),
+        ("attack-reputation-ip", "bad_reputation"),
+        ("attack-generic", "generic"),
+    ];
+    // Every tag of the table is `attack-...` or `scanner`: others need not be looked up.
+    let maybe_listed = tag
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("attack-") || p.eq_ignore_ascii_case("scanner"));
+    if maybe_listed && let Some((_, kind)) = TAGS.iter().find(|(t, _)| t.eq_ignore_ascii_case(tag))
+    {
+        return Some(kind);
+    }
+    // CRS 2 tags: OWASP_CRS/WEB_ATTACK/SQL_INJECTION and friends, matched anywhere in the tag.
+    // A word is only searched for when the tag has all of its letters (most CRS 3 tags, such
+    // as `capec/1000/152/248/66` or `paranoia-level/1`, have none of the words' letter sets).
+    let letters = letter_set(tag.as_bytes());
+    CRS2.iter()
+        .find(|(word, _, set)| letters & set == *set && contains_ignore_case(tag, word))
+        .map(|(_, kind, _)| *kind)
+}
+
+/// The CRS 2 words, in order of precedence, with their kinds and letter sets.
+const CRS2: [(&str, &str, u64); 9] = [
+    crs2("SQL_INJECTION", "sql_injection"),
+    crs2("/XSS", "xss"),
+    crs2("COMMAND_INJECTION", "remote_code_execution"),
+    crs2("DIR_TRAVERSAL", "local_file_inclusion"),
+    crs2("FILE_INJECTION", "local_file_inclusion"),
+    crs2("RFI", "remote_file_inclusion"),
+    crs2("SECURITY_SCANNER", "scanner"),
+    crs2("PROTOCOL_VIOLATION", "protocol_violation"),
+    crs2("PROTOCOL_ANOMALY", "protocol_violation"),
+];
+
+const fn crs2(word: &'static str, kind: &'static str) -> (&'static str, &'static str, u64) {
+    (word, kind, letter_set(word.as_bytes()))
 }
 
 /// The attack type of a CRS rule from its id range, for matches without tags.
@@ -433,7 +494,7 @@ fn kind_of_rule(rule_id: &str) -> Option<&'static str> {
 /// Kinds that describe circumstances rather than an attack technique; any technique beats them.
 const WEAK_KINDS: &[&str] = &["generic", "protocol_violation", "scanner", "bad_reputation"];
 
-fn kind_of(m: &Match) -> Option<&'static str> {
+fn kind_of(m: &Match<'_>) -> Option<&'static str> {
     let from_tags = m
         .tags
         .iter()
@@ -447,16 +508,16 @@ fn kind_of(m: &Match) -> Option<&'static str> {
 
 fn finding(event: &mut Event, view: &View<'_>) {
     event.set_parsed(ID, EventClass::DetectionFinding, 1);
-    event.activity = view.method.clone();
+    event.activity = view.method.map(str::to_owned);
 
     // Vote: the technique named by most matches; ties go to the earlier one. Weak kinds count
     // only when no technique was seen, in the order scanner, protocol, generic.
     let mut votes: Vec<(&'static str, usize, usize)> = Vec::new();
     for (i, m) in view.matches.iter().enumerate() {
-        if is_scoring(m.rule_id.as_deref()) {
+        if m.is_scoring() {
             continue;
         }
-        if let Some(kind) = kind_of(m) {
+        if let Some(kind) = m.kind {
             match votes.iter_mut().find(|(k, _, _)| *k == kind) {
                 Some(entry) => entry.1 += 1,
                 None => votes.push((kind, 1, i)),
@@ -477,11 +538,8 @@ fn finding(event: &mut Event, view: &View<'_>) {
         Some((kind, _, _)) => view
             .matches
             .iter()
-            .find(|m| !is_scoring(m.rule_id.as_deref()) && kind_of(m) == Some(kind)),
-        None => view
-            .matches
-            .iter()
-            .find(|m| !is_scoring(m.rule_id.as_deref())),
+            .find(|m| !m.is_scoring() && m.kind == Some(kind)),
+        None => view.matches.iter().find(|m| !m.is_scoring()),
     }
     .or_else(|| view.matches.first());
 
@@ -490,14 +548,16 @@ fn finding(event: &mut Event, view: &View<'_>) {
         let category = lead
             .tags
             .iter()
-            .find(|t| kind_of_tag(t).is_some() && t.starts_with("attack-"))
-            .cloned();
+            .find(|t| t.starts_with("attack-") && kind_of_tag(t).is_some())
+            .map(|t| (*t).to_owned());
+        let rule_id = lead.rule_id.as_deref().map(str::to_owned);
+        let msg = lead.msg.as_deref().map(str::to_owned);
         let detection = event.detection_mut();
-        detection.rule_uid = lead.rule_id.clone();
-        detection.title = lead.msg.clone();
+        detection.rule_uid.clone_from(&rule_id);
+        detection.title.clone_from(&msg);
         detection.category = category;
-        event.feature = lead.rule_id.clone();
-        event.message = lead.msg.clone();
+        event.feature = rule_id;
+        event.message = msg;
     }
     event.severity = view.matches.iter().filter_map(|m| m.severity).max();
     let denied =
@@ -512,7 +572,7 @@ fn finding(event: &mut Event, view: &View<'_>) {
     let ids: Vec<Value> = view
         .matches
         .iter()
-        .filter_map(|m| m.rule_id.clone().map(Value::String))
+        .filter_map(|m| m.rule_id.as_deref().map(|id| Value::String(id.to_owned())))
         .collect();
     event
         .unmapped
@@ -545,6 +605,50 @@ mod tests {
         let broken = v2_match(r#"Warning. [id "1"] [msg "unterminated"#);
         assert_eq!(broken.rule_id.as_deref(), Some("1"));
         assert_eq!(broken.msg, None);
+        // Brackets in free text and values, names that are not items, escapes at the end.
+        let m = v2_match(
+            r#"Matched "[a-z]+" at ARGS. [file "/x.conf"] [bad-name "x"] [data "a \"]\" b"] [id "942100"] [tag "x\\"] [tag "y"] [msg "m\"#,
+        );
+        assert!(!m.denied);
+        assert_eq!(m.rule_id.as_deref(), Some("942100"));
+        assert_eq!(m.tags, [r"x\\", "y"]);
+        assert_eq!(m.msg, None);
+        assert!(v2_match("Warning. Access denied").denied);
+        assert!(!v2_match("Warning. access denied").denied);
+        assert_eq!(v2_match(r#"[id "7"]"#).rule_id.as_deref(), Some("7"));
+        assert_eq!(v2_match(r#"[id "7"]x"#).rule_id.as_deref(), Some("7"));
+        assert_eq!(
+            v2_match(r#"[idx"7"] [id "8"]"#).rule_id.as_deref(),
+            Some("8")
+        );
+        assert_eq!(
+            v2_match(r#"[abcdefghijklmnopq "7"] [id "9"]"#)
+                .rule_id
+                .as_deref(),
+            Some("9")
+        );
+        assert_eq!(v2_match(r#"[id "\"]"#).rule_id, None);
+        assert_eq!(v2_match(r#"[id ""]"#).rule_id.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn crs2_words_are_found_anywhere_without_regard_to_case() {
+        assert!(contains_ignore_case(
+            "owasp_crs/web_attack/sql_injection",
+            "SQL_INJECTION"
+        ));
+        assert!(contains_ignore_case("RFI", "RFI"));
+        assert!(contains_ignore_case("x/rfi", "RFI"));
+        assert!(!contains_ignore_case("RF", "RFI"));
+        assert!(!contains_ignore_case("R-F-I", "RFI"));
+        assert!(contains_ignore_case("anything", ""));
+        assert_eq!(
+            kind_of_tag("owasp_crs/web_attack/rfi"),
+            Some("remote_file_inclusion")
+        );
+        assert_eq!(kind_of_tag("ATTACK-SQLI"), Some("sql_injection"));
+        assert_eq!(kind_of_tag("WEB_ATTACK/XSS"), Some("xss"));
+        assert_eq!(kind_of_tag("capec/1000/152/248/66"), None);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! Activity, `http` HTTP Activity, `dns` DNS Activity, and every other `event_type` (`fileinfo`,
 //! `anomaly`, `tls`, `stats`, ...) a Base event that keeps its fields.
 //!
-//! Field reference: the Suricata user guide, "Eve JSON Format". Every original field is kept in
-//! [`Event::vendor`] under its dotted path (`alert.signature_id`, `http.hostname`).
+//! Field reference: the Suricata user guide, "Eve JSON Format". Every top-level field is kept in
+//! [`Event::vendor`] under its own name, nested objects as they are (`alert`, `http`), so that
+//! `vendor.alert.signature_id` and `vendor.http.hostname` name their fields.
 
 use serde_json::{Map, Value};
 use shieldwall_core::{
@@ -67,74 +68,85 @@ impl JsonParser for Suricata {
         ID
     }
 
-    fn parse(&self, o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
-        let Some(event_type) = str_at(o, &["event_type"]) else {
-            return false;
-        };
-        let Some(time) = o
-            .get("timestamp")
-            .and_then(|t| time_value(t, message.context))
-        else {
-            return false;
-        };
-        if !(o.contains_key("src_ip")
-            || o.contains_key("flow_id")
-            || KNOWN_TYPES.contains(&event_type))
-        {
+    fn parse(
+        &self,
+        object: &mut Map<String, Value>,
+        message: &Message<'_>,
+        event: &mut Event,
+    ) -> bool {
+        if !read(object, message, event) {
             return false;
         }
-        common::set_time(event, Some(time));
-        event.set_product("OISF", "Suricata");
-        if let Some(host) = str_at(o, &["host"]) {
-            event.device.get_or_insert_with(Default::default).hostname = Some(host.to_owned());
-        }
-        endpoints(o, event);
-
-        match event_type {
-            "alert" | "drop" if o.get("alert").is_some_and(Value::is_object) => alert(o, event),
-            "flow" | "netflow" => {
-                event.set_parsed(ID, EventClass::NetworkActivity, 6);
-                event.activity = Some("traffic".to_owned());
-                let bytes = match event_type {
-                    "flow" => {
-                        let up = at(o, &["flow", "bytes_toserver"]).and_then(unsigned);
-                        let down = at(o, &["flow", "bytes_toclient"]).and_then(unsigned);
-                        match (up, down) {
-                            (None, None) => None,
-                            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
-                        }
-                    }
-                    _ => at(o, &["netflow", "bytes"]).and_then(unsigned),
-                };
-                if let Some(bytes) = bytes {
-                    event
-                        .connection
-                        .get_or_insert_with(Connection::default)
-                        .bytes = Some(bytes);
-                }
-                event.feature = Some(event_type.to_owned());
-            }
-            "http" => {
-                let method = str_at(o, &["http", "http_method"]).unwrap_or("");
-                event.set_parsed(ID, EventClass::HttpActivity, http_activity(method));
-                event.feature = Some("http".to_owned());
-            }
-            "dns" => dns(o, event),
-            other => {
-                event.set_parsed(ID, EventClass::Base, 0);
-                event.feature = Some(other.to_owned());
-                if let Some(anomaly) = str_at(o, &["anomaly", "event"]) {
-                    event.message = Some(anomaly.to_owned());
-                    event.feature = Some(format!("anomaly:{anomaly}"));
-                }
-            }
-        }
-        http(o, event);
-        let mut budget = Budget::new();
-        common::flatten(event, &mut budget, "", o, &[]);
+        let mut budget = Budget::for_text(message.text);
+        common::keep_object(event, &mut budget, object);
         budget.finish(event);
         true
     }
+}
+
+/// Fills the normalised fields from the record, by reference; `false` if it is not EVE.
+fn read(o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
+    let Some(event_type) = str_at(o, &["event_type"]) else {
+        return false;
+    };
+    let Some(time) = o
+        .get("timestamp")
+        .and_then(|t| time_value(t, message.context))
+    else {
+        return false;
+    };
+    if !(o.contains_key("src_ip") || o.contains_key("flow_id") || KNOWN_TYPES.contains(&event_type))
+    {
+        return false;
+    }
+    common::set_time(event, Some(time));
+    event.set_product("OISF", "Suricata");
+    if let Some(host) = str_at(o, &["host"]) {
+        event.device.get_or_insert_with(Default::default).hostname = Some(host.to_owned());
+    }
+    endpoints(o, event);
+
+    match event_type {
+        "alert" | "drop" if o.get("alert").is_some_and(Value::is_object) => alert(o, event),
+        "flow" | "netflow" => {
+            event.set_parsed(ID, EventClass::NetworkActivity, 6);
+            event.activity = Some("traffic".to_owned());
+            let bytes = match event_type {
+                "flow" => {
+                    let up = at(o, &["flow", "bytes_toserver"]).and_then(unsigned);
+                    let down = at(o, &["flow", "bytes_toclient"]).and_then(unsigned);
+                    match (up, down) {
+                        (None, None) => None,
+                        (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+                    }
+                }
+                _ => at(o, &["netflow", "bytes"]).and_then(unsigned),
+            };
+            if let Some(bytes) = bytes {
+                event
+                    .connection
+                    .get_or_insert_with(Connection::default)
+                    .bytes = Some(bytes);
+            }
+            event.feature = Some(event_type.to_owned());
+        }
+        "http" => {
+            let method = str_at(o, &["http", "http_method"]).unwrap_or("");
+            event.set_parsed(ID, EventClass::HttpActivity, http_activity(method));
+            event.feature = Some("http".to_owned());
+        }
+        "dns" => dns(o, event),
+        other => {
+            event.set_parsed(ID, EventClass::Base, 0);
+            event.feature = Some(other.to_owned());
+            if let Some(anomaly) = str_at(o, &["anomaly", "event"]) {
+                event.message = Some(anomaly.to_owned());
+                event.feature = Some(format!("anomaly:{anomaly}"));
+            }
+        }
+    }
+    http(o, event);
+    true
 }
 
 /// The flow's addresses, ports and protocol.

@@ -12,14 +12,22 @@
 //! `EventID` (a number), `Channel`, `Computer`, `Provider_Name`, and every EventData and UserData
 //! field flat under its own name (`Image`, `CommandLine`, `TargetUserName`, `LogonType`). Other
 //! System elements keep their element name (`EventRecordID`, `Level`), their attributes
-//! `Element_Attribute` (`Execution_ProcessID`, `Security_UserID`).
+//! `Element_Attribute` (`Execution_ProcessID`, `Security_UserID`); Winlogbeat's
+//! `winlog.provider_guid` and `winlog.record_id` are also kept as `Provider_Guid` and
+//! `EventRecordID`. Everything else keeps its top-level name with its value as it came (see
+//! [`Event::vendor`]): Winlogbeat's `winlog` (without the data already kept flat), `event`,
+//! `host`; what is left of the XML `Event` (`RenderingInfo`) under `Event`. Values are moved
+//! into the event, not copied.
 //!
 //! Logons (4624, 4625, 4634) become Authentication, process creation (4688, Sysmon 1) Process
 //! Activity, account changes (4720 to 4726) Account Change, and everything else a Base event.
 
+use std::borrow::Cow;
+
+use jiff::Timestamp;
 use serde_json::{Map, Value};
 use shieldwall_core::{
-    Event, EventClass, Severity,
+    Event, EventClass, Severity, TimeStatus,
     event::{Status, User},
 };
 
@@ -41,40 +49,73 @@ impl JsonParser for WindowsEvent {
         ID
     }
 
-    fn parse(&self, o: &Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
-        let mut budget = Budget::new();
-        let header = if let Some(system) = nested_system(o) {
-            nested(o, system, event, &mut budget, message)
+    fn parse(&self, o: &mut Map<String, Value>, message: &Message<'_>, event: &mut Event) -> bool {
+        let mut budget = Budget::for_text(message.text);
+        // Read by reference: the header decides whether the record is a Windows event.
+        let read = if let Some(system) = nested_system(o) {
+            nested_header(o, system, event, &mut budget, message).map(|h| (Shape::Nested, h))
         } else if let Some(winlog) = o.get("winlog").and_then(Value::as_object) {
-            winlogbeat(o, winlog, event, &mut budget, message)
+            winlogbeat_header(o, winlog, event, &mut budget, message)
+                .map(|h| (Shape::Winlogbeat, h))
         } else if is_flat(o) {
-            flat(o, event, &mut budget, message)
+            flat_header(o, event, &mut budget, message).map(|h| (Shape::Flat, h))
         } else {
             None
         };
-        let Some(header) = header else {
+        let Some((shape, header)) = read else {
             return false;
         };
+        // Accepted: move the fields into `vendor`.
+        match shape {
+            Shape::Nested => nested_fields(o, event, &mut budget),
+            Shape::Winlogbeat => winlogbeat_fields(o, event, &mut budget),
+            Shape::Flat => flat_fields(o, event, &mut budget),
+        }
         classify(event, &header);
         budget.finish(event);
         true
     }
 }
 
-/// The System facts every shape provides.
+/// The three shapes.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Nested,
+    Winlogbeat,
+    Flat,
+}
+
+/// The System facts every shape provides, read before anything is moved.
 #[derive(Debug, Default)]
 struct Header {
     event_id: u64,
-    channel: Option<String>,
-    provider: Option<String>,
-    computer: Option<String>,
+    /// The provider or channel is the Security log's (or neither is stated).
+    security: bool,
+    /// The provider or channel is Sysmon's.
+    sysmon: bool,
     level: Option<u64>,
     audit_failure: bool,
-    message: Option<String>,
+    severity: Option<Severity>,
+    time: Option<(Timestamp, TimeStatus)>,
+}
+
+impl Header {
+    fn new(event_id: u64, provider: Option<&str>, channel: Option<&str>) -> Header {
+        let provider = provider.unwrap_or("");
+        let channel = channel.unwrap_or("");
+        Header {
+            event_id,
+            security: (provider.is_empty() && channel.is_empty())
+                || provider.eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing")
+                || channel.eq_ignore_ascii_case("Security"),
+            sysmon: provider.contains("Sysmon") || channel.contains("Sysmon"),
+            ..Header::default()
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
-// Shapes
+// Shapes: reading the header
 
 fn nested_system(o: &Map<String, Value>) -> Option<&Map<String, Value>> {
     o.get("Event")?.as_object()?.get("System")?.as_object()
@@ -107,16 +148,43 @@ fn element_text(element: &Value) -> Option<&Value> {
     }
 }
 
-fn as_text(v: &Value) -> Option<String> {
+/// Scalars as text; strings borrowed.
+fn as_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
         _ => None,
     }
 }
 
-fn nested(
+/// The Sigma-named System fields, inserted first so that they win over same-named data fields;
+/// the computer is the reporting device and the message the event's message.
+fn put_header(
+    event: &mut Event,
+    budget: &mut Budget,
+    event_id: u64,
+    names: [Option<&str>; 3],
+    message: Option<&str>,
+) {
+    let [channel, provider, computer] = names;
+    put(event, budget, "EventID", Value::from(event_id));
+    for (key, value) in [
+        ("Channel", channel),
+        ("Provider_Name", provider),
+        ("Computer", computer),
+    ] {
+        if let Some(value) = value {
+            put(event, budget, key, Value::String(value.to_owned()));
+        }
+    }
+    if let Some(computer) = computer {
+        event.device.get_or_insert_with(Default::default).hostname = Some(computer.to_owned());
+    }
+    event.message = message.map(str::to_owned);
+}
+
+fn nested_header(
     o: &Map<String, Value>,
     system: &Map<String, Value>,
     event: &mut Event,
@@ -129,125 +197,41 @@ fn nested(
         .and_then(unsigned)?;
     let root = o.get("Event").and_then(Value::as_object)?;
     let text_of = |name: &str| system.get(name).and_then(element_text).and_then(as_text);
-    let provider = system.get("Provider");
-    let header = Header {
-        event_id,
-        channel: text_of("Channel"),
-        provider: provider
-            .and_then(|p| attribute(p, "Name"))
-            .and_then(as_text),
-        computer: text_of("Computer"),
-        level: system
-            .get("Level")
-            .and_then(element_text)
-            .and_then(unsigned),
-        audit_failure: text_of("Keywords").is_some_and(|k| is_audit_failure(&k)),
-        message: root
-            .get("RenderingInfo")
-            .and_then(|r| r.get("Message"))
-            .and_then(element_text)
-            .and_then(as_text),
-    };
-    put_header(event, budget, &header);
-    if let Some(data) = root.get("EventData") {
-        event_data(event, budget, data);
-    }
-    if let Some(user_data) = root.get("UserData").and_then(Value::as_object) {
-        for child in user_data.values().filter_map(Value::as_object) {
-            for (k, v) in child.iter().take(MAX_DATA_FIELDS) {
-                if k == "#attributes" || k.starts_with('@') || k == "xmlns" {
-                    continue;
-                }
-                let value = element_text(v).cloned().unwrap_or(Value::Null);
-                put(event, budget, k, value);
-            }
-        }
-    }
-    // The rest of System: element text by element name, attributes as Element_Attribute.
-    for (name, element) in system {
-        match element {
-            Value::Object(fields) => {
-                if let Some(attrs) = fields.get("#attributes").and_then(Value::as_object) {
-                    for (attr, v) in attrs {
-                        put(event, budget, &format!("{name}_{attr}"), v.clone());
-                    }
-                }
-                for (k, v) in fields {
-                    if let Some(attr) = k.strip_prefix('@') {
-                        put(event, budget, &format!("{name}_{attr}"), v.clone());
-                    }
-                }
-                if let Some(text) = element_text(element) {
-                    put(event, budget, name, text.clone());
-                }
-            }
-            Value::Null => {}
-            other => put(event, budget, name, other.clone()),
-        }
-    }
-    let time = system
+    let channel = text_of("Channel");
+    let provider = system
+        .get("Provider")
+        .and_then(|p| attribute(p, "Name"))
+        .and_then(as_text);
+    let mut header = Header::new(event_id, provider.as_deref(), channel.as_deref());
+    header.level = system
+        .get("Level")
+        .and_then(element_text)
+        .and_then(unsigned);
+    header.audit_failure = text_of("Keywords").is_some_and(|k| is_audit_failure(&k));
+    header.time = system
         .get("TimeCreated")
         .and_then(|t| attribute(t, "SystemTime"))
         .and_then(|t| time_value(t, message.context));
-    common::set_time(event, time);
+    let rendered = root
+        .get("RenderingInfo")
+        .and_then(|r| r.get("Message"))
+        .and_then(element_text)
+        .and_then(as_text);
+    put_header(
+        event,
+        budget,
+        event_id,
+        [
+            channel.as_deref(),
+            provider.as_deref(),
+            text_of("Computer").as_deref(),
+        ],
+        rendered.as_deref(),
+    );
     Some(header)
 }
 
-/// EventData as an object of named fields, as a `Data` list of named items, or as a `Data`
-/// object of named fields; unnamed `Data` (classic events) is kept as `Data`.
-fn event_data(event: &mut Event, budget: &mut Budget, data: &Value) {
-    let Some(fields) = data.as_object() else {
-        return;
-    };
-    let is_named = |v: &Value| attribute(v, "Name").is_some_and(Value::is_string);
-    for (k, v) in fields.iter().take(MAX_DATA_FIELDS) {
-        if k == "#attributes" || k.starts_with('@') {
-            continue;
-        }
-        if k == "Data" {
-            match v {
-                Value::Array(items) if items.iter().any(is_named) => {
-                    for item in items.iter().take(MAX_DATA_FIELDS) {
-                        named_item(event, budget, item);
-                    }
-                    continue;
-                }
-                Value::Object(_) if is_named(v) => {
-                    named_item(event, budget, v);
-                    continue;
-                }
-                Value::Object(map) if element_text(v).is_none() => {
-                    for (name, value) in map.iter().take(MAX_DATA_FIELDS) {
-                        if name != "#attributes" && !name.starts_with('@') {
-                            put(event, budget, name, field_value(value));
-                        }
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        put(event, budget, k, field_value(v));
-    }
-}
-
-/// A data field's value: the element text of an element, else the value itself.
-fn field_value(v: &Value) -> Value {
-    match v {
-        Value::Object(_) => element_text(v).cloned().unwrap_or_else(|| v.clone()),
-        other => other.clone(),
-    }
-}
-
-fn named_item(event: &mut Event, budget: &mut Budget, item: &Value) {
-    let Some(name) = attribute(item, "Name").and_then(Value::as_str) else {
-        return;
-    };
-    let value = element_text(item).cloned().unwrap_or(Value::Null);
-    put(event, budget, name, value);
-}
-
-fn winlogbeat(
+fn winlogbeat_header(
     o: &Map<String, Value>,
     winlog: &Map<String, Value>,
     event: &mut Event,
@@ -255,48 +239,25 @@ fn winlogbeat(
     message: &Message<'_>,
 ) -> Option<Header> {
     let event_id = winlog.get("event_id").and_then(unsigned)?;
+    let channel = str_at(winlog, &["channel"]);
+    let provider = str_at(winlog, &["provider_name"]);
     let keywords_fail = winlog
         .get("keywords")
         .and_then(Value::as_array)
         .is_some_and(|k| k.iter().filter_map(Value::as_str).any(is_audit_failure));
-    let header = Header {
-        event_id,
-        channel: str_at(winlog, &["channel"]).map(str::to_owned),
-        provider: str_at(winlog, &["provider_name"]).map(str::to_owned),
-        computer: str_at(winlog, &["computer_name"]).map(str::to_owned),
-        level: None,
-        audit_failure: keywords_fail || str_at(o, &["event", "outcome"]) == Some("failure"),
-        message: str_at(o, &["message"]).map(str::to_owned),
-    };
-    put_header(event, budget, &header);
-    for key in ["event_data", "user_data"] {
-        if let Some(data) = winlog.get(key).and_then(Value::as_object) {
-            for (k, v) in data.iter().take(MAX_DATA_FIELDS) {
-                put(event, budget, k, v.clone());
-            }
-        }
-    }
-    if let Some(guid) = winlog.get("provider_guid") {
-        put(event, budget, "Provider_Guid", guid.clone());
-    }
-    if let Some(record) = winlog.get("record_id") {
-        put(event, budget, "EventRecordID", record.clone());
-    }
-    common::flatten(
-        event,
-        budget,
-        "winlog",
-        winlog,
-        &["event_data", "user_data"],
-    );
-    common::flatten(event, budget, "", o, &["winlog"]);
-    if let Some(level) = str_at(o, &["log", "level"]).and_then(common::severity_word) {
-        event.severity = Some(level);
-    }
-    let time = o
+    let mut header = Header::new(event_id, provider, channel);
+    header.audit_failure = keywords_fail || str_at(o, &["event", "outcome"]) == Some("failure");
+    header.severity = str_at(o, &["log", "level"]).and_then(common::severity_word);
+    header.time = o
         .get("@timestamp")
         .and_then(|t| time_value(t, message.context));
-    common::set_time(event, time);
+    put_header(
+        event,
+        budget,
+        event_id,
+        [channel, provider, str_at(winlog, &["computer_name"])],
+        str_at(o, &["message"]),
+    );
     Some(header)
 }
 
@@ -308,38 +269,29 @@ fn is_flat(o: &Map<String, Value>) -> bool {
             .any(|k| o.contains_key(*k))
 }
 
-fn flat(
+fn flat_header(
     o: &Map<String, Value>,
     event: &mut Event,
     budget: &mut Budget,
     message: &Message<'_>,
 ) -> Option<Header> {
     let event_id = o.get("EventID").and_then(unsigned)?;
-    let header = Header {
-        event_id,
-        channel: str_at(o, &["Channel"]).map(str::to_owned),
-        provider: str_at(o, &["SourceName"])
-            .or_else(|| str_at(o, &["Provider_Name"]))
-            .map(str::to_owned),
-        computer: str_at(o, &["Hostname"])
-            .or_else(|| str_at(o, &["Computer"]))
-            .map(str::to_owned),
-        level: None,
-        audit_failure: str_at(o, &["EventType"]) == Some("AUDIT_FAILURE"),
-        message: str_at(o, &["Message"]).map(str::to_owned),
-    };
-    put_header(event, budget, &header);
-    if let Some(guid) = o.get("ProviderGuid") {
-        put(event, budget, "Provider_Guid", guid.clone());
-    }
-    common::flatten(event, budget, "", o, &[]);
-    if let Some(sev) = str_at(o, &["Severity"]).and_then(common::severity_word) {
-        event.severity = Some(sev);
-    }
-    let time = ["EventTime", "TimeCreated", "@timestamp"]
+    let channel = str_at(o, &["Channel"]);
+    let provider = str_at(o, &["SourceName"]).or_else(|| str_at(o, &["Provider_Name"]));
+    let mut header = Header::new(event_id, provider, channel);
+    header.audit_failure = str_at(o, &["EventType"]) == Some("AUDIT_FAILURE");
+    header.severity = str_at(o, &["Severity"]).and_then(common::severity_word);
+    header.time = ["EventTime", "TimeCreated", "@timestamp"]
         .iter()
         .find_map(|k| o.get(*k).and_then(|t| time_value(t, message.context)));
-    common::set_time(event, time);
+    let computer = str_at(o, &["Hostname"]).or_else(|| str_at(o, &["Computer"]));
+    put_header(
+        event,
+        budget,
+        event_id,
+        [channel, provider, computer],
+        str_at(o, &["Message"]),
+    );
     Some(header)
 }
 
@@ -353,18 +305,187 @@ fn is_audit_failure(keyword: &str) -> bool {
             .is_some_and(|mask| mask & 0x0010_0000_0000_0000 != 0)
 }
 
-/// The Sigma-named System fields, inserted first so that they win over same-named data fields.
-fn put_header(event: &mut Event, budget: &mut Budget, header: &Header) {
-    put(event, budget, "EventID", Value::from(header.event_id));
-    if let Some(c) = &header.channel {
-        put(event, budget, "Channel", Value::String(c.clone()));
+// ------------------------------------------------------------------------------------------------
+// Shapes: moving the fields, once the record is accepted
+
+/// Removes and returns an element's text (`#text`, `$` or `value`, the first present).
+fn take_text(element: &mut Map<String, Value>) -> Option<Value> {
+    element
+        .remove("#text")
+        .or_else(|| element.remove("$"))
+        .or_else(|| element.remove("value"))
+}
+
+/// A data field's value: the element text of an element, else the value itself.
+fn field_value(v: Value) -> Value {
+    match v {
+        Value::Object(mut element) => take_text(&mut element).unwrap_or(Value::Object(element)),
+        other => other,
     }
-    if let Some(p) = &header.provider {
-        put(event, budget, "Provider_Name", Value::String(p.clone()));
+}
+
+/// An element's text, or null when it has none.
+fn text_or_null(v: Value) -> Value {
+    match v {
+        Value::Object(mut element) => take_text(&mut element).unwrap_or(Value::Null),
+        other => other,
     }
-    if let Some(c) = &header.computer {
-        put(event, budget, "Computer", Value::String(c.clone()));
+}
+
+/// Whether `v` is an element with a string `Name` attribute.
+fn is_named(v: &Value) -> bool {
+    attribute(v, "Name").is_some_and(Value::is_string)
+}
+
+/// Fields gathered for [`Event::vendor`], in the order they are to be put (the first of two
+/// equal names wins), put in one go by [`common::put_all`].
+type Fields = Vec<(String, Value)>;
+
+/// Puts a `{"@Name": .., "#text": ..}` item under its name (the `Name` attribute, looked up as
+/// [`attribute`] does).
+fn named_item(out: &mut Fields, item: Value) {
+    let Value::Object(mut item) = item else {
+        return;
+    };
+    let name = match item
+        .get_mut("#attributes")
+        .and_then(Value::as_object_mut)
+        .and_then(|a| a.remove("Name"))
+    {
+        Some(name) => name,
+        None => match item.remove("@Name").or_else(|| item.remove("Name")) {
+            Some(name) => name,
+            None => return,
+        },
+    };
+    let Value::String(name) = name else {
+        return;
+    };
+    let value = take_text(&mut item).unwrap_or(Value::Null);
+    out.push((name, value));
+}
+
+/// EventData as an object of named fields, as a `Data` list of named items, or as a `Data`
+/// object of named fields; unnamed `Data` (classic events) is kept as `Data`.
+fn event_data(out: &mut Fields, data: Value) {
+    let Value::Object(fields) = data else {
+        return;
+    };
+    for (k, v) in fields.into_iter().take(MAX_DATA_FIELDS) {
+        if k == "#attributes" || k.starts_with('@') {
+            continue;
+        }
+        if k != "Data" {
+            out.push((k, field_value(v)));
+            continue;
+        }
+        match v {
+            Value::Array(items) if items.iter().any(is_named) => {
+                for item in items.into_iter().take(MAX_DATA_FIELDS) {
+                    named_item(out, item);
+                }
+            }
+            v @ Value::Object(_) if is_named(&v) => named_item(out, v),
+            Value::Object(map) if element_text_of(&map).is_none() => {
+                for (name, value) in map.into_iter().take(MAX_DATA_FIELDS) {
+                    if name != "#attributes" && !name.starts_with('@') {
+                        out.push((name, field_value(value)));
+                    }
+                }
+            }
+            other => out.push((k, field_value(other))),
+        }
     }
+}
+
+/// [`element_text`] of an object.
+fn element_text_of(element: &Map<String, Value>) -> Option<&Value> {
+    element
+        .get("#text")
+        .or_else(|| element.get("$"))
+        .or_else(|| element.get("value"))
+}
+
+fn nested_fields(o: &mut Map<String, Value>, event: &mut Event, budget: &mut Budget) {
+    let mut out = Fields::new();
+    if let Some(Value::Object(mut root)) = o.remove("Event") {
+        if let Some(data) = root.remove("EventData") {
+            event_data(&mut out, data);
+        }
+        if let Some(Value::Object(user_data)) = root.remove("UserData") {
+            for child in user_data.into_values() {
+                let Value::Object(child) = child else {
+                    continue;
+                };
+                for (k, v) in child.into_iter().take(MAX_DATA_FIELDS) {
+                    if k == "#attributes" || k.starts_with('@') || k == "xmlns" {
+                        continue;
+                    }
+                    out.push((k, text_or_null(v)));
+                }
+            }
+        }
+        // The rest of System: element text by element name, attributes as Element_Attribute.
+        if let Some(Value::Object(system)) = root.remove("System") {
+            for (name, element) in system {
+                match element {
+                    Value::Object(mut fields) => {
+                        if let Some(Value::Object(attrs)) = fields.remove("#attributes") {
+                            for (attr, v) in attrs {
+                                out.push((format!("{name}_{attr}"), v));
+                            }
+                        }
+                        let text = take_text(&mut fields);
+                        for (k, v) in fields {
+                            if let Some(attr) = k.strip_prefix('@') {
+                                out.push((format!("{name}_{attr}"), v));
+                            }
+                        }
+                        if let Some(text) = text {
+                            out.push((name, text));
+                        }
+                    }
+                    Value::Null => {}
+                    other => out.push((name, other)),
+                }
+            }
+        }
+        // What is left of the event (`RenderingInfo`, namespace attributes) stays nested.
+        if !root.is_empty() {
+            out.push(("Event".to_owned(), Value::Object(root)));
+        }
+    }
+    common::put_all(event, budget, out);
+    common::keep_object(event, budget, o);
+}
+
+fn winlogbeat_fields(o: &mut Map<String, Value>, event: &mut Event, budget: &mut Budget) {
+    let mut out = Fields::new();
+    if let Some(Value::Object(mut winlog)) = o.remove("winlog") {
+        for key in ["event_data", "user_data"] {
+            if let Some(Value::Object(data)) = winlog.remove(key) {
+                for (k, v) in data.into_iter().take(MAX_DATA_FIELDS) {
+                    out.push((k, v));
+                }
+            }
+        }
+        if let Some(guid) = winlog.get("provider_guid") {
+            out.push(("Provider_Guid".to_owned(), guid.clone()));
+        }
+        if let Some(record) = winlog.get("record_id") {
+            out.push(("EventRecordID".to_owned(), record.clone()));
+        }
+        out.push(("winlog".to_owned(), Value::Object(winlog)));
+    }
+    common::put_all(event, budget, out);
+    common::keep_object(event, budget, o);
+}
+
+fn flat_fields(o: &mut Map<String, Value>, event: &mut Event, budget: &mut Budget) {
+    if let Some(guid) = o.get("ProviderGuid") {
+        put(event, budget, "Provider_Guid", guid.clone());
+    }
+    common::keep_object(event, budget, o);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -391,12 +512,7 @@ fn user_from(event: &Event, name: &str, sid: &str, domain: &str) -> Option<User>
 }
 
 fn classify(event: &mut Event, header: &Header) {
-    let provider = header.provider.as_deref().unwrap_or("");
-    let channel = header.channel.as_deref().unwrap_or("");
-    let security = (provider.is_empty() && channel.is_empty())
-        || provider.eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing")
-        || channel.eq_ignore_ascii_case("Security");
-    let sysmon = provider.contains("Sysmon") || channel.contains("Sysmon");
+    let (security, sysmon) = (header.security, header.sysmon);
     let id = header.event_id;
 
     match (id, security, sysmon) {
@@ -413,6 +529,9 @@ fn classify(event: &mut Event, header: &Header) {
     } else if event.status.is_none() && (id == 4624 || id == 4634 || (4720..=4726).contains(&id)) {
         event.status = Some(Status::Success);
     }
+    if header.severity.is_some() {
+        event.severity = header.severity;
+    }
     if let Some(level) = header.level {
         event.severity = match level {
             1 => Some(Severity::Critical),
@@ -422,12 +541,7 @@ fn classify(event: &mut Event, header: &Header) {
             _ => event.severity,
         };
     }
-    if let Some(computer) = &header.computer {
-        event.device.get_or_insert_with(Default::default).hostname = Some(computer.clone());
-    }
-    if event.message.is_none() {
-        event.message = header.message.clone();
-    }
+    common::set_time(event, header.time);
 }
 
 fn authentication(event: &mut Event, id: u64) {
