@@ -24,8 +24,9 @@ wait_for_count() {
     local count_cmd=$1 want=$2 limit=$3 start now n
     start=$(date +%s.%N)
     while true; do
-        n=$(eval "$count_cmd" 2>/dev/null || echo 0)
-        [ "${n:-0}" -ge "$want" ] && return 0
+        n=$( (eval "$count_cmd") 2>/dev/null | tail -n 1 || true)
+        [[ "$n" =~ ^[0-9]+$ ]] || n=0
+        [ "$n" -ge "$want" ] && return 0
         now=$(date +%s.%N)
         if awk -v a="$now" -v b="$start" -v l="$limit" 'BEGIN { exit !(a - b > l) }'; then
             echo "timed out after ${limit}s with $n of $want" >&2
