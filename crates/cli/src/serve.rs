@@ -13,14 +13,27 @@ use shieldwall_collect::sources::import::{
 
 use crate::args::{ImportLogsArgs, ServeArgs};
 
-pub fn serve(args: ServeArgs) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
-        .with_context(|| format!("--log {:?} is not a level or filter", args.log))?;
+/// Server logs to standard error, coloured only on a terminal.
+fn init_logging(filter: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("--log {filter:?} is not a level or filter"))?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn serve(args: ServeArgs) -> Result<()> {
+    init_logging(&args.log)?;
     let config = config::load(&args.config)?;
     // Every connection is a descriptor; the default soft limit (often 1024) would cap a syslog
     // server far below its configured connection limits.
@@ -28,11 +41,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         Ok(limit) => tracing::debug!("open file limit: {limit}"),
         Err(e) => tracing::warn!("cannot raise the open file limit: {e}"),
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let mut server = Server::start(config)
             .await
             .with_context(|| format!("cannot start with {}", args.config.display()))?;
@@ -100,17 +109,9 @@ async fn shutdown_signal() {
 }
 
 pub fn import(args: ImportLogsArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging("warn")?;
     let config = config::load(&args.config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    runtime()?.block_on(async move {
         let server = Server::start_with(config, false)
             .await
             .with_context(|| format!("cannot open the data directory of {}", args.config.display()))?;

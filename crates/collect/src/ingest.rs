@@ -312,14 +312,9 @@ fn write_group(
                 next = end;
             }
         }
-        Err(SpoolError::Full { .. }) if group.len() > 1 => {
-            // The group as a whole does not fit; each batch may on its own, so that a small
-            // batch is not refused because a large one arrived beside it.
-            for request in group {
-                write_group(spool, vec![request], config, stats);
-            }
-        }
-        Err(SpoolError::RecordTooLarge { .. }) if group.len() > 1 => {
+        Err(SpoolError::Full { .. } | SpoolError::RecordTooLarge { .. }) if group.len() > 1 => {
+            // The group as a whole was refused; each batch may pass on its own, so that a batch
+            // is not refused because a large one (or one with an oversize record) came beside it.
             for request in group {
                 write_group(spool, vec![request], config, stats);
             }

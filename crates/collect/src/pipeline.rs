@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use serde_json::Value;
 use shieldwall_core::Event;
-use shieldwall_parse::filter::{DropRule, Merger};
+use shieldwall_parse::filter::{DropRule, Merger, Pushed};
 use shieldwall_parse::{Normaliser, Received};
 
 use crate::envelope::Envelope;
@@ -207,14 +207,10 @@ impl Pipeline {
             return;
         }
         match &mut rules.merge {
-            Some(merger) => {
-                let before = merger.open_groups();
-                let released = merger.push(event, seq, now);
-                if merger.open_groups() + released.len() == before {
-                    self.stats.merged += 1;
-                }
-                out.extend(released);
-            }
+            Some(merger) => match merger.push(event, seq, now) {
+                Pushed::Merged => self.stats.merged += 1,
+                Pushed::Opened { released } => out.extend(released.map(|e| *e)),
+            },
             None => out.push(event),
         }
     }

@@ -164,6 +164,19 @@ fn default_max_groups() -> usize {
     10_000
 }
 
+/// What [`Merger::push`] did with an event.
+#[derive(Debug)]
+pub enum Pushed {
+    /// It repeats an open group and was folded into that group's first event.
+    Merged,
+    /// It opened a new group. When the bound on groups was reached, the oldest group was
+    /// released to make room.
+    Opened {
+        /// The released group's event (boxed: events are large, `Merged` is the common case).
+        released: Option<Box<Event>>,
+    },
+}
+
 struct Group {
     event: Event,
     /// The position of the first event in its stream (the spool sequence), for acknowledgement.
@@ -195,9 +208,8 @@ impl Merger {
         })
     }
 
-    /// Offers an event read at stream `position`, at processing time `now`. Returns the events
-    /// released by this call (a group evicted to make room).
-    pub fn push(&mut self, event: Event, position: u64, now: Timestamp) -> Vec<Event> {
+    /// Offers an event read at stream `position`, at processing time `now`.
+    pub fn push(&mut self, event: Event, position: u64, now: Timestamp) -> Pushed {
         let key = self.key_of(&event);
         if let Some(group) = self.groups.get_mut(&key) {
             let repeats = group.event.repeats.get_or_insert(Repeats {
@@ -208,9 +220,9 @@ impl Merger {
             repeats.count += 1;
             repeats.first_seen = repeats.first_seen.min(event.time);
             repeats.last_seen = repeats.last_seen.max(event.time);
-            return Vec::new();
+            return Pushed::Merged;
         }
-        let mut released = Vec::new();
+        let mut released = None;
         if self.groups.len() >= self.max_groups
             && let Some(oldest) = self
                 .groups
@@ -219,7 +231,7 @@ impl Merger {
                 .map(|(k, _)| k.clone())
             && let Some(g) = self.groups.remove(&oldest)
         {
-            released.push(g.event);
+            released = Some(Box::new(g.event));
         }
         self.groups.insert(
             key,
@@ -229,7 +241,7 @@ impl Merger {
                 opened: now,
             },
         );
-        released
+        Pushed::Opened { released }
     }
 
     /// Releases the groups whose window has closed at `now`, oldest first.
@@ -400,22 +412,22 @@ mod tests {
     #[test]
     fn repeats_fold_into_the_first_with_count_and_span() {
         let mut m = merger(10, 100);
-        assert!(
-            m.push(event(1, "Failed password", "1.2.3.4"), 1, at(0))
-                .is_empty()
-        );
-        assert!(
-            m.push(event(2, "Failed password", "1.2.3.4"), 2, at(1))
-                .is_empty()
-        );
-        assert!(
-            m.push(event(5, "Failed password", "1.2.3.4"), 3, at(2))
-                .is_empty()
-        );
-        assert!(
-            m.push(event(6, "Failed password", "5.6.7.8"), 4, at(3))
-                .is_empty()
-        );
+        assert!(matches!(
+            m.push(event(1, "Failed password", "1.2.3.4"), 1, at(0)),
+            Pushed::Opened { released: None }
+        ));
+        assert!(matches!(
+            m.push(event(2, "Failed password", "1.2.3.4"), 2, at(1)),
+            Pushed::Merged
+        ));
+        assert!(matches!(
+            m.push(event(5, "Failed password", "1.2.3.4"), 3, at(2)),
+            Pushed::Merged
+        ));
+        assert!(matches!(
+            m.push(event(6, "Failed password", "5.6.7.8"), 4, at(3)),
+            Pushed::Opened { released: None }
+        ));
         assert_eq!(m.oldest_held(), Some(1));
         assert!(m.release_due(at(9)).is_empty());
         let released = m.release_due(at(10));
@@ -439,9 +451,13 @@ mod tests {
         let mut m = merger(60, 2);
         m.push(event(1, "a", "1"), 1, at(0));
         m.push(event(2, "b", "1"), 2, at(1));
-        let released = m.push(event(3, "c", "1"), 3, at(2));
-        assert_eq!(released.len(), 1);
-        assert_eq!(released[0].message.as_deref(), Some("a"));
+        let Pushed::Opened {
+            released: Some(released),
+        } = m.push(event(3, "c", "1"), 3, at(2))
+        else {
+            panic!("the oldest group is released");
+        };
+        assert_eq!(released.message.as_deref(), Some("a"));
         assert_eq!(m.open_groups(), 2);
     }
 

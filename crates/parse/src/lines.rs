@@ -15,6 +15,11 @@ pub struct Line {
     pub bytes: Vec<u8>,
     /// Whether the line was longer than the maximum and was cut.
     pub truncated: bool,
+    /// The line's full length in the input, before cutting, without its LF (a CR before it
+    /// counts).
+    pub length: u64,
+    /// Whether an LF ended it (the last line of an input may lack one).
+    pub ended: bool,
 }
 
 /// An iterator over bounded lines.
@@ -40,6 +45,8 @@ impl<R: BufRead> BoundedLines<R> {
         let mut bytes = Vec::new();
         let mut truncated = false;
         let mut saw_any = false;
+        let mut length = 0u64;
+        let mut ended = false;
         loop {
             let buffer = match self.reader.fill_buf() {
                 Ok(b) => b,
@@ -62,8 +69,10 @@ impl<R: BufRead> BoundedLines<R> {
                 truncated = true;
             }
             bytes.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or(&[]));
+            length += chunk.len() as u64;
             self.reader.consume(consumed);
             if end {
+                ended = true;
                 break;
             }
         }
@@ -75,6 +84,8 @@ impl<R: BufRead> BoundedLines<R> {
             number: self.number,
             bytes,
             truncated,
+            length,
+            ended,
         }))
     }
 }
@@ -120,6 +131,8 @@ mod tests {
         let texts: Vec<&[u8]> = got.iter().map(|l| l.bytes.as_slice()).collect();
         assert_eq!(texts, [&b"a"[..], b"bb", b"", b"last"]);
         assert_eq!(got[3].number, 4);
+        assert_eq!((got[0].length, got[0].ended), (2, true), "the CR counts");
+        assert_eq!((got[3].length, got[3].ended), (4, false));
     }
 
     #[test]
@@ -127,6 +140,7 @@ mod tests {
         let got = lines(b"0123456789abc\nnext\n", 4, 2);
         assert_eq!(got[0].bytes, b"0123");
         assert!(got[0].truncated);
+        assert_eq!(got[0].length, 13);
         assert_eq!(got[1].bytes, b"next");
         assert!(!got[1].truncated);
         assert_eq!(got.len(), 2);

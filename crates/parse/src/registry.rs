@@ -276,6 +276,11 @@ impl Registry {
         self.parsers.iter().map(Parser::id)
     }
 
+    /// Whether a parser with this id is registered.
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
     /// How many parsers are registered.
     pub fn len(&self) -> usize {
         self.parsers.len()

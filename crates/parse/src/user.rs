@@ -171,6 +171,7 @@ pub const SETTABLE_FIELDS: &[&str] = &[
     "product.version",
 ];
 
+#[derive(Clone)]
 enum Method {
     Regex(Regex),
     Separator {
@@ -185,11 +186,13 @@ enum Method {
     Json,
 }
 
+#[derive(Clone)]
 enum Piece {
     Literal(String),
     Field(String),
 }
 
+#[derive(Clone)]
 enum Mapping {
     Template(Vec<Piece>),
     Lookup {
@@ -200,6 +203,7 @@ enum Mapping {
 }
 
 /// One compiled user parser.
+#[derive(Clone)]
 pub struct UserParser {
     id: String,
     gate: Option<Regex>,
@@ -292,8 +296,12 @@ pub fn compile(path: &Path, text: &str) -> Result<Vec<UserParser>, UserParserErr
     Ok(out)
 }
 
-/// Registers compiled parsers; ids must not clash with any registered parser.
+/// Registers compiled parsers; ids must not clash with any registered parser. On a clash
+/// nothing is registered.
 pub fn register(registry: &mut Registry, parsers: Vec<UserParser>) -> Result<(), RegistryError> {
+    if let Some(taken) = parsers.iter().find(|p| registry.contains(&p.id)) {
+        return Err(RegistryError::DuplicateId(taken.id.clone()));
+    }
     let mut patterns = Vec::new();
     for parser in parsers {
         let keys = parser.keys.clone();

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use shieldwall_parse::{Registry, user};
+use shieldwall_parse::Registry;
+use shieldwall_parse::user::{self, UserParser};
 
 struct FileState {
     stamp: (Option<SystemTime>, u64),
-    /// The text of the last version that compiled.
-    good: Option<String>,
+    /// The parsers of the last version that compiled.
+    good: Option<Vec<UserParser>>,
     /// Why the current version is rejected.
     error: Option<String>,
 }
@@ -32,8 +33,8 @@ impl ParserFiles {
         }
     }
 
-    /// Rescans the directories and recompiles changed files. Returns whether the set of
-    /// good parser texts changed.
+    /// Rescans the directories and recompiles changed files. Returns whether a file compiled
+    /// anew or went away, i.e. whether the registry needs rebuilding.
     pub fn refresh(&mut self) -> bool {
         let mut seen = Vec::new();
         self.dir_errors.clear();
@@ -71,9 +72,9 @@ impl ParserFiles {
             state.stamp = stamp;
             match std::fs::read_to_string(&path) {
                 Ok(text) => match user::compile(&path, &text) {
-                    Ok(_) => {
-                        changed |= state.good.as_deref() != Some(text.as_str());
-                        state.good = Some(text);
+                    Ok(parsers) => {
+                        changed = true;
+                        state.good = Some(parsers);
                         state.error = None;
                     }
                     Err(e) => state.error = Some(e.to_string()),
@@ -89,14 +90,9 @@ impl ParserFiles {
     pub fn registry(&self) -> Result<Registry, String> {
         let mut registry = shieldwall_parse::parsers::builtin().map_err(|e| e.to_string())?;
         for (path, state) in &self.files {
-            let Some(text) = &state.good else { continue };
-            let Ok(parsers) = user::compile(path, text) else {
-                continue;
-            };
-            let mut trial = registry.clone();
-            match user::register(&mut trial, parsers) {
-                Ok(()) => registry = trial,
-                Err(e) => tracing::error!("{}: {e}; its parsers are not loaded", path.display()),
+            let Some(parsers) = &state.good else { continue };
+            if let Err(e) = user::register(&mut registry, parsers.clone()) {
+                tracing::error!("{}: {e}; its parsers are not loaded", path.display());
             }
         }
         Ok(registry)

@@ -29,7 +29,7 @@ use shieldwall_collect::{
     HealthBoard, HealthChange, Ingest, IngestConfig, IngestHandle, RecoveryReport, SourceSnapshot,
     Spool, SpoolConfig,
 };
-use shieldwall_core::event::{Device, EventClass, LogKind};
+use shieldwall_core::event::{EventClass, LogKind};
 use shieldwall_core::{Event, RecordId, Severity, TenantId};
 use shieldwall_parse::filter::{DropRule, Merger};
 use shieldwall_parse::{Normaliser, Registry, SourceProfile};
@@ -177,10 +177,9 @@ impl Server {
                 }
                 Transport::File(c) => {
                     // Opened here so that an unusable path or state directory fails the start.
-                    let probe = file::FileSource::open(c.clone())?;
-                    drop(probe);
+                    let source = file::FileSource::open(c.clone())?;
                     let stats = board.register(&entry.name, file::KIND, expect, now);
-                    sources.spawn(file::run(c.clone(), h, stats, token));
+                    sources.spawn(source.serve(h, stats, token));
                 }
                 Transport::Http(c) => {
                     let source = HttpSource::bind(c.clone()).await?;
@@ -474,9 +473,28 @@ impl PipelineWorker {
 
 /// The status event for a health change: a status-monitoring event from Shieldwall itself.
 fn health_event(change: &HealthChange, now: Timestamp, tenants: &HashMap<String, String>) -> Event {
-    let (source, silent) = match change {
-        HealthChange::Silent { source, .. } => (source, true),
-        HealthChange::Resumed { source } => (source, false),
+    let (source, activity, severity, message) = match change {
+        HealthChange::Silent {
+            source,
+            last_seen,
+            expected_secs,
+        } => {
+            let since = last_seen.map_or_else(|| "the start".to_owned(), |t| t.to_string());
+            (
+                source,
+                "source_silent",
+                Severity::Medium,
+                format!(
+                    "source {source} has sent nothing since {since}, longer than the expected {expected_secs} s"
+                ),
+            )
+        }
+        HealthChange::Resumed { source } => (
+            source,
+            "source_resumed",
+            Severity::Info,
+            format!("source {source} sends again"),
+        ),
     };
     let tenant = tenants
         .get(source)
@@ -495,36 +513,11 @@ fn health_event(change: &HealthChange, now: Timestamp, tenants: &HashMap<String,
     event.log_kind = LogKind::StatusMonitoring;
     event.time_status = shieldwall_core::TimeStatus::Stated;
     event.target = Some(format!("source:{source}"));
-    event.device = Some(Device {
-        hostname: None,
-        ip: None,
-    });
     event.set_product("Shieldwall", "shieldwall");
-    if silent {
-        event.activity = Some("source_silent".into());
-        event.severity = Some(Severity::Medium);
-        event.feature = Some("shieldwall:source_silent".into());
-        event.message = Some(match change {
-            HealthChange::Silent {
-                last_seen: Some(t),
-                expected_secs,
-                ..
-            } => format!(
-                "source {source} has sent nothing since {t}, longer than the expected {expected_secs} s"
-            ),
-            HealthChange::Silent { expected_secs, .. } => {
-                format!(
-                    "source {source} has sent nothing since the start, longer than the expected {expected_secs} s"
-                )
-            }
-            HealthChange::Resumed { .. } => String::new(),
-        });
-    } else {
-        event.activity = Some("source_resumed".into());
-        event.severity = Some(Severity::Info);
-        event.feature = Some("shieldwall:source_resumed".into());
-        event.message = Some(format!("source {source} sends again"));
-    }
+    event.activity = Some(activity.to_owned());
+    event.feature = Some(format!("shieldwall:{activity}"));
+    event.severity = Some(severity);
+    event.message = Some(message);
     event
 }
 

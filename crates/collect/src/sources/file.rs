@@ -1188,26 +1188,40 @@ fn sleep_unless_cancelled(duration: Duration, shutdown: &CancellationToken) -> b
     }
 }
 
-/// Opens the source and tails on tokio's blocking pool until `shutdown` is cancelled.
+impl FileSource {
+    /// Tails on tokio's blocking pool until `shutdown` is cancelled: the async counterpart of
+    /// the other sources' `serve`.
+    pub async fn serve(
+        self,
+        ingest: IngestHandle,
+        stats: Arc<SourceStats>,
+        shutdown: CancellationToken,
+    ) -> Result<(), SourceError> {
+        let name = self.config.name.clone();
+        let joined =
+            tokio::task::spawn_blocking(move || self.run_blocking(&ingest, &stats, &shutdown))
+                .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => Err(SourceError::Config {
+                name,
+                message: format!("the tailing thread failed: {e}"),
+            }),
+        }
+    }
+}
+
+/// Opens the source and tails until `shutdown` is cancelled: [`FileSource::open`] then
+/// [`FileSource::serve`].
 pub async fn run(
     config: FileConfig,
     ingest: IngestHandle,
     stats: Arc<SourceStats>,
     shutdown: CancellationToken,
 ) -> Result<(), SourceError> {
-    let name = config.name.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        let source = FileSource::open(config)?;
-        source.run_blocking(&ingest, &stats, &shutdown)
-    })
-    .await;
-    match joined {
-        Ok(result) => result,
-        Err(e) => Err(SourceError::Config {
-            name,
-            message: format!("the tailing thread failed: {e}"),
-        }),
-    }
+    FileSource::open(config)?
+        .serve(ingest, stats, shutdown)
+        .await
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::tls::{TlsConfig, TlsServer};
@@ -269,40 +269,30 @@ fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
 pub struct HttpSource {
     config: HttpConfig,
     token_sha256: [u8; 32],
-    listener: TcpListener,
-    tls: Option<TlsServer>,
-    local_addr: SocketAddr,
+    listener: super::Listener,
 }
 
 impl HttpSource {
     /// Checks the configuration (TLS unless `plain_http`), loads the certificates and binds.
     pub async fn bind(config: HttpConfig) -> Result<Self, SourceError> {
         let token_sha256 = config.check()?;
-        let tls = match &config.tls {
-            Some(tls) => Some(TlsServer::new(&config.name, tls, &[b"http/1.1"])?),
-            None => None,
-        };
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|error| SourceError::Bind {
-                    name: config.name.clone(),
-                    addr: config.listen,
-                    error,
-                })?;
-        let local_addr = super::local_addr(&config.name, listener.local_addr())?;
+        let listener = super::Listener::bind(
+            &config.name,
+            config.listen,
+            config.tls.as_ref(),
+            &[b"http/1.1"],
+        )
+        .await?;
         Ok(HttpSource {
             config,
             token_sha256,
             listener,
-            tls,
-            local_addr,
         })
     }
 
     /// The address the listener is bound to (the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listener.local_addr
     }
 
     /// Serves requests until `shutdown` is cancelled; then closes the listener, lets requests
@@ -315,8 +305,8 @@ impl HttpSource {
     ) -> Result<(), SourceError> {
         tracing::info!(
             source = %self.config.name,
-            addr = %self.local_addr,
-            tls = self.tls.is_some(),
+            addr = %self.listener.local_addr,
+            tls = self.listener.tls.is_some(),
             "listening for HTTP ingest"
         );
         let name = self.config.name.clone();
@@ -324,14 +314,14 @@ impl HttpSource {
         let shared = Arc::new(Shared {
             config: self.config,
             token_sha256: self.token_sha256,
-            tls: self.tls,
+            tls: self.listener.tls,
             ingest,
             stats: Arc::clone(&stats),
             shutdown: shutdown.clone(),
         });
         super::serve_connections(
             &name,
-            self.listener,
+            self.listener.socket,
             max_connections,
             stats,
             shutdown,

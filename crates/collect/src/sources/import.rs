@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
 use jiff::Timestamp;
+use shieldwall_parse::lines::BoundedLines;
 
 use crate::envelope::Envelope;
 use crate::ingest::{IngestError, IngestHandle};
@@ -305,52 +306,6 @@ fn peek_magic<R: Read>(reader: &mut R) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// One line read (its bytes are in the caller's buffer): its full length without the LF, and
-/// whether an LF ended it.
-struct Line {
-    length: usize,
-    ended: bool,
-}
-
-/// Reads one line into `buf` (without its LF), keeping at most `max + 1` bytes so that an
-/// oversize line is recognised without holding it. `None` at the end of the input.
-fn read_line<R: BufRead>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> io::Result<Option<Line>> {
-    buf.clear();
-    let mut length = 0usize;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok((length > 0).then_some(Line {
-                length,
-                ended: false,
-            }));
-        }
-        let (piece, found) = match available.iter().position(|&c| c == b'\n') {
-            Some(at) => (available.get(..at).unwrap_or_default(), true),
-            None => (available, false),
-        };
-        let room = (max + 1).saturating_sub(buf.len());
-        buf.extend_from_slice(piece.get(..room.min(piece.len())).unwrap_or_default());
-        length = length.saturating_add(piece.len());
-        let used = piece.len() + usize::from(found);
-        reader.consume(used);
-        if found {
-            return Ok(Some(Line {
-                length,
-                ended: true,
-            }));
-        }
-    }
-}
-
 struct Run<'a> {
     ingest: &'a IngestHandle,
     options: &'a ImportOptions,
@@ -361,31 +316,27 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn lines<R: BufRead>(mut self, mut reader: R) -> Result<ImportSummary, ImportError> {
-        let mut buf = Vec::new();
+    fn lines<R: BufRead>(mut self, reader: R) -> Result<ImportSummary, ImportError> {
         let max = self.options.max_line_bytes;
-        loop {
+        for line in BoundedLines::new(reader, max) {
             let number = self.summary.lines + 1;
-            let line = match read_line(&mut reader, &mut buf, max) {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
+            let line = match line {
+                Ok(line) => line,
                 Err(source) => {
                     self.flush()?;
                     return Err(self.read_error(number, source));
                 }
             };
             self.summary.lines = number;
-            self.summary.input_bytes += line.length as u64 + u64::from(line.ended);
-            if line.length > max {
+            self.summary.input_bytes += line.length + u64::from(line.ended);
+            let mut buf = line.bytes;
+            if line.truncated {
                 self.summary.oversize_lines += 1;
                 self.skip(
                     number,
                     format!("{} bytes, longer than the limit of {max}", line.length),
                 );
                 continue;
-            }
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
             }
             if self.options.format == ImportFormat::Ndjson {
                 if number == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
@@ -508,34 +459,6 @@ impl Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lines(input: &[u8], max: usize) -> Vec<(Vec<u8>, usize, bool)> {
-        let mut reader = BufReader::with_capacity(4, input);
-        let mut buf = Vec::new();
-        let mut out = Vec::new();
-        while let Some(line) = read_line(&mut reader, &mut buf, max).unwrap() {
-            out.push((buf.clone(), line.length, line.ended));
-        }
-        out
-    }
-
-    #[test]
-    fn lines_are_read_across_buffer_boundaries_and_bounded() {
-        assert_eq!(
-            lines(b"abcdefgh\n\nxy", 100),
-            vec![
-                (b"abcdefgh".to_vec(), 8, true),
-                (b"".to_vec(), 0, true),
-                (b"xy".to_vec(), 2, false)
-            ]
-        );
-        // Only max + 1 bytes are held of a longer line; its length is still known.
-        assert_eq!(
-            lines(b"0123456789\nok\n", 3),
-            vec![(b"0123".to_vec(), 10, true), (b"ok".to_vec(), 2, true)]
-        );
-        assert!(lines(b"", 3).is_empty());
-    }
 
     #[test]
     fn the_magic_is_peeked_from_short_reads() {

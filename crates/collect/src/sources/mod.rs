@@ -468,6 +468,43 @@ fn is_per_connection_error(e: &io::Error) -> bool {
 }
 
 /// The local address of a bound listener, as a [`SourceError`] on failure.
+/// A bound stream listener and its TLS server, if any: what the TCP, RELP and HTTP sources bind
+/// alike.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: TcpListener,
+    pub(crate) tls: Option<tls::TlsServer>,
+    pub(crate) local_addr: SocketAddr,
+}
+
+impl Listener {
+    /// Loads the TLS certificates of `tls` (offering `alpn`), then binds `addr`.
+    pub(crate) async fn bind(
+        name: &str,
+        addr: SocketAddr,
+        tls: Option<&tls::TlsConfig>,
+        alpn: &[&[u8]],
+    ) -> Result<Listener, SourceError> {
+        let tls = match tls {
+            Some(config) => Some(tls::TlsServer::new(name, config, alpn)?),
+            None => None,
+        };
+        let socket = TcpListener::bind(addr)
+            .await
+            .map_err(|error| SourceError::Bind {
+                name: name.to_owned(),
+                addr,
+                error,
+            })?;
+        let local_addr = local_addr(name, socket.local_addr())?;
+        Ok(Listener {
+            socket,
+            tls,
+            local_addr,
+        })
+    }
+}
+
 pub(crate) fn local_addr(
     name: &str,
     addr: io::Result<SocketAddr>,

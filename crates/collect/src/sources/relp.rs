@@ -84,7 +84,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::tls::{TlsConfig, TlsServer};
@@ -639,39 +639,21 @@ impl RelpConfig {
 #[derive(Debug)]
 pub struct RelpSource {
     config: RelpConfig,
-    listener: TcpListener,
-    tls: Option<TlsServer>,
-    local_addr: SocketAddr,
+    listener: super::Listener,
 }
 
 impl RelpSource {
     /// Checks the configuration, loads the TLS certificates if any, and binds the listener.
     pub async fn bind(config: RelpConfig) -> Result<Self, SourceError> {
         config.check()?;
-        let tls = match &config.tls {
-            Some(tls) => Some(TlsServer::new(&config.name, tls, &[])?),
-            None => None,
-        };
         let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|error| SourceError::Bind {
-                    name: config.name.clone(),
-                    addr: config.listen,
-                    error,
-                })?;
-        let local_addr = super::local_addr(&config.name, listener.local_addr())?;
-        Ok(RelpSource {
-            config,
-            listener,
-            tls,
-            local_addr,
-        })
+            super::Listener::bind(&config.name, config.listen, config.tls.as_ref(), &[]).await?;
+        Ok(RelpSource { config, listener })
     }
 
     /// The address the listener is bound to (the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listener.local_addr
     }
 
     /// Accepts and serves sessions until `shutdown` is cancelled. Then the listener is closed,
@@ -685,8 +667,8 @@ impl RelpSource {
     ) -> Result<(), SourceError> {
         tracing::info!(
             source = %self.config.name,
-            addr = %self.local_addr,
-            tls = self.tls.is_some(),
+            addr = %self.listener.local_addr,
+            tls = self.listener.tls.is_some(),
             "listening for RELP"
         );
         let shared = Arc::new(Shared {
@@ -694,14 +676,14 @@ impl RelpSource {
             max_frame_bytes: self.config.max_frame_bytes,
             batch_messages: self.config.batch_messages,
             batch_bytes: self.config.batch_bytes,
-            tls: self.tls,
+            tls: self.listener.tls,
             ingest,
             stats: Arc::clone(&stats),
             shutdown: shutdown.clone(),
         });
         super::serve_connections(
             &self.config.name,
-            self.listener,
+            self.listener.socket,
             self.config.max_connections,
             stats,
             shutdown,

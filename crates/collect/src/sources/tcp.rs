@@ -45,7 +45,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use shieldwall_parse::{FrameError, FrameResult, Framer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::tls::{TlsConfig, TlsServer};
@@ -146,39 +146,21 @@ impl TcpConfig {
 #[derive(Debug)]
 pub struct TcpSource {
     config: TcpConfig,
-    listener: TcpListener,
-    tls: Option<TlsServer>,
-    local_addr: SocketAddr,
+    listener: super::Listener,
 }
 
 impl TcpSource {
     /// Checks the configuration, loads the TLS certificates if any, and binds the listener.
     pub async fn bind(config: TcpConfig) -> Result<Self, SourceError> {
         config.check()?;
-        let tls = match &config.tls {
-            Some(tls) => Some(TlsServer::new(&config.name, tls, &[])?),
-            None => None,
-        };
         let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|error| SourceError::Bind {
-                    name: config.name.clone(),
-                    addr: config.listen,
-                    error,
-                })?;
-        let local_addr = super::local_addr(&config.name, listener.local_addr())?;
-        Ok(TcpSource {
-            config,
-            listener,
-            tls,
-            local_addr,
-        })
+            super::Listener::bind(&config.name, config.listen, config.tls.as_ref(), &[]).await?;
+        Ok(TcpSource { config, listener })
     }
 
     /// The address the listener is bound to (the real port when configured with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.listener.local_addr
     }
 
     /// Accepts and reads connections until `shutdown` is cancelled, then closes the listener and
@@ -191,7 +173,7 @@ impl TcpSource {
     ) -> Result<(), SourceError> {
         tracing::info!(
             source = %self.config.name,
-            addr = %self.local_addr,
+            addr = %self.listener.local_addr,
             kind = self.config.kind(),
             "listening for TCP syslog"
         );
@@ -202,14 +184,14 @@ impl TcpSource {
                 max_bytes: self.config.batch_bytes,
             },
             max_message_bytes: self.config.max_message_bytes,
-            tls: self.tls,
+            tls: self.listener.tls,
             ingest,
             stats: Arc::clone(&stats),
             shutdown: shutdown.clone(),
         });
         super::serve_connections(
             &self.config.name,
-            self.listener,
+            self.listener.socket,
             self.config.max_connections,
             stats,
             shutdown,

@@ -260,6 +260,18 @@ fn ids_clashing_with_registered_parsers_are_refused() {
         register(&mut r, again),
         Err(RegistryError::DuplicateId("acme-login".into()))
     );
+    let mixed = compile(
+        Path::new("c.yaml"),
+        &format!(
+            "{LOGIN}  - id: fresh\n    match: {{ program: [x] }}\n    method: {{ kv: {{}} }}\n"
+        ),
+    )
+    .unwrap();
+    assert!(register(&mut r, mixed).is_err());
+    assert!(
+        !r.contains("fresh"),
+        "nothing of a clashing set is registered"
+    );
 }
 
 #[test]
