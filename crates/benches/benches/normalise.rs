@@ -60,7 +60,11 @@ fn bench_user_parsers(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(LINES as u64));
     for types in [10usize, 1_000] {
-        let (yaml, lines) = shieldwall_benches::user_parser_set(types, LINES);
+        let (yaml, lines) = shieldwall_benches::user_parser_set(
+            types,
+            LINES,
+            shieldwall_benches::PatternShape::Simple,
+        );
         let Ok(parsers) = user::compile(Path::new("bench.yaml"), &yaml) else {
             return;
         };

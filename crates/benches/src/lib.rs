@@ -135,22 +135,37 @@ fn rename_host(line: &str, host: &str) -> String {
     }
 }
 
-/// `count` user parsers, each for its own program `appN`, with the lines they parse: the input
-/// of the dispatch-scaling benchmark.
-pub fn user_parser_set(count: usize, lines: usize) -> (String, Vec<String>) {
+/// The regex shape of generated user parsers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatternShape {
+    /// Literals and class runs that never backtrack (`(?P<user>\S+) from`): matched without
+    /// the regex engine.
+    Simple,
+    /// A `.+` before a literal that it could also match: needs the regex engine.
+    Backtracking,
+}
+
+/// `count` user parsers, each for its own program `appN` with its own regex (the type's number
+/// is part of the pattern), and `lines` lines that cycle through the types: the input of the
+/// dispatch-scaling benchmark.
+pub fn user_parser_set(count: usize, lines: usize, shape: PatternShape) -> (String, Vec<String>) {
+    let user = match shape {
+        PatternShape::Simple => "\\S+",
+        PatternShape::Backtracking => ".+",
+    };
     let mut yaml = String::from("parsers:\n");
     for i in 0..count {
         let _ = write!(
             yaml,
-            "  - id: app{i}\n    match: {{ program: [app{i}] }}\n    method: {{ regex: '^LOGIN user=(?P<user>\\S+) from (?P<ip>[0-9.]+) result=(?P<result>\\w+)' }}\n    class: authentication\n    activity_id: 1\n    map:\n      user.name: \"{{user}}\"\n      src_endpoint.ip: \"{{ip}}\"\n      status: {{ from: result, values: {{ ok: success, fail: failure }} }}\n"
+            "  - id: app{i}\n    match: {{ program: [app{i}] }}\n    method: {{ regex: '^LOGIN user=(?P<user>{user}) from (?P<ip>[0-9.]+) port {i} result=(?P<result>\\w+)' }}\n    class: authentication\n    activity_id: 1\n    map:\n      user.name: \"{{user}}\"\n      src_endpoint.ip: \"{{ip}}\"\n      status: {{ from: result, values: {{ ok: success, fail: failure }} }}\n"
         );
     }
     let corpus = (0..lines)
         .map(|i| {
+            let kind = i % count.max(1);
             format!(
-                "<38>Nov 29 10:00:00 host-{} app{}: LOGIN user=u{} from 10.0.{}.{} result={}",
+                "<38>Nov 29 10:00:00 host-{} app{kind}: LOGIN user=u{} from 10.0.{}.{} port {kind} result={}",
                 i % 50,
-                i % count.max(1),
                 i % 1000,
                 (i / 256) % 256,
                 i % 256,

@@ -10,10 +10,11 @@
 //!   without a 2xx answer with the same key, and also pretend now and then that a 2xx answer was
 //!   lost (a client timeout). Every acknowledged message is stored, and all copies of a message
 //!   have one event id, so a store that removes duplicate ids keeps each exactly once.
-//! * RELP: rsyslogd (`imfile` fed by the test, `omrelp` to the server) resends what was not
-//!   acknowledged. Every message is stored; RELP has no client-side id, so a message spooled
-//!   whose acknowledgement died with the process is stored again under a new id: at most the
-//!   client's window (128) per kill.
+//! * RELP: rsyslogd (`imfile` fed by the test, `omrelp` to the server with the documented
+//!   `@uuid:%uuid% ...` template, the source with `message_ids = "rsyslog-uuid"`) resends what was
+//!   not acknowledged. Every message is stored; a message spooled whose acknowledgement died with
+//!   the process is stored again (at most the client's window, 128, per kill), with the event id
+//!   of its first copy, so a store that removes duplicate ids keeps each exactly once.
 //! * File: a writer appends numbered lines, with a rename rotation while the server runs and one
 //!   while it is down. Every line is stored and all copies of a line have one event id.
 //! * Full spool: with a 256 KiB spool quota and the pipeline paused (`[pipeline] pause_file`),
@@ -877,8 +878,13 @@ fn rsyslogd(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// The omrelp template that puts rsyslog's message uuid in front of each message, as
+/// `docs/configuration.md` gives it for `message_ids = "rsyslog-uuid"`.
+const RELP_UUID_TEMPLATE: &str = "@uuid:%uuid% <%PRI%>%TIMESTAMP:::date-rfc3339% %HOSTNAME% \
+                                  %syslogtag:1:32%%msg:::sp-if-no-1st-sp%%msg%";
+
 /// rsyslogd in its own directory: follows `input` with imfile and forwards every line as read
-/// with omrelp to `port`, from a queue, retrying forever.
+/// with omrelp to `port` with [`RELP_UUID_TEMPLATE`], from a queue, retrying forever.
 struct Rsyslog {
     child: Child,
     dir: PathBuf,
@@ -895,9 +901,9 @@ impl Rsyslog {
                 r#"global(workDirectory="{work}" maxMessageSize="64k")
 module(load="imfile")
 module(load="omrelp")
-template(name="raw" type="string" string="%rawmsg%")
+template(name="shieldwall-relp" type="string" string="{RELP_UUID_TEMPLATE}")
 ruleset(name="forward") {{
-    action(type="omrelp" target="127.0.0.1" port="{port}" template="raw"
+    action(type="omrelp" target="127.0.0.1" port="{port}" template="shieldwall-relp"
            queue.type="LinkedList" queue.size="500000"
            action.resumeRetryCount="-1" action.resumeInterval="1")
 }}
@@ -980,8 +986,16 @@ fn relp_number(raw: &str) -> Option<u64> {
 }
 
 #[test]
-fn relp_from_rsyslog_under_kill_9_loses_nothing_and_duplicates_stay_within_the_window() {
+fn relp_from_rsyslog_under_kill_9_loses_nothing_and_copies_keep_their_ids() {
     const TEST: &str = "relp_from_rsyslog_under_kill_9";
+    let docs = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md"),
+    )
+    .unwrap();
+    assert!(
+        docs.contains(&format!("string=\"{RELP_UUID_TEMPLATE}\"")),
+        "docs/configuration.md no longer gives the template this test uses"
+    );
     let Some(binary) = rsyslogd(TEST) else {
         return;
     };
@@ -1000,6 +1014,7 @@ idle_ms = 5
 type = "relp"
 name = "relp"
 listen = "127.0.0.1:{port}"
+message_ids = "rsyslog-uuid"
 "#
         ),
     );
@@ -1052,22 +1067,41 @@ listen = "127.0.0.1:{port}"
     let figures = events.figures();
     eprintln!(
         "{TEST}: {kills} kills ({points:?}) in {:.1} s; {written} messages fed to rsyslog; stored: {} \
-         messages in {} events, {} copies sent again under a new id ({} messages), {} replayed \
-         by the pipeline; the bound is {} ({kills} kills x window {RELP_WINDOW})",
+         messages in {} events, {} copies sent again under the same id, {} under a new id ({} \
+         messages), {} replayed by the pipeline; the bound on copies sent again is {} ({kills} \
+         kills x window {RELP_WINDOW})",
         began.elapsed().as_secs_f64(),
         figures.messages,
         figures.events,
+        figures.same_id_copies,
         figures.new_id_copies,
         figures.messages_with_several_ids,
         figures.replayed_copies,
         kills * RELP_WINDOW,
     );
     assert_eq!(figures.messages as u64, written);
-    assert!(
-        figures.new_id_copies as u64 <= kills * RELP_WINDOW,
-        "{} copies under new ids: more than {kills} kills x {RELP_WINDOW}",
-        figures.new_id_copies
+    assert_eq!(
+        figures.new_id_copies, 0,
+        "with message ids every copy rsyslog sends again has the event id of its first copy: \
+         {figures:?}"
     );
+    assert_eq!(figures.messages_with_several_ids, 0, "{figures:?}");
+    assert!(
+        (figures.same_id_copies + figures.new_id_copies) as u64 <= kills * RELP_WINDOW,
+        "{} copies sent again: more than {kills} kills x {RELP_WINDOW}",
+        figures.same_id_copies + figures.new_id_copies
+    );
+    // Every frame carried a valid uuid prefix: no start warned about one without.
+    let warnings: Vec<String> = (1..=serve.starts)
+        .filter_map(|n| fs::read_to_string(dir.path().join(format!("serve-{n}.log"))).ok())
+        .flat_map(|log| {
+            log.lines()
+                .filter(|line| line.contains("without a message id"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
 }
 
 // ---------------------------------------------------------------------------------------------

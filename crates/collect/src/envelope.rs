@@ -37,8 +37,9 @@ pub struct Envelope {
     pub client_identity: String,
     /// What identifies this message within its source across re-reads and retries, when the
     /// source knows: a file position (`file:<path>:<inode>:<offset>`), an HTTP client's
-    /// `Idempotency-Key` with the message's index (`http:<key>:<index>`). Empty otherwise; the
-    /// event id then derives from the spool position.
+    /// `Idempotency-Key` with the message's index (`http:<key>:<index>`), rsyslog's message uuid
+    /// sent over RELP (`relp:<uuid>`). Empty otherwise; the event id then derives from the spool
+    /// position.
     pub key: String,
     /// The message as received.
     pub payload: Vec<u8>,

@@ -8,8 +8,8 @@
 //! so a sink that keys on the id stores each once.
 //!
 //! The event id's key is the envelope's `key` when the source gives one (a file position, an
-//! HTTP client's idempotency key with the message's index), and otherwise the spool sequence with
-//! the receive time.
+//! HTTP client's idempotency key with the message's index, rsyslog's message uuid over RELP), and
+//! otherwise the spool sequence with the receive time.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

@@ -1,6 +1,8 @@
 //! The RELP source against rsyslog's own client (`omrelp`, librelp) and a raw socket client:
 //! every message arrives once and in order, acknowledgements wait for the spool, a restart of the
-//! server and a full spool lose nothing, and the protocol's replies and limits are librelp's.
+//! server and a full spool lose nothing, the protocol's replies and limits are librelp's, and with
+//! `message_ids = "rsyslog-uuid"` the documented omrelp template gives every message its key, also
+//! to the copies rsyslog resends.
 //!
 //! The rsyslog tests need the Debian packages `rsyslog` and `rsyslog-relp`. Without them they fail
 //! under `CI=true` and say loudly that they skipped elsewhere.
@@ -20,13 +22,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use shieldwall_collect::sources::relp::{RelpConfig, RelpSource};
+use shieldwall_collect::sources::relp::{
+    MessageIds, RelpConfig, RelpCounters, RelpSource, parse_frame,
+};
 use shieldwall_collect::sources::tls::TlsConfig;
 use shieldwall_collect::{
     Envelope, HealthBoard, Ingest, IngestConfig, IngestHandle, SourceStats, Spool, SpoolConfig,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const PACKAGES: &str = "rsyslog rsyslog-relp";
@@ -38,6 +43,7 @@ const PACKAGES: &str = "rsyslog rsyslog-relp";
 struct Server {
     addr: SocketAddr,
     stats: Arc<SourceStats>,
+    counters: Arc<RelpCounters>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -46,6 +52,7 @@ impl Server {
     async fn start(config: RelpConfig, ingest: IngestHandle, stats: Arc<SourceStats>) -> Server {
         let source = RelpSource::bind(config).await.unwrap();
         let addr = source.local_addr();
+        let counters = source.counters();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task_stats = Arc::clone(&stats);
@@ -55,6 +62,7 @@ impl Server {
         Server {
             addr,
             stats,
+            counters,
             shutdown,
             task,
         }
@@ -177,8 +185,16 @@ fn rsyslogd(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// An rsyslogd run in its own directory: reads `input` with imfile and forwards every line as is
-/// with omrelp to `port`, retrying forever.
+/// The omrelp template of `message_ids = "rsyslog-uuid"`, as `docs/configuration.md` and the
+/// RELP module's documentation give it (a test checks that they do).
+const UUID_TEMPLATE: &str = "@uuid:%uuid% <%PRI%>%TIMESTAMP:::date-rfc3339% %HOSTNAME% \
+                             %syslogtag:1:32%%msg:::sp-if-no-1st-sp%%msg%";
+
+/// The template that forwards every line as read.
+const RAW_TEMPLATE: &str = "%rawmsg%";
+
+/// An rsyslogd run in its own directory: reads `input` with imfile and forwards every line with
+/// omrelp to `port` (as is, or with another template), retrying forever.
 struct Rsyslog {
     child: Child,
     dir: PathBuf,
@@ -191,6 +207,19 @@ impl Rsyslog {
 
     /// [`Rsyslog::start`] with more `omrelp` parameters.
     fn start_with(binary: &Path, dir: &Path, input: &Path, port: u16, extra: &str) -> Rsyslog {
+        Rsyslog::start_templated(binary, dir, input, port, RAW_TEMPLATE, extra)
+    }
+
+    /// [`Rsyslog::start_with`] with the omrelp template `template` (a RainerScript string
+    /// template).
+    fn start_templated(
+        binary: &Path,
+        dir: &Path,
+        input: &Path,
+        port: u16,
+        template: &str,
+        extra: &str,
+    ) -> Rsyslog {
         let work = dir.join("work");
         std::fs::create_dir_all(&work).unwrap();
         let conf = dir.join("rsyslog.conf");
@@ -200,16 +229,15 @@ impl Rsyslog {
                 r#"global(workDirectory="{work}" maxMessageSize="64k")
 module(load="imfile")
 module(load="omrelp")
-template(name="raw" type="string" string="%rawmsg%")
+template(name="forward" type="string" string="{template}")
 ruleset(name="forward") {{
-    action(type="omrelp" target="127.0.0.1" port="{port}" template="raw"
+    action(type="omrelp" target="127.0.0.1" port="{port}" template="forward"
            action.resumeRetryCount="-1" action.resumeInterval="1" {extra})
 }}
 input(type="imfile" file="{input}" tag="relptest" ruleset="forward")
 "#,
                 work = work.display(),
                 input = input.display(),
-                extra = extra,
             ),
         )
         .unwrap();
@@ -591,6 +619,253 @@ async fn rsyslog_omrelp_over_tls_with_client_certificates() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// rsyslog with message ids
+// ---------------------------------------------------------------------------------------------
+
+/// What the uuid template makes of line `i` read by imfile with the tag `relptest`: the message
+/// after the key's prefix, from `<PRI>` to the line.
+fn check_uuid_payload(envelope: &Envelope) {
+    let text = String::from_utf8_lossy(&envelope.payload);
+    // imfile's default facility and severity: local0.notice.
+    assert!(text.starts_with("<133>"), "{text:?}");
+    assert!(
+        text.contains(" relptest <13>Nov 29 01:02:03 testhost app[42]: RELP message number "),
+        "{text:?}"
+    );
+}
+
+/// The uuid of an envelope's key, checked: `relp:` and 32 upper-case hexadecimal digits.
+fn uuid_of(envelope: &Envelope) -> &str {
+    let uuid = envelope.key.strip_prefix("relp:").unwrap_or_else(|| {
+        panic!(
+            "no message id key: {:?} for {:?}",
+            envelope.key,
+            String::from_utf8_lossy(&envelope.payload)
+        )
+    });
+    assert!(
+        uuid.len() == 32
+            && uuid
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)),
+        "{uuid:?}"
+    );
+    uuid
+}
+
+/// The line number in a payload made by the uuid template.
+fn number_of(envelope: &Envelope) -> usize {
+    let text = String::from_utf8_lossy(&envelope.payload);
+    let rest = text.split("RELP message number ").nth(1).unwrap();
+    rest[..6].parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_uuid_template_gives_every_message_its_key() {
+    let Some(binary) = rsyslogd("rsyslog_uuid_template_gives_every_message_its_key") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(&dir.path().join("spool"), 1 << 30, 64 << 20);
+    let mut config = RelpConfig::new("relp", local(0));
+    config.message_ids = MessageIds::RsyslogUuid;
+    let server = Server::start(config, spooled.handle(), stats("relp")).await;
+
+    const N: usize = 2_000;
+    let input = dir.path().join("input.log");
+    write_lines(&input, N);
+    let rsyslog = Rsyslog::start_templated(
+        &binary,
+        dir.path(),
+        &input,
+        server.addr.port(),
+        UUID_TEMPLATE,
+        "",
+    );
+    let done = Instant::now();
+    while spooled.written() < N as u64 {
+        assert!(
+            done.elapsed() < Duration::from_secs(60),
+            "only {} of {N} messages arrived\n{}",
+            spooled.written(),
+            rsyslog.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = spooled.envelopes();
+    assert_eq!(got.len(), N);
+    let mut uuids = std::collections::HashSet::new();
+    for (i, envelope) in got.iter().enumerate() {
+        check_uuid_payload(envelope);
+        assert_eq!(number_of(envelope), i, "in order");
+        assert!(uuids.insert(uuid_of(envelope)), "a uuid used twice");
+    }
+    eprintln!(
+        "first message: key {:?}, payload {:?}",
+        got[0].key,
+        String::from_utf8_lossy(&got[0].payload)
+    );
+    assert_eq!(
+        server.counters.without_message_id.load(Ordering::Relaxed),
+        0
+    );
+    drop(rsyslog);
+    server.stop().await;
+    spooled.close().await;
+}
+
+/// A TCP proxy to `server` on a port of its own. Its first connection forwards the client's bytes
+/// and only the server's first frame (the answer to `open`): the acknowledgements of the frames
+/// the server writes are swallowed, until `cut` is notified and both connections are closed, as
+/// when a collector dies between its spool write and the client reading the acknowledgement.
+/// Later connections forward everything.
+async fn acknowledgement_eating_proxy(server: SocketAddr, cut: Arc<Notify>) -> SocketAddr {
+    let listener = TcpListener::bind(local(0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut upstream) = TcpStream::connect(server).await else {
+                continue;
+            };
+            if !first {
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                });
+                continue;
+            }
+            first = false;
+            let cut = Arc::clone(&cut);
+            tokio::spawn(async move {
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut upstream_read, mut upstream_write) = upstream.into_split();
+                let up = tokio::io::copy(&mut client_read, &mut upstream_write);
+                let down = async {
+                    let mut held = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let mut answered_open = false;
+                    loop {
+                        let n = upstream_read.read(&mut chunk).await?;
+                        if n == 0 {
+                            return Ok::<(), std::io::Error>(());
+                        }
+                        if answered_open {
+                            continue;
+                        }
+                        held.extend_from_slice(&chunk[..n]);
+                        if let Ok(Some((_, used))) = parse_frame(&held, 1 << 20) {
+                            client_write.write_all(&held[..used]).await?;
+                            answered_open = true;
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = up => {}
+                    _ = down => {}
+                    () = cut.notified() => {}
+                }
+                // Dropping the halves closes both connections.
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_resends_unacknowledged_messages_with_their_uuid() {
+    let Some(binary) = rsyslogd("rsyslog_resends_unacknowledged_messages_with_their_uuid") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(&dir.path().join("spool"), 1 << 30, 64 << 20);
+    let mut config = RelpConfig::new("relp", local(0));
+    config.message_ids = MessageIds::RsyslogUuid;
+    let server = Server::start(config, spooled.handle(), stats("relp")).await;
+    let cut = Arc::new(Notify::new());
+    let proxy = acknowledgement_eating_proxy(server.addr, Arc::clone(&cut)).await;
+
+    const N: usize = 2_000;
+    let input = dir.path().join("input.log");
+    write_lines(&input, N);
+    let rsyslog =
+        Rsyslog::start_templated(&binary, dir.path(), &input, proxy.port(), UUID_TEMPLATE, "");
+
+    // The first connection's frames are written but never acknowledged: the client's window
+    // fills, then the connection breaks.
+    wait_for(
+        "frames written without acknowledgement",
+        Duration::from_secs(60),
+        || spooled.written() >= 64,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let unacknowledged = spooled.written();
+    cut.notify_one();
+
+    let done = Instant::now();
+    loop {
+        let distinct: std::collections::HashSet<usize> =
+            spooled.envelopes().iter().map(number_of).collect();
+        if distinct.len() >= N {
+            break;
+        }
+        assert!(
+            done.elapsed() < Duration::from_secs(90),
+            "only {} distinct of {N} messages after the break\n{}",
+            distinct.len(),
+            rsyslog.output()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = spooled.envelopes();
+    let mut first_key: std::collections::HashMap<usize, String> = Default::default();
+    let mut owner: std::collections::HashMap<String, usize> = Default::default();
+    let mut repeats = 0;
+    for envelope in &got {
+        check_uuid_payload(envelope);
+        let number = number_of(envelope);
+        let uuid = uuid_of(envelope).to_owned();
+        match first_key.get(&number) {
+            Some(key) => {
+                repeats += 1;
+                assert_eq!(
+                    *key, envelope.key,
+                    "message {number} was resent under another id"
+                );
+            }
+            None => {
+                first_key.insert(number, envelope.key.clone());
+                if let Some(other) = owner.insert(uuid, number) {
+                    panic!("messages {other} and {number} share a uuid");
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{unacknowledged} frames written unacknowledged before the break; {repeats} copies resent, \
+         all with the key of their first copy"
+    );
+    assert_eq!(first_key.len(), N);
+    assert!(
+        repeats > 0,
+        "the frames written before the break were not resent"
+    );
+    assert!(repeats as u64 <= unacknowledged);
+    assert_eq!(
+        server.counters.without_message_id.load(Ordering::Relaxed),
+        0
+    );
+    drop(rsyslog);
+    server.stop().await;
+    spooled.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // A raw client
 // ---------------------------------------------------------------------------------------------
 
@@ -793,6 +1068,109 @@ async fn connections_beyond_the_limit_are_closed_and_counted() {
     spooled.close().await;
 }
 
+/// Sends `syslog` frames with these data in one session to a server with `config`, and checks
+/// that every one is acknowledged. Returns the envelopes written and the count of frames without
+/// a message id.
+async fn session_with(config: RelpConfig, frames: &[&[u8]]) -> (Vec<Envelope>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let spooled = Spooled::open(dir.path(), 1 << 30, 64 << 20);
+    let server = Server::start(config, spooled.handle(), stats("relp")).await;
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(OPEN).await.unwrap();
+    read_until(&mut c, b"commands=syslog\n").await;
+    let mut bytes = Vec::new();
+    let mut expected = String::new();
+    for (i, data) in frames.iter().enumerate() {
+        let txnr = i + 2;
+        bytes.extend_from_slice(format!("{txnr} syslog {} ", data.len()).as_bytes());
+        bytes.extend_from_slice(data);
+        bytes.push(b'\n');
+        expected.push_str(&format!("{txnr} rsp 6 200 OK\n"));
+    }
+    bytes.extend_from_slice(format!("{} close 0\n", frames.len() + 2).as_bytes());
+    c.write_all(&bytes).await.unwrap();
+    let answers = read_to_end(&mut c).await;
+    assert_eq!(
+        String::from_utf8_lossy(&answers),
+        format!("{expected}{} rsp 0\n0 serverclose 0\n", frames.len() + 2)
+    );
+    let got = spooled.envelopes();
+    let missing = server.counters.without_message_id.load(Ordering::Relaxed);
+    server.stop().await;
+    spooled.close().await;
+    (got, missing)
+}
+
+const FRAMES: [&[u8]; 5] = [
+    b"@uuid:3BB341ED53324DBB8015C037E18730F9 <13>Nov 29 01:02:03 host app: one",
+    b"<13>Nov 29 01:02:03 host app: no id",
+    b"@uuid:3bb341ed53324dbb8015c037e18730f9 <13>lower case",
+    b"@uuid:BCF6E2249A0B4E3480549074B44ADB1 <13>31 digits",
+    b"@uuid:BCF6E2249A0B4E3480549074B44ADB10 <13>Nov 29 01:02:03 host app: two",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_ids_become_keys_and_frames_without_one_are_kept_and_counted() {
+    let mut config = RelpConfig::new("relp", local(0));
+    config.message_ids = MessageIds::RsyslogUuid;
+    let (got, missing) = session_with(config, &FRAMES).await;
+    let got: Vec<(&str, String)> = got
+        .iter()
+        .map(|e| {
+            (
+                e.key.as_str(),
+                String::from_utf8_lossy(&e.payload).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "relp:3BB341ED53324DBB8015C037E18730F9",
+                "<13>Nov 29 01:02:03 host app: one".to_owned()
+            ),
+            ("", "<13>Nov 29 01:02:03 host app: no id".to_owned()),
+            (
+                "",
+                "@uuid:3bb341ed53324dbb8015c037e18730f9 <13>lower case".to_owned()
+            ),
+            (
+                "",
+                "@uuid:BCF6E2249A0B4E3480549074B44ADB1 <13>31 digits".to_owned()
+            ),
+            (
+                "relp:BCF6E2249A0B4E3480549074B44ADB10",
+                "<13>Nov 29 01:02:03 host app: two".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(missing, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_message_ids_frames_are_stored_as_sent() {
+    let (got, missing) = session_with(RelpConfig::new("relp", local(0)), &FRAMES).await;
+    assert_eq!(got.len(), FRAMES.len());
+    for (envelope, frame) in got.iter().zip(FRAMES) {
+        assert_eq!(envelope.key, "");
+        assert_eq!(envelope.payload, frame);
+    }
+    assert_eq!(missing, 0);
+}
+
+#[test]
+fn the_documented_template_is_the_tested_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for doc in ["../../docs/configuration.md", "src/sources/relp.rs"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        assert!(
+            text.contains(&format!("string=\"{UUID_TEMPLATE}\"")),
+            "{doc} does not give the template the tests use: {UUID_TEMPLATE}"
+        );
+    }
+}
+
 #[test]
 fn the_configuration_refuses_unknown_fields_and_has_defaults() {
     let config: RelpConfig =
@@ -804,5 +1182,22 @@ fn the_configuration_refuses_unknown_fields_and_has_defaults() {
     assert!(
         toml::from_str::<RelpConfig>("name = \"r\"\nlisten = \"127.0.0.1:1\"\nwindow = 5\n")
             .is_err()
+    );
+    assert_eq!(config.message_ids, MessageIds::None);
+    let ids: RelpConfig =
+        toml::from_str("name = \"r\"\nlisten = \"127.0.0.1:1\"\nmessage_ids = \"rsyslog-uuid\"\n")
+            .unwrap();
+    assert_eq!(ids.message_ids, MessageIds::RsyslogUuid);
+    let none: RelpConfig =
+        toml::from_str("name = \"r\"\nlisten = \"127.0.0.1:1\"\nmessage_ids = \"none\"\n").unwrap();
+    assert_eq!(none.message_ids, MessageIds::None);
+    let error = toml::from_str::<RelpConfig>(
+        "name = \"r\"\nlisten = \"127.0.0.1:1\"\nmessage_ids = \"uuid\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("rsyslog-uuid"),
+        "the error names the values: {error}"
     );
 }

@@ -19,14 +19,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 use shieldwall_core::event::{Action, Status};
 use shieldwall_core::{Event, EventClass, LogKind, Severity, TimeStatus};
 
+use self::pattern::UserRegex;
 use crate::registry::{Keys, Message, Parser, Registry, RegistryError, TextParser};
+
+mod pattern;
 
 /// The most fields one message may yield (key=value and JSON methods).
 pub const MAX_FIELDS: usize = 256;
@@ -173,7 +175,7 @@ pub const SETTABLE_FIELDS: &[&str] = &[
 
 #[derive(Clone)]
 enum Method {
-    Regex(Regex),
+    Regex(UserRegex),
     Separator {
         delimiter: String,
         fields: Vec<String>,
@@ -206,7 +208,7 @@ enum Mapping {
 #[derive(Clone)]
 pub struct UserParser {
     id: String,
-    gate: Option<Regex>,
+    gate: Option<UserRegex>,
     method: Method,
     class: EventClass,
     activity_id: u8,
@@ -318,6 +320,14 @@ pub fn register(registry: &mut Registry, parsers: Vec<UserParser>) -> Result<(),
     Ok(())
 }
 
+/// The regex parser's reason without its multi-line picture of the pattern.
+fn regex_reason(message: &str) -> String {
+    message
+        .lines()
+        .find_map(|l| l.strip_prefix("error: "))
+        .map_or_else(|| first_line(message), str::to_owned)
+}
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").to_owned()
 }
@@ -362,14 +372,11 @@ fn compile_one(path: &Path, spec: Spanned<ParserSpec>) -> Result<UserParser, Use
         ));
     }
     let gate = match &m.regex {
-        Some(r) => Some(Regex::new(&r.value).map_err(|e| {
+        Some(r) => Some(UserRegex::new(&r.value).map_err(|e| {
             error_at(
                 path,
                 r,
-                format!(
-                    "parser `{id}`: bad match regex: {}",
-                    first_line(&e.to_string())
-                ),
+                format!("parser `{id}`: bad match regex: {}", regex_reason(&e)),
             )
         })?),
         None => None,
@@ -386,14 +393,14 @@ fn compile_one(path: &Path, spec: Spanned<ParserSpec>) -> Result<UserParser, Use
     let method_at = p.method.referenced;
     let (method, known_fields) = match p.method.value {
         MethodSpec::Regex(r) => {
-            let regex = Regex::new(&r.value).map_err(|e| {
+            let regex = UserRegex::new(&r.value).map_err(|e| {
                 error_at(
                     path,
                     &r,
-                    format!("parser `{id}`: bad regex: {}", first_line(&e.to_string())),
+                    format!("parser `{id}`: bad regex: {}", regex_reason(&e)),
                 )
             })?;
-            let names: Vec<String> = regex.capture_names().flatten().map(str::to_owned).collect();
+            let names = regex.names().to_vec();
             if names.is_empty() {
                 return Err(error_at(
                     path,
@@ -593,21 +600,15 @@ fn suggest(field: &str) -> Option<&'static str> {
 type Fields<'t> = Vec<(std::borrow::Cow<'t, str>, std::borrow::Cow<'t, str>)>;
 
 impl UserParser {
-    fn extract<'t>(&self, text: &'t str) -> Option<Fields<'t>> {
+    fn extract<'a>(&'a self, text: &'a str) -> Option<Fields<'a>> {
         match &self.method {
-            Method::Regex(regex) => {
-                let caps = regex.captures(text)?;
-                Some(
-                    regex
-                        .capture_names()
-                        .flatten()
-                        .filter_map(|name| {
-                            caps.name(name)
-                                .map(|m| (name.to_owned().into(), m.as_str().into()))
-                        })
-                        .collect(),
-                )
-            }
+            Method::Regex(regex) => Some(
+                regex
+                    .captures(text)?
+                    .into_iter()
+                    .map(|(name, value)| (name.into(), value.into()))
+                    .collect(),
+            ),
             Method::Separator {
                 delimiter,
                 fields,
@@ -624,7 +625,7 @@ impl UserParser {
                         .filter(|(name, _)| !name.is_empty() && name.as_str() != "_")
                         .map(|(name, v)| {
                             let v = if *trim { v.trim() } else { v };
-                            (name.clone().into(), v.into())
+                            (name.as_str().into(), v.into())
                         })
                         .collect(),
                 )

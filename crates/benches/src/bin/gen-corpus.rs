@@ -1,6 +1,7 @@
 //! Writes a benchmark corpus to standard output: `gen-corpus mixed LINES HOSTS` (the real
-//! sample lines, cycled) or `gen-corpus user-parsers COUNT LINES PARSER_FILE` (generated
-//! user parsers, written to PARSER_FILE, and lines for them).
+//! sample lines, cycled) or `gen-corpus user-parsers COUNT LINES PARSER_FILE [simple|backtracking]`
+//! (generated user parsers, written to PARSER_FILE, and lines for them; the shape of their
+//! regexes: see `PatternShape`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,7 +28,12 @@ fn main() -> ExitCode {
             let (Some(count), Some(n), Some(file)) = (number(1), number(2), args.get(3)) else {
                 return usage();
             };
-            let (yaml, lines) = shieldwall_benches::user_parser_set(count, n);
+            let shape = match args.get(4).map(String::as_str) {
+                None | Some("simple") => shieldwall_benches::PatternShape::Simple,
+                Some("backtracking") => shieldwall_benches::PatternShape::Backtracking,
+                Some(_) => return usage(),
+            };
+            let (yaml, lines) = shieldwall_benches::user_parser_set(count, n, shape);
             if let Err(e) = std::fs::write(file, yaml) {
                 eprintln!("gen-corpus: {file}: {e}");
                 return ExitCode::FAILURE;
@@ -50,7 +56,7 @@ fn main() -> ExitCode {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: gen-corpus mixed LINES HOSTS | gen-corpus user-parsers COUNT LINES PARSER_FILE"
+        "usage: gen-corpus mixed LINES HOSTS | gen-corpus user-parsers COUNT LINES PARSER_FILE [simple|backtracking]"
     );
     ExitCode::from(2)
 }

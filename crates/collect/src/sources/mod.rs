@@ -13,7 +13,7 @@
 //! | [`udp`] | `syslog-udp` | none beyond the socket: datagrams may be lost in the network, in the kernel, or dropped (and counted) when the spool refuses |
 //! | [`tcp`] | `syslog-tcp`, `syslog-tls` | no application-level acknowledgement: what is in flight in socket buffers when the process dies is lost; otherwise back-pressure, never a drop |
 //! | [`http`] | `http` | at least once: a 2xx answer means the whole request is on disk; a batch retried with the same `Idempotency-Key` yields events with the same ids |
-//! | [`relp`] | `relp` | at least once: a frame is acknowledged only after it is on disk; unacknowledged frames are resent by the client |
+//! | [`relp`] | `relp` | at least once: a frame is acknowledged only after it is on disk; unacknowledged frames are resent by the client; with `message_ids = "rsyslog-uuid"` the copies keep rsyslog's message uuid (envelope `key` = `relp:<uuid>`) and so their event id |
 //! | [`file`](mod@file) | `file` | at least once: the checkpoint advances only after the lines before it are on disk; replayed lines keep their identity (envelope `key` = `file:<path>:<inode>:<offset>`) |
 //! | [`import`] | (one-shot) | each batch is on disk before the next is read; the summary counts only what is |
 //!

@@ -15,13 +15,59 @@
 //! **Duplicates.** A frame written to the spool whose acknowledgement never reached the client
 //! (the collector crashed, or the connection broke, between the spool write and the client
 //! reading the `rsp`) is sent again under a new transaction number on the next connection, and is
-//! then stored a second time. Such a duplicate is a byte-identical payload from the same client
-//! host (`peer` differs only in the source port), arriving after a connection break; RELP gives no
-//! way to tell it apart on the wire. rsyslog's forward format carries the original timestamp,
-//! host and tag, so a downstream deduplication over (client host, payload hash) within a short
-//! window recognises them. A clean shutdown produces none: every written frame's `rsp` is sent
-//! before the `serverclose` hint and the connection is half-closed (FIN, not RST), so the client
-//! reads its acknowledgements first.
+//! then stored a second time: at most the client's window (librelp: 128 frames) per break. A clean
+//! shutdown produces none: every written frame's `rsp` is sent before the `serverclose` hint and
+//! the connection is half-closed (FIN, not RST), so the client reads its acknowledgements first.
+//!
+//! - Without message ids (`message_ids = "none"`, the default) such a duplicate is a
+//!   byte-identical payload from the same client host (`peer` differs only in the source port),
+//!   arriving after a connection break, and its event gets an id of its own: RELP gives no way to
+//!   tell it apart on the wire. rsyslog's forward format carries the original timestamp, host and
+//!   tag, so a downstream deduplication over (client host, payload hash) within a short window
+//!   recognises them. **At least once.**
+//! - With message ids (`message_ids = "rsyslog-uuid"`, see [Message ids](#message-ids)) every
+//!   copy carries the uuid rsyslog gave the message, so every copy gets the envelope key
+//!   `relp:<uuid>` and the same event id, which a store keyed on the event id keeps once. **At
+//!   least once, with duplicates sharing an id: exactly once after deduplication by id.**
+//!
+//! # Message ids
+//!
+//! rsyslog gives each message a uuid when a template first asks for its `%uuid%` property and
+//! keeps it with the message while it waits in rsyslog's queues and is retried; librelp resends
+//! an unacknowledged frame's data unchanged. With `message_ids = "rsyslog-uuid"` the source
+//! expects the omrelp template to put that uuid in front of each message:
+//!
+//! ```text
+//! template(name="shieldwall-relp" type="string"
+//!          string="@uuid:%uuid% <%PRI%>%TIMESTAMP:::date-rfc3339% %HOSTNAME% %syslogtag:1:32%%msg:::sp-if-no-1st-sp%%msg%")
+//! action(type="omrelp" target="collector.example.net" port="2514" template="shieldwall-relp")
+//! ```
+//!
+//! (after the prefix this is rsyslog's `RSYSLOG_ForwardFormat`). The prefix is the marker
+//! [`UUID_MARKER`] (`@uuid:`), exactly [`UUID_DIGITS`] (32) hexadecimal digits in upper case (as
+//! rsyslog 8 prints `%uuid%`: the 16 bytes of a libuuid uuid, no dashes) and one space. A syslog
+//! message is not mistaken for it: RFC 5424 and RFC 3164 messages start with `<PRI>`, the
+//! header-less messages of some devices with a timestamp or a host name, and the prefix is only
+//! valid with the 32 digits and the space after the marker. The source removes the prefix, so the
+//! spool holds the message as if no prefix had been sent, and sets the envelope key to
+//! `relp:<uuid>`; the pipeline derives the event id from the tenant, the source and that key.
+//!
+//! A frame whose data does not start with a valid prefix (another marker, 31 or 33 digits, lower
+//! case or other non-hexadecimal digits, no space after the digits) is still stored and
+//! acknowledged, whole and with an empty key (its event id then derives from the spool position,
+//! as without message ids); it is counted in [`RelpCounters::without_message_id`] and logged as a
+//! warning at most once a minute per source. Without the setting the data is never looked at: a
+//! message that happens to start with `@uuid:` is stored as sent.
+//!
+//! The id covers the last hop: the rsyslogd that sends to this source. A message that another
+//! rsyslogd relays to it gets a new uuid in the relay, so copies created before the relay (a
+//! relay that crashed before acknowledging upstream) do not share an id. rsyslog documents that
+//! the uuid, once generated, stays the message's in that rsyslogd, also across a restart with
+//! the message in an on-disk queue; the tests here cover resends by a running rsyslogd (broken
+//! connections, a collector killed between spool write and acknowledgement). The uuid is taken as
+//! the sender writes it: a sender that repeats a uuid makes different messages share an event
+//! id, so enable the setting only for senders trusted to run the template above (TLS with
+//! `allowed_clients` binds the source to known senders).
 //!
 //! # Protocol
 //!
@@ -36,7 +82,8 @@
 //!   `TXNR rsp LEN 200 OK\nrelp_version=0\nrelp_software=shieldwall,VERSION\ncommands=syslog`
 //!   (version 0 is what librelp speaks). A second `open` is answered
 //!   `200 connection already open - ignored`.
-//! - `syslog` carries one message; it becomes one envelope (payload = DATA as received).
+//! - `syslog` carries one message; it becomes one envelope (payload = DATA as received; with
+//!   message ids, DATA without its id prefix).
 //! - `close` is answered `TXNR rsp 0` (an empty response), then the hint `0 serverclose 0`, and the
 //!   connection is closed.
 //! - An unknown command is answered `500 command not supported` and the session goes on
@@ -79,7 +126,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -115,6 +163,17 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const LINGER: Duration = Duration::from_secs(1);
 /// The hint sent before the server closes a session.
 const SERVERCLOSE: &[u8] = b"0 serverclose 0\n";
+/// The marker that starts a `syslog` frame's data when the sender puts rsyslog's message uuid in
+/// front of the message (`message_ids = "rsyslog-uuid"`).
+pub const UUID_MARKER: &[u8] = b"@uuid:";
+/// The digits of rsyslog's `%uuid%`: 16 bytes as upper-case hexadecimal, without dashes.
+pub const UUID_DIGITS: usize = 32;
+/// The prefix of envelope keys made of message ids.
+const KEY_PREFIX: &str = "relp:";
+/// The least time between two warnings about frames without a message id, per source.
+const MISSING_ID_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+/// How much of a frame without a message id the warning quotes.
+const MISSING_ID_QUOTE: usize = 48;
 
 // ---------------------------------------------------------------------------------------------
 // Frames
@@ -549,6 +608,76 @@ fn check_offers(data: &[u8]) -> Result<(), &'static str> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Message ids
+// ---------------------------------------------------------------------------------------------
+
+/// Where a RELP source finds each message's own id (`message_ids`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageIds {
+    /// `none`: messages carry no id; a frame's data is the message, the envelope key is empty.
+    #[default]
+    None,
+    /// `rsyslog-uuid`: each frame's data starts with [`UUID_MARKER`], rsyslog's `%uuid%`
+    /// ([`UUID_DIGITS`] upper-case hexadecimal digits) and a space (see
+    /// [Message ids](self#message-ids)).
+    RsyslogUuid,
+}
+
+/// What [`MessageIds::take`] found at the start of a frame's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageId {
+    /// Message ids are off; the data was not looked at.
+    Off,
+    /// The envelope key made of the id (`relp:<uuid>`); the prefix was removed from the data.
+    Key(String),
+    /// Message ids are on, but the data does not start with a valid prefix; it is left whole.
+    Missing,
+}
+
+impl MessageIds {
+    /// Takes the message id off the start of a `syslog` frame's `data`. Never panics.
+    pub fn take(self, data: &mut Vec<u8>) -> MessageId {
+        match self {
+            MessageIds::None => MessageId::Off,
+            MessageIds::RsyslogUuid => {
+                let Some((uuid, message)) = split_rsyslog_uuid(data) else {
+                    return MessageId::Missing;
+                };
+                let key = format!("{KEY_PREFIX}{uuid}");
+                let prefix = data.len() - message.len();
+                data.drain(..prefix);
+                MessageId::Key(key)
+            }
+        }
+    }
+}
+
+/// Splits the prefix `@uuid:<32 upper-case hexadecimal digits><SP>` off `data`: the uuid and the
+/// message after the space, or `None` when `data` does not start with exactly that. Never panics.
+pub fn split_rsyslog_uuid(data: &[u8]) -> Option<(&str, &[u8])> {
+    let rest = data.strip_prefix(UUID_MARKER)?;
+    let digits = rest.get(..UUID_DIGITS)?;
+    if !digits
+        .iter()
+        .all(|&c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
+    {
+        return None;
+    }
+    let message = rest.get(UUID_DIGITS..)?.strip_prefix(b" ")?;
+    let uuid = std::str::from_utf8(digits).ok()?;
+    Some((uuid, message))
+}
+
+/// Counters of the RELP source beyond [`SourceStats`].
+#[derive(Debug, Default)]
+pub struct RelpCounters {
+    /// `syslog` frames stored without a message id although `message_ids` asks for one (their
+    /// data did not start with a valid prefix).
+    pub without_message_id: AtomicU64,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------------------------
 
@@ -582,6 +711,11 @@ pub struct RelpConfig {
     /// TLS settings; when present the listener speaks only TLS. Default: none (plain TCP).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Where each message's own id comes from: `none`, or `rsyslog-uuid` (each frame's data
+    /// starts with `@uuid:`, rsyslog's `%uuid%` and a space; the envelope key becomes
+    /// `relp:<uuid>`, so copies resent after a crash share an event id). Default: `none`.
+    #[serde(default)]
+    pub message_ids: MessageIds,
 }
 
 fn default_max_connections() -> usize {
@@ -612,6 +746,7 @@ impl RelpConfig {
             batch_messages: default_batch_messages(),
             batch_bytes: default_batch_bytes(),
             tls: None,
+            message_ids: MessageIds::None,
         }
     }
 
@@ -640,6 +775,7 @@ impl RelpConfig {
 pub struct RelpSource {
     config: RelpConfig,
     listener: super::Listener,
+    counters: Arc<RelpCounters>,
 }
 
 impl RelpSource {
@@ -648,7 +784,16 @@ impl RelpSource {
         config.check()?;
         let listener =
             super::Listener::bind(&config.name, config.listen, config.tls.as_ref(), &[]).await?;
-        Ok(RelpSource { config, listener })
+        Ok(RelpSource {
+            config,
+            listener,
+            counters: Arc::new(RelpCounters::default()),
+        })
+    }
+
+    /// The source's own counters.
+    pub fn counters(&self) -> Arc<RelpCounters> {
+        Arc::clone(&self.counters)
     }
 
     /// The address the listener is bound to (the real port when configured with port 0).
@@ -669,6 +814,7 @@ impl RelpSource {
             source = %self.config.name,
             addr = %self.listener.local_addr,
             tls = self.listener.tls.is_some(),
+            message_ids = ?self.config.message_ids,
             "listening for RELP"
         );
         let shared = Arc::new(Shared {
@@ -676,9 +822,13 @@ impl RelpSource {
             max_frame_bytes: self.config.max_frame_bytes,
             batch_messages: self.config.batch_messages,
             batch_bytes: self.config.batch_bytes,
+            message_ids: self.config.message_ids,
             tls: self.listener.tls,
             ingest,
             stats: Arc::clone(&stats),
+            counters: self.counters,
+            started: Instant::now(),
+            next_missing_id_warning_ms: AtomicU64::new(0),
             shutdown: shutdown.clone(),
         });
         super::serve_connections(
@@ -714,10 +864,76 @@ struct Shared {
     max_frame_bytes: usize,
     batch_messages: usize,
     batch_bytes: usize,
+    message_ids: MessageIds,
     tls: Option<TlsServer>,
     ingest: IngestHandle,
     stats: Arc<SourceStats>,
+    counters: Arc<RelpCounters>,
+    /// When the source started serving: the origin of `next_missing_id_warning_ms`.
+    started: Instant,
+    /// Milliseconds after `started` before which no other warning about a frame without a
+    /// message id is logged.
+    next_missing_id_warning_ms: AtomicU64,
     shutdown: CancellationToken,
+}
+
+impl Shared {
+    /// Makes the envelope of a `syslog` frame's data: with message ids, the id moves from the
+    /// data into the key; a missing id is counted and, at most once per
+    /// [`MISSING_ID_WARNING_INTERVAL`], logged.
+    fn envelope(
+        &self,
+        origin: &Origin,
+        received: Timestamp,
+        mut data: Vec<u8>,
+        peer: SocketAddr,
+    ) -> Envelope {
+        let key = match self.message_ids.take(&mut data) {
+            MessageId::Key(key) => key,
+            MessageId::Off => String::new(),
+            MessageId::Missing => {
+                self.missing_id(&data, peer);
+                String::new()
+            }
+        };
+        let mut envelope = origin.envelope(received, data);
+        envelope.key = key;
+        envelope
+    }
+
+    fn missing_id(&self, data: &[u8], peer: SocketAddr) {
+        let total = self
+            .counters
+            .without_message_id
+            .fetch_add(1, Ordering::Relaxed)
+            + 1;
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let next = self.next_missing_id_warning_ms.load(Ordering::Relaxed);
+        if now < next {
+            return;
+        }
+        let later = now.saturating_add(
+            u64::try_from(MISSING_ID_WARNING_INTERVAL.as_millis()).unwrap_or(u64::MAX),
+        );
+        if self
+            .next_missing_id_warning_ms
+            .compare_exchange(next, later, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            // Another connection logs this interval's warning.
+            return;
+        }
+        let start = String::from_utf8_lossy(data.get(..MISSING_ID_QUOTE).unwrap_or(data));
+        tracing::warn!(
+            source = %self.name,
+            %peer,
+            without_message_id = total,
+            start = ?start,
+            "RELP message without a valid \"@uuid:<32 upper-case hex digits> \" prefix stored \
+             without a message id (message_ids = \"rsyslog-uuid\"; check the omrelp template); \
+             such messages are logged at most once a minute"
+        );
+    }
 }
 
 async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
@@ -736,7 +952,7 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
             shared
                 .stats
                 .rejected_connections
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(source = %shared.name, %peer, "connection refused: {rejection}");
         }
     }
@@ -838,9 +1054,10 @@ where
             };
             match action {
                 Action::Store { txnr, payload } => {
-                    work.bytes = work.bytes.saturating_add(payload.len());
+                    let envelope = shared.envelope(&origin, now, payload, peer);
+                    work.bytes = work.bytes.saturating_add(envelope.payload.len());
                     let index = work.envelopes.len();
-                    work.envelopes.push(origin.envelope(now, payload));
+                    work.envelopes.push(envelope);
                     work.pending.push(Pending::Ack { txnr, index });
                 }
                 Action::Reply(bytes) => work.pending.push(Pending::Bytes(bytes)),
@@ -1322,6 +1539,119 @@ mod tests {
         ));
     }
 
+    /// A uuid as rsyslog 8.2302 printed it for `%uuid%`.
+    const UUID: &str = "3BB341ED53324DBB8015C037E18730F9";
+
+    fn take(ids: MessageIds, data: &[u8]) -> (MessageId, Vec<u8>) {
+        let mut data = data.to_vec();
+        let id = ids.take(&mut data);
+        (id, data)
+    }
+
+    fn key() -> MessageId {
+        MessageId::Key(format!("relp:{UUID}"))
+    }
+
+    #[test]
+    fn a_valid_uuid_prefix_becomes_the_key_and_leaves_the_message() {
+        let message = b"<13>2026-11-29T04:41:36.035489+00:00 host app: text".to_vec();
+        let mut frame = format!("@uuid:{UUID} ").into_bytes();
+        frame.extend_from_slice(&message);
+        assert_eq!(take(MessageIds::RsyslogUuid, &frame), (key(), message));
+        // Digits only, and nothing after the space: still an id, with an empty message.
+        let digits = "01234567890123456789012345678901";
+        assert_eq!(
+            take(
+                MessageIds::RsyslogUuid,
+                format!("@uuid:{digits} ").as_bytes()
+            ),
+            (MessageId::Key(format!("relp:{digits}")), Vec::new())
+        );
+        // One space is the separator; a second belongs to the message.
+        assert_eq!(
+            take(
+                MessageIds::RsyslogUuid,
+                format!("@uuid:{UUID}  m").as_bytes()
+            ),
+            (key(), b" m".to_vec())
+        );
+        assert_eq!(
+            split_rsyslog_uuid(format!("@uuid:{UUID} m\n").as_bytes()),
+            Some((UUID, &b"m\n"[..]))
+        );
+    }
+
+    /// Every frame `take` must leave whole, without a key.
+    fn assert_missing(frames: &[String]) {
+        for frame in frames {
+            assert_eq!(
+                take(MessageIds::RsyslogUuid, frame.as_bytes()),
+                (MessageId::Missing, frame.clone().into_bytes()),
+                "{frame:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn prefixes_with_the_wrong_number_of_digits_are_not_ids() {
+        assert_missing(&[
+            format!("@uuid:{} <13>m", &UUID[..31]),
+            format!("@uuid:{UUID}0 <13>m"),
+            "@uuid: <13>m".to_owned(),
+            "@uuid:".to_owned(),
+            format!("@uuid:{}", &UUID[..10]),
+        ]);
+    }
+
+    #[test]
+    fn prefixes_with_other_than_upper_case_hex_digits_are_not_ids() {
+        assert_missing(&[
+            format!("@uuid:{} <13>m", UUID.to_ascii_lowercase()),
+            format!("@uuid:G{} <13>m", &UUID[1..]),
+            format!("@uuid:{}é <13>m", &UUID[..30]),
+            // The dashed form other tools print.
+            "@uuid:3bb341ed-5332-4dbb-8015-c037e18730f9 <13>m".to_owned(),
+        ]);
+    }
+
+    #[test]
+    fn the_space_after_the_digits_is_required() {
+        assert_missing(&[
+            format!("@uuid:{UUID}<13>m"),
+            format!("@uuid:{UUID}"),
+            format!("@uuid:{UUID}\t<13>m"),
+            format!("@uuid:{UUID}\n<13>m"),
+        ]);
+    }
+
+    #[test]
+    fn other_markers_are_not_ids() {
+        assert_missing(&[
+            format!("<13>@uuid:{UUID} m"),
+            format!(" @uuid:{UUID} m"),
+            format!("@UUID:{UUID} m"),
+            format!("uuid:{UUID} m"),
+            format!("@uuid={UUID} m"),
+            format!("@cee:{UUID} m"),
+            String::new(),
+        ]);
+    }
+
+    #[test]
+    fn without_message_ids_the_data_is_untouched() {
+        for frame in [
+            format!("@uuid:{UUID} <13>m"),
+            format!("@uuid:{UUID}<13>m"),
+            "<13>m".to_owned(),
+        ] {
+            assert_eq!(
+                take(MessageIds::None, frame.as_bytes()),
+                (MessageId::Off, frame.into_bytes())
+            );
+        }
+        assert_eq!(MessageIds::default(), MessageIds::None);
+    }
+
     fn arb_frame() -> impl Strategy<Value = Frame> {
         (
             0u32..=MAX_TXNR,
@@ -1377,6 +1707,37 @@ mod tests {
             let mut bytes = format!("{txnr} {command} {len} ").into_bytes();
             bytes.extend_from_slice(&tail);
             let _ = parse_frame(&bytes, 1 << 20);
+        }
+
+        #[test]
+        fn taking_an_id_removes_exactly_a_valid_prefix(
+            data in proptest::collection::vec(any::<u8>(), 0..80),
+            digits in "[0-9A-F]{32}",
+            prefixed in any::<bool>(),
+        ) {
+            let mut frame = Vec::new();
+            if prefixed {
+                frame.extend_from_slice(format!("@uuid:{digits} ").as_bytes());
+            }
+            frame.extend_from_slice(&data);
+            let (id, rest) = take(MessageIds::RsyslogUuid, &frame);
+            match id {
+                MessageId::Key(key) => {
+                    let uuid = key.strip_prefix("relp:").unwrap();
+                    prop_assert_eq!(uuid.len(), UUID_DIGITS);
+                    let mut whole = format!("@uuid:{uuid} ").into_bytes();
+                    whole.extend_from_slice(&rest);
+                    prop_assert_eq!(&whole, &frame);
+                }
+                MessageId::Missing => {
+                    prop_assert!(!prefixed);
+                    prop_assert_eq!(&rest, &frame);
+                }
+                MessageId::Off => prop_assert!(false, "ids are on"),
+            }
+            if prefixed {
+                prop_assert_eq!(take(MessageIds::RsyslogUuid, &frame).1, data);
+            }
         }
 
         #[test]
