@@ -15,6 +15,8 @@ trap cleanup EXIT
 PORT=$(free_port)
 cat > "$WORK/shieldwall.toml" <<CONF
 data_dir = "data"
+[store]
+ndjson_copy = true
 [health]
 check_secs = 1
 [[sources]]

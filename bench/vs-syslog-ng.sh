@@ -61,6 +61,8 @@ run_shieldwall() {
     port=$(free_port); dir="$WORK/sw.$1"; mkdir -p "$dir"
     cat > "$dir/shieldwall.toml" <<CONF
 data_dir = "data"
+[store]
+ndjson_copy = true
 [[sources]]
 type = "syslog-tcp"
 name = "bench"

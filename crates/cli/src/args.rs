@@ -87,12 +87,146 @@ pub enum Command {
     ///   shieldwall import --config shieldwall.toml --ndjson --skip-invalid events.ndjson.gz
     #[command(verbatim_doc_comment)]
     Import(ImportLogsArgs),
+    /// Search stored events with the query language (docs/query.md), newest first.
+    ///
+    /// Reads the store of the configuration's data directory (or --store DIR); a running
+    /// server may keep writing meanwhile. Times for --from and --to: RFC 3339, a date, now,
+    /// now-15m, now-2h, now-7d.
+    ///
+    /// Examples:
+    ///   shieldwall search 'parser:sshd AND status:failure' --from now-1h
+    ///   shieldwall search 'src_endpoint.ip:"203.0.113.7"' --format json | jq .raw
+    ///   shieldwall search 'attack_type:*' --fields time,attack_type,src_endpoint.ip,target
+    ///   shieldwall search 'user.name:root' --count --from 2026-11-01 --to 2026-11-08
+    #[command(verbatim_doc_comment)]
+    Search(SearchArgs),
+    /// Statistics of stored events: counts by log kind, source, attack type, source address,
+    /// target and user, optionally per time interval.
+    ///
+    /// Examples:
+    ///   shieldwall stats --from now-24h
+    ///   shieldwall stats --query 'log_kind:security_event' --histogram 1h --format json
+    #[command(verbatim_doc_comment)]
+    Stats(StatsArgs),
+    /// Write stored events as NDJSON (one event per line, as `shieldwall parse` prints them),
+    /// day by day from the oldest.
+    ///
+    /// Examples:
+    ///   shieldwall export --from 2026-11-01 --to 2026-11-02 --output day.ndjson
+    ///   shieldwall export --query 'parser:modsecurity-audit' | gzip > waf.ndjson.gz
+    #[command(verbatim_doc_comment)]
+    Export(ExportArgs),
     /// Print a machine-readable schema.
     Schema {
         /// Which schema.
         #[arg(value_enum)]
         which: SchemaKind,
     },
+}
+
+/// Where the event store is.
+#[derive(Debug, Args)]
+pub struct StoreLocation {
+    /// The server configuration; the store is `<data_dir>/store`.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "shieldwall.toml"
+    )]
+    pub config: PathBuf,
+    /// The store directory itself (instead of --config).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+/// How events and statistics are printed.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EventFormat {
+    /// Tab-separated columns with a header.
+    Table,
+    /// NDJSON, one whole event per line (statistics: one JSON document).
+    Json,
+    /// CSV with a header; cells that a spreadsheet would run as formulas are prefixed with '.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query (docs/query.md); * or empty: every event.
+    #[arg(default_value = "*")]
+    pub query: String,
+    #[command(flatten)]
+    pub location: StoreLocation,
+    /// The tenant whose events to search.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Earliest event time (inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Latest event time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// The most events printed (the newest).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = EventFormat::Table)]
+    pub format: EventFormat,
+    /// Columns of table and CSV output: event field paths, comma-separated.
+    #[arg(long, value_name = "FIELDS")]
+    pub fields: Option<String>,
+    /// Print only the number of matching events.
+    #[arg(long)]
+    pub count: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub location: StoreLocation,
+    /// Restrict to the events of this query.
+    #[arg(long, default_value = "*")]
+    pub query: String,
+    /// The tenant.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Earliest event time (inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Latest event time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// How many values per field.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Also count events per interval (1m, 1h, 1d...).
+    #[arg(long, value_name = "INTERVAL")]
+    pub histogram: Option<String>,
+    /// Output format (table or json).
+    #[arg(long, short = 'f', value_enum, default_value_t = EventFormat::Table)]
+    pub format: EventFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub location: StoreLocation,
+    /// Export only the events of this query.
+    #[arg(long, default_value = "*")]
+    pub query: String,
+    /// The tenant.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Earliest event time (inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Latest event time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

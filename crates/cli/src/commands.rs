@@ -34,6 +34,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Parse(args) => crate::logs::parse(args),
         Command::Serve(args) => crate::serve::serve(args),
         Command::Import(args) => crate::serve::import(args),
+        Command::Search(args) => crate::events::search(args),
+        Command::Stats(args) => crate::events::stats(args),
+        Command::Export(args) => crate::events::export(args),
         Command::Schema {
             which: SchemaKind::Manifest,
         } => emit(&shieldwall_plan::manifest_schema(), None),

@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod events;
 mod logs;
 mod output;
 mod serve;

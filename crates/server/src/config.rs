@@ -47,6 +47,8 @@ pub struct ServeConfig {
     pub parsers: ParserSettings,
     /// Source health checks.
     pub health: HealthSettings,
+    /// The event store.
+    pub store: StoreSettings,
     /// The sources, in file order.
     pub sources: Vec<SourceEntry>,
 }
@@ -61,6 +63,61 @@ pub struct SpoolSettings {
     /// Segment size in bytes. Default: 64 MiB.
     #[serde(default = "default_segment_bytes")]
     pub segment_bytes: u64,
+}
+
+/// The event store (`[store]`), in `<data_dir>/store`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// How far back, in receive time, event ids are remembered to drop duplicates (replays after
+    /// a crash, client retries). Default: 1800 (30 minutes).
+    #[serde(default = "default_dedupe_window_secs")]
+    pub dedupe_window_secs: u64,
+    /// Days (tenant, UTC day) indexed at once; more are committed and closed. Default: 4.
+    #[serde(default = "default_max_open_writers")]
+    pub max_open_writers: usize,
+    /// Indexing memory per open day, in MiB (at least 15). Default: 64.
+    #[serde(default = "default_writer_memory_mb")]
+    pub writer_memory_mb: usize,
+    /// Also write every event as NDJSON to `<data_dir>/events/<tenant>/<day>.ndjson`, for
+    /// archiving or forwarding. Default: false.
+    #[serde(default)]
+    pub ndjson_copy: bool,
+}
+
+fn default_dedupe_window_secs() -> u64 {
+    1800
+}
+
+fn default_max_open_writers() -> usize {
+    4
+}
+
+fn default_writer_memory_mb() -> usize {
+    64
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            dedupe_window_secs: default_dedupe_window_secs(),
+            max_open_writers: default_max_open_writers(),
+            writer_memory_mb: default_writer_memory_mb(),
+            ndjson_copy: false,
+        }
+    }
+}
+
+impl StoreSettings {
+    /// The store's configuration.
+    pub fn store_config(&self) -> shieldwall_store::StoreConfig {
+        shieldwall_store::StoreConfig {
+            dedupe_window: Duration::from_secs(self.dedupe_window_secs),
+            dedupe_capacity: shieldwall_store::StoreConfig::default().dedupe_capacity,
+            max_open_writers: self.max_open_writers.max(1),
+            writer_memory: self.writer_memory_mb.max(15) << 20,
+        }
+    }
 }
 
 /// Pipeline tuning (`[pipeline]`).
@@ -224,6 +281,8 @@ struct RawConfig {
     parsers: ParserSettings,
     #[serde(default)]
     health: HealthSettings,
+    #[serde(default)]
+    store: StoreSettings,
     #[serde(default)]
     sources: Vec<toml::Spanned<toml::Table>>,
 }
@@ -429,6 +488,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         pipeline,
         parsers,
         health: raw.health,
+        store: raw.store,
         sources,
     })
 }

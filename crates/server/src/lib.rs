@@ -7,5 +7,6 @@
 pub mod config;
 pub mod parsers;
 pub mod run;
+pub mod store_sink;
 
 pub use run::{ServeError, Server, Started, Status};

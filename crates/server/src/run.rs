@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use shieldwall_collect::pipeline::{NdjsonSink, Pipeline, PipelineStats, SourceRules};
+use shieldwall_collect::pipeline::{Pipeline, PipelineStats, SourceRules};
 use shieldwall_collect::sources::{
     SourceError, file, http::HttpSource, relp::RelpSource, tcp::TcpSource, udp::UdpSource,
 };
@@ -33,11 +33,13 @@ use shieldwall_core::event::{EventClass, LogKind};
 use shieldwall_core::{Event, RecordId, Severity, TenantId};
 use shieldwall_parse::filter::{DropRule, Merger};
 use shieldwall_parse::{Normaliser, Registry, SourceProfile};
+use shieldwall_store::TantivyStore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ServeConfig, Transport};
 use crate::parsers::ParserFiles;
+use crate::store_sink::{StoreCounters, StoreSink, StoreSnapshot};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,9 @@ pub enum ServeError {
     /// The pipeline failed.
     #[error("pipeline: {0}")]
     Pipeline(String),
+    /// The event store cannot be opened.
+    #[error("event store: {0}")]
+    Store(String),
 }
 
 /// What the start found and set up.
@@ -93,6 +98,10 @@ pub struct Status {
     pub parser_errors: Vec<String>,
     /// Whether the pipeline is paused by its `pause_file`.
     pub pipeline_paused: bool,
+    /// What the event store took since the start.
+    pub store: StoreSnapshot,
+    /// Store partitions that cannot be read.
+    pub store_unreadable: Vec<String>,
 }
 
 /// A running server.
@@ -117,7 +126,8 @@ impl Server {
     pub async fn start_with(config: ServeConfig, listen: bool) -> Result<Server, ServeError> {
         let spool_dir = config.data_dir.join("spool");
         let events_dir = config.data_dir.join("events");
-        for dir in [&config.data_dir, &spool_dir, &events_dir] {
+        let store_dir = config.data_dir.join("store");
+        for dir in [&config.data_dir, &spool_dir] {
             std::fs::create_dir_all(dir).map_err(|e| ServeError::DataDir {
                 path: dir.clone(),
                 message: e.to_string(),
@@ -127,6 +137,18 @@ impl Server {
         spool_config.max_bytes = config.spool.max_bytes;
         spool_config.segment_bytes = config.spool.segment_bytes;
         let (spool, recovery) = Spool::open(spool_config)?;
+        // Opened before the sources, so that a store of an unknown version, or one another
+        // process writes, stops the start before anything is accepted.
+        let store = Arc::new(
+            TantivyStore::open(&store_dir, config.store.store_config())
+                .map_err(|e| ServeError::Store(e.to_string()))?,
+        );
+        for damaged in store.unreadable() {
+            tracing::error!(
+                "event store: a partition cannot be read and is left out of searches: {damaged}"
+            );
+        }
+        let store_counters = Arc::new(StoreCounters::default());
         let spool = Arc::new(Mutex::new(spool));
         let (ingest, handle) = Ingest::start(Arc::clone(&spool), IngestConfig::default())
             .map_err(|e| ServeError::Pipeline(format!("cannot start the spool writer: {e}")))?;
@@ -199,7 +221,11 @@ impl Server {
             Arc::clone(&spool),
             normaliser,
             rules,
-            Box::new(NdjsonSink::new(&events_dir)),
+            Box::new(StoreSink::new(
+                Arc::clone(&store),
+                config.store.ndjson_copy.then_some(events_dir.as_path()),
+                Arc::clone(&store_counters),
+            )),
         )
         .map_err(|e| ServeError::Pipeline(e.to_string()))?;
         let parser_errors = parser_files.errors();
@@ -211,6 +237,8 @@ impl Server {
             parser_files,
             config: config.clone(),
             stop: Arc::clone(&pipeline_stop),
+            store,
+            store_counters,
             tenants: config
                 .sources
                 .iter()
@@ -351,6 +379,8 @@ struct PipelineWorker {
     stop: Arc<AtomicBool>,
     tenants: HashMap<String, String>,
     paused: bool,
+    store: Arc<TantivyStore>,
+    store_counters: Arc<StoreCounters>,
 }
 
 impl PipelineWorker {
@@ -464,6 +494,8 @@ impl PipelineWorker {
             pipeline: self.pipeline.stats().clone(),
             parser_errors: self.parser_files.errors(),
             pipeline_paused: self.paused,
+            store: self.store_counters.snapshot(),
+            store_unreadable: self.store.unreadable(),
         };
         if let Err(e) = write_status(&self.config.data_dir, &status) {
             tracing::warn!("cannot write status.json: {e}");

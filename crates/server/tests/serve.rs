@@ -12,22 +12,24 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use shieldwall_core::{Event, EventParse};
+use shieldwall_core::{Event, EventParse, TenantId};
 use shieldwall_server::{Server, config};
+use shieldwall_store::{EventStore, Selection, TantivyStore};
 
+/// The stored events of the default tenant, read as another process would (read-only), in
+/// arrival order.
 fn events(data: &Path) -> Vec<Event> {
-    let mut out = Vec::new();
-    let dir = data.join("events/default");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return out;
+    let Ok(store) = TantivyStore::open_read_only(&data.join("store")) else {
+        return Vec::new();
     };
-    for entry in entries {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        out.extend(
-            text.lines()
-                .map(|l| serde_json::from_str::<Event>(l).unwrap()),
-        );
-    }
+    let mut out = Vec::new();
+    store
+        .export(&TenantId::default_tenant(), &Selection::all(), &mut |e| {
+            out.push(e);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    out.sort_by_key(|e| e.received);
     out
 }
 

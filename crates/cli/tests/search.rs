@@ -1,0 +1,226 @@
+//! `import`, then `search`, `stats` and `export` on the store, through the binary: what an
+//! analyst types, what comes back, and the errors.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn shieldwall(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shieldwall"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// A data directory holding 30 sshd lines (10 failed passwords from 203.0.113.9 for root, 20
+/// accepted keys for alice from 198.51.100.x) and 5 sudo lines.
+fn imported() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("shieldwall.toml"),
+        "data_dir = \"data\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"hosts\"\nlisten = \"127.0.0.1:0\"\ntime_zone = \"UTC\"\n",
+    )
+    .unwrap();
+    let mut lines = String::new();
+    for i in 0..10 {
+        lines.push_str(&format!(
+            "<38>Nov 28 10:{i:02}:00 web1 sshd[100]: Failed password for root from 203.0.113.9 port {} ssh2\n",
+            40000 + i
+        ));
+    }
+    for i in 0..20 {
+        lines.push_str(&format!(
+            "<38>Nov 28 11:{i:02}:00 web2 sshd[200]: Accepted publickey for alice from 198.51.100.{i} port 50000 ssh2\n"
+        ));
+    }
+    for i in 0..5 {
+        lines.push_str(&format!(
+            "<86>Nov 28 12:{i:02}:00 web1 sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id\n"
+        ));
+    }
+    std::fs::write(dir.path().join("auth.log"), lines).unwrap();
+    ok(&shieldwall(
+        dir.path(),
+        &["import", "--source", "hosts", "auth.log"],
+    ));
+    dir
+}
+
+#[test]
+fn search_count_fields_and_formats() {
+    let dir = imported();
+    let d = dir.path();
+    let count = |q: &str| {
+        ok(&shieldwall(d, &["search", q, "--count"]))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(count("*"), "35");
+    assert_eq!(count("parser:sshd"), "30");
+    assert_eq!(count("\"failed password\""), "10");
+    assert_eq!(count("src_endpoint.ip:198.51.100.*"), "20");
+    assert_eq!(count("parser:sshd AND NOT user.name:alice"), "10");
+    assert_eq!(count("device.hostname:WEB1"), "15");
+
+    let table = ok(&shieldwall(
+        d,
+        &[
+            "search",
+            "parser:sudo",
+            "--fields",
+            "time,user.name,parser",
+            "--limit",
+            "2",
+        ],
+    ));
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows[0], "time\tuser.name\tparser");
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[1].contains("12:04:00") && rows[2].contains("12:03:00"),
+        "newest first: {table}"
+    );
+
+    let json = ok(&shieldwall(
+        d,
+        &[
+            "search",
+            "user.name:root AND parser:sshd",
+            "--format",
+            "json",
+        ],
+    ));
+    let events: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 10);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["src_endpoint"]["ip"] == "203.0.113.9")
+    );
+
+    let csv = ok(&shieldwall(
+        d,
+        &[
+            "search",
+            "parser:sudo",
+            "--format",
+            "csv",
+            "--fields",
+            "parser,message",
+            "--limit",
+            "1",
+        ],
+    ));
+    assert!(csv.starts_with("parser,message\n"), "{csv}");
+}
+
+#[test]
+fn times_bound_the_search() {
+    let dir = imported();
+    let d = dir.path();
+    let year = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year();
+    // The lines carry no year: it is inferred (the most recent Nov 28 not more than 7 days
+    // ahead), so compute the window from today's year the same way the tests run.
+    let found = |from: String, to: String| {
+        ok(&shieldwall(
+            d,
+            &["search", "*", "--count", "--from", &from, "--to", &to],
+        ))
+        .trim()
+        .to_owned()
+    };
+    let total: u32 = [year, year - 1]
+        .iter()
+        .map(|y| {
+            found(
+                format!("{y}-11-28T11:00:00Z"),
+                format!("{y}-11-28T12:00:00Z"),
+            )
+            .parse::<u32>()
+            .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 20);
+}
+
+#[test]
+fn stats_count_by_field() {
+    let dir = imported();
+    let out = ok(&shieldwall(
+        dir.path(),
+        &["stats", "--format", "json", "--top", "2"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["total"], 35);
+    let by_user = v["aggregations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["field"] == "user.name")
+        .unwrap();
+    // sudo events name the target user (root); the sshd ones the account logged in to.
+    assert_eq!(by_user["buckets"][0], serde_json::json!(["alice", 20]));
+    assert_eq!(by_user["buckets"][1], serde_json::json!(["root", 15]));
+}
+
+#[test]
+fn export_writes_every_matching_event_as_ndjson() {
+    let dir = imported();
+    let d = dir.path();
+    let o = shieldwall(
+        d,
+        &["export", "--query", "parser:sshd", "--output", "out.ndjson"],
+    );
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("30 events exported"));
+    let text = std::fs::read_to_string(d.join("out.ndjson")).unwrap();
+    assert_eq!(text.lines().count(), 30);
+    for line in text.lines() {
+        let e: shieldwall_core::Event = serde_json::from_str(line).unwrap();
+        assert_eq!(e.parser.as_deref(), Some("sshd"));
+    }
+}
+
+#[test]
+fn a_malformed_query_points_at_the_column() {
+    let dir = imported();
+    let o = shieldwall(dir.path(), &["search", "user.name:(root OR"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("user.name:(root OR"), "{err}");
+    assert!(err.contains('^'), "{err}");
+}
+
+#[test]
+fn a_missing_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shieldwall(dir.path(), &["search", "*", "--store", "nowhere"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("nowhere") && err.contains("not a Shieldwall store"),
+        "{err}"
+    );
+}

@@ -1,0 +1,125 @@
+//! [`MetaError`]: everything that can go wrong in a [`MetaStore`](super::MetaStore). Every
+//! message about the database starts with its file (`:memory:` for an in-memory store).
+
+use std::io;
+use std::path::PathBuf;
+
+/// The error of the relational store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetaError {
+    /// The file exists but is not an SQLite database.
+    #[error(
+        "{path} is not a Shieldwall metadata database: it is not an SQLite file (check the path, or move the file away to start a new database)"
+    )]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is an SQLite database of another program (or one without our mark that already
+    /// has tables): it is not touched.
+    #[error(
+        "{path} is an SQLite database but not a Shieldwall metadata database ({detail}); it was left untouched"
+    )]
+    ForeignDatabase {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        detail: String,
+    },
+    /// The database was written by a newer Shieldwall, whose schema this build does not know.
+    #[error(
+        "{path} has metadata schema version {found}, but this build of Shieldwall knows versions up to {supported}: it was written by a newer Shieldwall; run that version (or newer), or restore a backup made by this one. The file was left untouched"
+    )]
+    UnknownVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The newest version this build knows.
+        supported: u32,
+    },
+    /// SQLite would not switch the file to the WAL journal.
+    #[error(
+        "{path}: SQLite would not switch to the WAL journal and kept {mode:?}; keep the database on a local file system"
+    )]
+    NoWal {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// Applying a migration failed; the database stays at the previous version.
+    #[error("{path}: migrating the metadata schema to version {version} ({name}) failed: {source}")]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// The version the migration leads to.
+        version: u32,
+        /// The migration's name.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// An SQLite call failed (including a database that stayed locked past the busy timeout).
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A stored row does not decode: the database was changed by something other than
+    /// Shieldwall, or is damaged.
+    #[error("{path}: {table} row {row} is invalid: {detail}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        row: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A thread panicked while it held the database connection; the store refuses further use
+    /// rather than risk a half-done operation.
+    #[error(
+        "{path}: the metadata store is unusable because a thread panicked while using it; restart the process"
+    )]
+    Poisoned {
+        /// The file.
+        path: PathBuf,
+    },
+    /// [`MetaStore::backup_to`](super::MetaStore::backup_to) was given a file that exists.
+    #[error(
+        "{path}: a file with this name already exists; backups never overwrite, choose another name"
+    )]
+    BackupExists {
+        /// The destination.
+        path: PathBuf,
+    },
+    /// A deletion record was refused before anything was written.
+    #[error("invalid deletion record: {reason}")]
+    InvalidDeletion {
+        /// Why.
+        reason: String,
+    },
+    /// A retention policy was refused before anything was written.
+    #[error("invalid retention policy: {reason}")]
+    InvalidRetention {
+        /// Why.
+        reason: &'static str,
+    },
+}

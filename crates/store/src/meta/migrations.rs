@@ -1,0 +1,77 @@
+//! The ordered schema migrations of the SQLite metadata database, and the numbers in its header.
+//!
+//! Append-only: add a new `migrations/NNNN_name.sql` file and a [`Migration`] at the end of
+//! [`MIGRATIONS`]; never edit, rename, reorder or remove a released one (the test below pins
+//! their checksums, so an edit fails it on purpose).
+
+/// The `PRAGMA application_id` of a Shieldwall metadata database: `SWMD` in ASCII.
+pub const APPLICATION_ID: i32 = 0x5357_4D44;
+
+/// One schema step: applying it to a database at version `version - 1` gives version `version`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    /// The version the database has after this migration.
+    pub(crate) version: u32,
+    /// A short name, used in error messages.
+    pub(crate) name: &'static str,
+    /// SQL run inside the migration's transaction.
+    pub(crate) sql: &'static str,
+}
+
+/// Every migration, in order; `MIGRATIONS[i].version == i + 1`.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "deletions and retention",
+    sql: include_str!("migrations/0001_deletions_and_retention.sql"),
+}];
+
+/// The schema version this build writes and the newest it reads.
+// The list is short and fixed at compile time; the conversion cannot truncate.
+#[allow(clippy::cast_possible_truncation)]
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a, 64 bits, of the text without carriage returns (so a checkout with CRLF line ends
+    /// passes): enough to notice an edit, no dependency.
+    fn checksum(text: &str) -> u64 {
+        text.bytes()
+            .filter(|&byte| byte != b'\r')
+            .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            })
+    }
+
+    #[test]
+    fn versions_are_dense_from_one() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, i + 1, "{}", migration.name);
+        }
+        assert_eq!(SCHEMA_VERSION as usize, MIGRATIONS.len());
+    }
+
+    /// Released migrations are frozen: databases in the field record only their number. If this
+    /// fails, you edited a released migration: undo the edit and add a new migration instead.
+    /// Append the checksum of a new migration here when you add it.
+    #[test]
+    fn released_migrations_are_unchanged() {
+        const RELEASED: &[(u32, u64)] = &[(1, 0x0e8f_3510_f245_a6a2)];
+        let found: Vec<(u32, u64)> = MIGRATIONS
+            .iter()
+            .map(|m| (m.version, checksum(m.sql)))
+            .collect();
+        for (released, current) in RELEASED.iter().zip(&found) {
+            assert_eq!(
+                released, current,
+                "released migration {} changed (found checksum {:#x})",
+                released.0, current.1
+            );
+        }
+        assert!(
+            found.len() >= RELEASED.len(),
+            "a released migration was removed"
+        );
+    }
+}
