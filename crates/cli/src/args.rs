@@ -116,6 +116,22 @@ pub enum Command {
     ///   shieldwall export --query 'parser:modsecurity-audit' | gzip > waf.ndjson.gz
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
+    /// Manage the event store: retention policies, deletion by query, backup and restore,
+    /// import of exported events, and a check of what is stored.
+    ///
+    /// Examples:
+    ///   shieldwall store retention set --tenant default --max-age-days 180 --max-size 200G
+    ///   shieldwall store retention show
+    ///   shieldwall store delete 'user.name:test*' --tenant default --yes
+    ///   shieldwall store backup /backups/2026-11-29
+    ///   shieldwall store restore /backups/2026-11-29 --data-dir /var/lib/shieldwall-restored
+    ///   shieldwall store import exported.ndjson
+    ///   shieldwall store check
+    #[command(verbatim_doc_comment)]
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Print a machine-readable schema.
     Schema {
         /// Which schema.
@@ -138,6 +154,130 @@ pub struct StoreLocation {
     /// The store directory itself (instead of --config).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
+}
+
+/// Where the data directory is.
+#[derive(Debug, Args)]
+pub struct DataLocation {
+    /// The server configuration, for its data directory.
+    #[arg(
+        long,
+        short = 'c',
+        value_name = "FILE",
+        default_value = "shieldwall.toml"
+    )]
+    pub config: PathBuf,
+    /// The data directory itself (instead of --config).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Retention policies per tenant (kept in the data directory's meta.sqlite; the server
+    /// applies them every [store] retention_check_secs).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+    /// Delete a tenant's events matching a query (the server must be stopped); recorded.
+    Delete(StoreDeleteArgs),
+    /// Copy the committed events and the metadata into a new directory (the server must be
+    /// stopped).
+    Backup(StoreBackupArgs),
+    /// Restore a backup into a data directory that has no store yet.
+    Restore(StoreRestoreArgs),
+    /// Add events exported with `shieldwall export` (the server must be stopped); events
+    /// already stored are skipped by id.
+    Import(StoreImportArgs),
+    /// Count each tenant's events and bytes, and name days that cannot be read (exit 2).
+    Check(DataLocation),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Set a tenant's policy: the oldest days beyond either limit are removed.
+    Set {
+        #[command(flatten)]
+        location: DataLocation,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Keep this many days of events (by event time).
+        #[arg(long, value_name = "DAYS")]
+        max_age_days: Option<u32>,
+        /// Keep at most this much on disk (500M, 20G, 1T).
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+    },
+    /// Remove a tenant's policy: its events are kept until deleted.
+    Clear {
+        #[command(flatten)]
+        location: DataLocation,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// List the policies.
+    Show {
+        #[command(flatten)]
+        location: DataLocation,
+    },
+    /// Apply the policies now (the server must be stopped; it applies them itself).
+    Apply {
+        #[command(flatten)]
+        location: DataLocation,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StoreDeleteArgs {
+    /// The query selecting the events to delete (docs/query.md).
+    pub query: String,
+    #[command(flatten)]
+    pub location: DataLocation,
+    /// The tenant whose events to delete.
+    #[arg(long)]
+    pub tenant: String,
+    /// Earliest event time (inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Latest event time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Who asks, for the record.
+    #[arg(long, default_value = "cli", value_name = "NAME")]
+    pub requested_by: String,
+    /// Delete; without it only the number of matching events is printed.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreBackupArgs {
+    /// A new or empty directory for the backup.
+    pub destination: PathBuf,
+    #[command(flatten)]
+    pub location: DataLocation,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreRestoreArgs {
+    /// The backup directory (as written by `store backup`).
+    pub backup: PathBuf,
+    #[command(flatten)]
+    pub location: DataLocation,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreImportArgs {
+    /// NDJSON events as `shieldwall export` writes them, or - for standard input.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub location: DataLocation,
+    /// Skip lines that are not events (reported) instead of stopping.
+    #[arg(long)]
+    pub skip_invalid: bool,
 }
 
 /// How events and statistics are printed.

@@ -9,6 +9,7 @@ mod events;
 mod logs;
 mod output;
 mod serve;
+mod store_cmd;
 
 use std::process::ExitCode;
 

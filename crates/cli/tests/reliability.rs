@@ -21,6 +21,11 @@
 //!   HTTP answers 503 with `Retry-After`, also after a SIGKILL while full; the sender waits as told
 //!   and retries, and once the pause file is removed everything acknowledged is stored once.
 //!
+//! The server writes each batch to NDJSON files (`[store] ndjson_copy`) and then appends and
+//! commits it to the event store, so the kills "after an events file grew" land between the two,
+//! in the store's commit. After the last stop each test also reads the event store: every
+//! acknowledged message is there exactly once (the store keeps one event per id).
+//!
 //! Each test prints its seed and figures (run with `--nocapture`); `RELIABILITY_SEED=<n>` replays
 //! another kill schedule. The RELP test needs the Debian packages `rsyslog` and `rsyslog-relp`;
 //! without them it fails under `CI=true` and says loudly that it skipped elsewhere.
@@ -398,6 +403,51 @@ struct EventFiles {
     offsets: HashMap<PathBuf, u64>,
     by_number: BTreeMap<u64, Vec<Stored>>,
     highest: Option<u64>,
+}
+
+/// The event store after the last stop, read as `shieldwall search` reads it: every expected
+/// message exactly once. The store keeps one event per id, so copies sent again under the same
+/// id are gone; a copy under a new id would count twice here.
+fn assert_stored_once(
+    data: &Path,
+    source: &str,
+    number: fn(&str) -> Option<u64>,
+    expected: impl IntoIterator<Item = u64>,
+    what: &str,
+) {
+    use shieldwall_store::EventStore as _;
+    let store = shieldwall_store::TantivyStore::open_read_only(&data.join("store")).unwrap();
+    assert!(store.unreadable().is_empty(), "{:?}", store.unreadable());
+    let mut copies: HashMap<u64, u32> = HashMap::new();
+    store
+        .export(
+            &shieldwall_core::TenantId::default_tenant(),
+            &shieldwall_store::Selection::all(),
+            &mut |e| {
+                if e.source == source
+                    && let Some(n) = number(&e.raw)
+                {
+                    *copies.entry(n).or_default() += 1;
+                }
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    let mut missing = Vec::new();
+    for n in expected {
+        if !copies.contains_key(&n) {
+            missing.push(n);
+        }
+    }
+    let doubled: Vec<(&u64, &u32)> = copies.iter().filter(|(_, c)| **c > 1).take(10).collect();
+    assert!(
+        missing.is_empty(),
+        "{} {what} missing from the store, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(doubled.is_empty(), "stored more than once: {doubled:?}");
+    eprintln!("store: {} {what}, each exactly once", copies.len());
 }
 
 impl EventFiles {
@@ -808,6 +858,13 @@ fn http_ingest_under_kill_9_keeps_every_acknowledged_message_and_retries_keep_th
         acknowledged.iter().flat_map(Clone::clone),
         "acknowledged messages",
     );
+    assert_stored_once(
+        &data,
+        "shippers",
+        seq_of_ndjson,
+        acknowledged.iter().flat_map(Clone::clone),
+        "acknowledged messages",
+    );
     let figures = events.figures();
     eprintln!(
         "{TEST}: {kills} kills ({points:?}) in {:.1} s (the final stop {:.1} s); {} batches, {} \
@@ -1068,6 +1125,13 @@ message_ids = "rsyslog-uuid"
     drop(rsyslog);
     events.refresh();
     events.assert_all_present(0..written, "messages fed to rsyslog");
+    assert_stored_once(
+        &data,
+        "relp",
+        relp_number,
+        0..written,
+        "messages fed to rsyslog",
+    );
     let figures = events.figures();
     eprintln!(
         "{TEST}: {kills} kills ({points:?}) in {:.1} s; {written} messages fed to rsyslog; stored: {} \
@@ -1257,6 +1321,7 @@ syslog = "off"
     serve.stop();
     events.refresh();
     events.assert_all_present(0..written, "lines written");
+    assert_stored_once(&data, "app", file_number, 0..written, "lines written");
     let figures = events.figures();
     eprintln!(
         "{TEST}: {kills} kills ({points:?}) in {:.1} s, rotations at kills {rotate_while_up} (running) and \

@@ -1,5 +1,5 @@
-//! `import`, then `search`, `stats` and `export` on the store, through the binary: what an
-//! analyst types, what comes back, and the errors.
+//! `import`, then `search`, `stats`, `export` and `store ...` on the store, through the binary:
+//! what an analyst or administrator types, what comes back, and the errors.
 
 #![allow(
     clippy::unwrap_used,
@@ -222,5 +222,175 @@ fn a_missing_store_is_a_clear_error() {
     assert!(
         err.contains("nowhere") && err.contains("not a Shieldwall store"),
         "{err}"
+    );
+}
+
+fn count(dir: &Path, extra: &[&str]) -> u64 {
+    let mut args = vec!["search", "*", "--count"];
+    args.extend_from_slice(extra);
+    ok(&shieldwall(dir, &args)).trim().parse().unwrap()
+}
+
+#[test]
+fn delete_asks_first_then_deletes_and_records() {
+    let dir = imported();
+    let d = dir.path();
+    let dry = ok(&shieldwall(
+        d,
+        &["store", "delete", "user.name:root", "--tenant", "default"],
+    ));
+    assert!(
+        dry.contains("15 events of default match; nothing deleted"),
+        "{dry}"
+    );
+    assert_eq!(count(d, &[]), 35);
+    let done = ok(&shieldwall(
+        d,
+        &[
+            "store",
+            "delete",
+            "user.name:root",
+            "--tenant",
+            "default",
+            "--yes",
+            "--requested-by",
+            "ana",
+        ],
+    ));
+    assert!(done.contains("deleted 15 events"), "{done}");
+    assert_eq!(count(d, &[]), 20);
+    let meta = shieldwall_store::meta::SqliteMetaStore::open(d.join("data/meta.sqlite")).unwrap();
+    use shieldwall_store::meta::MetaStore;
+    let records = meta.deletions(None, 10).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].deleted_events, 15);
+    assert_eq!(records[0].query, "user.name:root");
+    assert_eq!(records[0].requested_by, "ana");
+}
+
+#[test]
+fn backup_restore_and_import_give_back_the_same_events() {
+    let dir = imported();
+    let d = dir.path();
+    ok(&shieldwall(d, &["store", "backup", "bk"]));
+    ok(&shieldwall(
+        d,
+        &["store", "restore", "bk", "--data-dir", "restored"],
+    ));
+    assert_eq!(count(d, &["--store", "restored/store"]), 35);
+    let again = shieldwall(d, &["store", "restore", "bk", "--data-dir", "restored"]);
+    assert!(
+        !again.status.success(),
+        "a restore over a store must be refused"
+    );
+
+    ok(&shieldwall(d, &["export", "-o", "all.ndjson"]));
+    let first = ok(&shieldwall(
+        d,
+        &["store", "import", "all.ndjson", "--data-dir", "copy"],
+    ));
+    assert!(
+        first.contains("imported 35 events; 0 already stored"),
+        "{first}"
+    );
+    let second = ok(&shieldwall(
+        d,
+        &["store", "import", "all.ndjson", "--data-dir", "copy"],
+    ));
+    assert!(
+        second.contains("imported 0 events; 35 already stored"),
+        "{second}"
+    );
+    let original = std::fs::read_to_string(d.join("all.ndjson")).unwrap();
+    ok(&shieldwall(
+        d,
+        &["export", "--store", "copy/store", "-o", "copy.ndjson"],
+    ));
+    let copied = std::fs::read_to_string(d.join("copy.ndjson")).unwrap();
+    let sorted = |t: &str| {
+        let mut lines: Vec<String> = t.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        sorted(&original),
+        sorted(&copied),
+        "export, import, export is exact"
+    );
+}
+
+#[test]
+fn retention_policies_are_kept_and_applied() {
+    let dir = imported();
+    let d = dir.path();
+    ok(&shieldwall(
+        d,
+        &[
+            "store",
+            "retention",
+            "set",
+            "--tenant",
+            "default",
+            "--max-age-days",
+            "1",
+        ],
+    ));
+    let shown = ok(&shieldwall(d, &["store", "retention", "show"]));
+    assert!(shown.contains("default\tmax age: 1 days"), "{shown}");
+    let bad = shieldwall(d, &["store", "retention", "set", "--tenant", "default"]);
+    assert!(
+        !bad.status.success(),
+        "a policy without limits must be refused"
+    );
+    // The imported lines are from Nov 28 (of this year or the last): older than one day unless
+    // the tests run on Nov 28 or 29.
+    let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    let applied = ok(&shieldwall(d, &["store", "retention", "apply"]));
+    if today.month() == 11 && (today.day() == 28 || today.day() == 29) {
+        assert!(applied.contains("default:"), "{applied}");
+    } else {
+        assert!(applied.contains("removed 1 day(s)"), "{applied}");
+        assert_eq!(count(d, &[]), 0);
+    }
+}
+
+#[test]
+fn check_names_a_damaged_day_and_fails() {
+    let dir = imported();
+    let d = dir.path();
+    let healthy = ok(&shieldwall(d, &["store", "check"]));
+    assert!(healthy.starts_with("default\t35 events"), "{healthy}");
+    let tenant_dir = d.join("data/store/events/default");
+    let day = std::fs::read_dir(&tenant_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for entry in std::fs::read_dir(&day).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "term") {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
+    }
+    let o = shieldwall(d, &["store", "check"]);
+    assert!(
+        !o.status.success(),
+        "{} / {:?}",
+        String::from_utf8_lossy(&o.stdout),
+        std::fs::read_dir(&day)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("UNREADABLE"),
+        "{out} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains(&day.file_name().unwrap().to_string_lossy().to_string()),
+        "{out}"
     );
 }

@@ -83,6 +83,14 @@ pub struct StoreSettings {
     /// archiving or forwarding. Default: false.
     #[serde(default)]
     pub ndjson_copy: bool,
+    /// How often the tenants' retention policies (`shieldwall store retention`) are applied, in
+    /// seconds; also once at the start. Default: 3600.
+    #[serde(default = "default_retention_check_secs")]
+    pub retention_check_secs: u64,
+}
+
+fn default_retention_check_secs() -> u64 {
+    3600
 }
 
 fn default_dedupe_window_secs() -> u64 {
@@ -104,6 +112,7 @@ impl Default for StoreSettings {
             max_open_writers: default_max_open_writers(),
             writer_memory_mb: default_writer_memory_mb(),
             ndjson_copy: false,
+            retention_check_secs: default_retention_check_secs(),
         }
     }
 }

@@ -33,7 +33,9 @@ use shieldwall_core::event::{EventClass, LogKind};
 use shieldwall_core::{Event, RecordId, Severity, TenantId};
 use shieldwall_parse::filter::{DropRule, Merger};
 use shieldwall_parse::{Normaliser, Registry, SourceProfile};
-use shieldwall_store::TantivyStore;
+use shieldwall_store::events::Retention;
+use shieldwall_store::meta::{MetaStore, SqliteMetaStore};
+use shieldwall_store::{EventStore, TantivyStore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -149,6 +151,10 @@ impl Server {
             );
         }
         let store_counters = Arc::new(StoreCounters::default());
+        let meta_path = config.data_dir.join("meta.sqlite");
+        let meta: Arc<dyn MetaStore> = Arc::new(
+            SqliteMetaStore::open(&meta_path).map_err(|e| ServeError::Store(e.to_string()))?,
+        );
         let spool = Arc::new(Mutex::new(spool));
         let (ingest, handle) = Ingest::start(Arc::clone(&spool), IngestConfig::default())
             .map_err(|e| ServeError::Pipeline(format!("cannot start the spool writer: {e}")))?;
@@ -239,6 +245,7 @@ impl Server {
             stop: Arc::clone(&pipeline_stop),
             store,
             store_counters,
+            meta,
             tenants: config
                 .sources
                 .iter()
@@ -381,13 +388,46 @@ struct PipelineWorker {
     paused: bool,
     store: Arc<TantivyStore>,
     store_counters: Arc<StoreCounters>,
+    meta: Arc<dyn MetaStore>,
 }
 
 impl PipelineWorker {
+    /// Applies every tenant's retention policy; failures are logged and retried next time.
+    fn apply_retention(&self) {
+        let policies = match self.meta.retention_policies() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!("cannot read the retention policies: {e}");
+                return;
+            }
+        };
+        let now = Timestamp::now();
+        for (tenant, policy) in policies {
+            let retention = Retention {
+                max_age_days: policy.max_age_days,
+                max_bytes: policy.max_bytes,
+            };
+            match self.store.apply_retention(&tenant, &retention, now) {
+                Ok(report) if !report.removed_days.is_empty() => tracing::info!(
+                    tenant = tenant.as_str(),
+                    days = ?report.removed_days,
+                    freed_bytes = report.freed_bytes,
+                    remaining_bytes = report.remaining_bytes,
+                    "retention removed old days"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(tenant = tenant.as_str(), "retention failed: {e}"),
+            }
+        }
+    }
+
     fn run(mut self) -> Result<PipelineStats, ServeError> {
         let idle = Duration::from_millis(self.config.pipeline.idle_ms.max(1));
         let check_every = Duration::from_secs(self.config.health.check_secs.max(1));
         let reload_every = Duration::from_secs(self.config.parsers.reload_secs.max(1));
+        let retention_every = Duration::from_secs(self.config.store.retention_check_secs.max(1));
+        self.apply_retention();
+        let mut last_retention = Instant::now();
         let mut last_check = Instant::now();
         let mut last_reload = Instant::now();
         let mut failures = 0u32;
@@ -421,6 +461,10 @@ impl PipelineWorker {
             if last_reload.elapsed() >= reload_every {
                 last_reload = Instant::now();
                 self.reload_parsers();
+            }
+            if last_retention.elapsed() >= retention_every {
+                last_retention = Instant::now();
+                self.apply_retention();
             }
             if read == 0 {
                 if stopping {

@@ -200,7 +200,7 @@ impl TantivyStore {
                     unreadable.push(format!("{}: not a day directory", day_dir.display()));
                     continue;
                 };
-                match Partition::open(&day_dir, &self.fields, false) {
+                match open_guarded(&day_dir, &self.fields) {
                     Ok(p) => {
                         partitions.insert((tenant.clone(), day), Arc::new(p));
                     }
@@ -438,6 +438,26 @@ impl TantivyStore {
             message: format!("document {address:?}: stored event unreadable: {e}"),
         })
     }
+}
+
+/// Opens an existing partition. tantivy can panic on some damaged files (a file shorter than
+/// its footer overflows a subtraction), so a panic is caught and reported as damage: one bad
+/// day must not take the store down.
+fn open_guarded(path: &Path, fields: &Fields) -> Result<Partition, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Partition::open(path, fields, false)
+    }))
+    .unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(StoreError::Index {
+            path: path.to_owned(),
+            message: format!("damaged: the index library failed reading it ({reason})"),
+        })
+    })
 }
 
 /// The partition of an event: its event day, or its receive day when its time is more than a
