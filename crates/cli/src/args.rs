@@ -280,6 +280,20 @@ pub struct StoreImportArgs {
     pub skip_invalid: bool,
 }
 
+/// Whose events, and when.
+#[derive(Debug, Args)]
+pub struct TenantRange {
+    /// The tenant.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Earliest event time (inclusive): RFC 3339, a date, now, now-15m, now-2h, now-7d.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Latest event time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+}
+
 /// How events and statistics are printed.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum EventFormat {
@@ -298,15 +312,8 @@ pub struct SearchArgs {
     pub query: String,
     #[command(flatten)]
     pub location: StoreLocation,
-    /// The tenant whose events to search.
-    #[arg(long, default_value = "default")]
-    pub tenant: String,
-    /// Earliest event time (inclusive).
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
-    /// Latest event time (exclusive).
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub range: TenantRange,
     /// The most events printed (the newest).
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
@@ -328,15 +335,8 @@ pub struct StatsArgs {
     /// Restrict to the events of this query.
     #[arg(long, default_value = "*")]
     pub query: String,
-    /// The tenant.
-    #[arg(long, default_value = "default")]
-    pub tenant: String,
-    /// Earliest event time (inclusive).
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
-    /// Latest event time (exclusive).
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub range: TenantRange,
     /// How many values per field.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -355,15 +355,8 @@ pub struct ExportArgs {
     /// Export only the events of this query.
     #[arg(long, default_value = "*")]
     pub query: String,
-    /// The tenant.
-    #[arg(long, default_value = "default")]
-    pub tenant: String,
-    /// Earliest event time (inclusive).
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<String>,
-    /// Latest event time (exclusive).
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub range: TenantRange,
     /// Write here instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,

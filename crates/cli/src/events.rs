@@ -12,7 +12,7 @@ use shieldwall_query::Aggregation;
 use shieldwall_store::events::AggregationResult;
 use shieldwall_store::{EventStore, Selection, TantivyStore};
 
-use crate::args::{EventFormat, ExportArgs, SearchArgs, StatsArgs, StoreLocation};
+use crate::args::{EventFormat, ExportArgs, SearchArgs, StatsArgs, StoreLocation, TenantRange};
 
 /// The default columns of `search --format table|csv`.
 const DEFAULT_FIELDS: &str = "time,source,parser,device.hostname,user.name,src_endpoint.ip,message";
@@ -34,7 +34,8 @@ fn open(location: &StoreLocation) -> Result<TantivyStore> {
     Ok(store)
 }
 
-fn selection(query: &str, from: Option<&str>, to: Option<&str>) -> Result<Selection> {
+fn selection(query: &str, range: &TenantRange) -> Result<(TenantId, Selection)> {
+    let (from, to) = (range.from.as_deref(), range.to.as_deref());
     let parsed =
         shieldwall_query::parse(query).map_err(|e| anyhow::anyhow!("{}", e.render(query)))?;
     let now = Timestamp::now();
@@ -44,21 +45,18 @@ fn selection(query: &str, from: Option<&str>, to: Option<&str>) -> Result<Select
         })
         .transpose()
     };
-    Ok(Selection {
+    let tenant = TenantId::new(&range.tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    let selection = Selection {
         query: parsed,
         from: time(from, "--from")?,
         to: time(to, "--to")?,
-    })
-}
-
-fn tenant(name: &str) -> Result<TenantId> {
-    TenantId::new(name).map_err(|e| anyhow::anyhow!("--tenant: {e}"))
+    };
+    Ok((tenant, selection))
 }
 
 pub fn search(args: SearchArgs) -> Result<()> {
     let store = open(&args.location)?;
-    let selection = selection(&args.query, args.from.as_deref(), args.to.as_deref())?;
-    let tenant = tenant(&args.tenant)?;
+    let (tenant, selection) = selection(&args.query, &args.range)?;
     let mut out = BufWriter::new(io::stdout().lock());
     if args.count {
         let n = store.count(&tenant, &selection)?;
@@ -101,8 +99,7 @@ pub fn search(args: SearchArgs) -> Result<()> {
 
 pub fn export(args: ExportArgs) -> Result<()> {
     let store = open(&args.location)?;
-    let selection = selection(&args.query, args.from.as_deref(), args.to.as_deref())?;
-    let tenant = tenant(&args.tenant)?;
+    let (tenant, selection) = selection(&args.query, &args.range)?;
     let sink: Box<dyn Write> = match &args.output {
         None => Box::new(io::stdout().lock()),
         Some(p) => Box::new(
@@ -133,8 +130,7 @@ pub fn export(args: ExportArgs) -> Result<()> {
 
 pub fn stats(args: StatsArgs) -> Result<()> {
     let store = open(&args.location)?;
-    let selection = selection(&args.query, args.from.as_deref(), args.to.as_deref())?;
-    let tenant = tenant(&args.tenant)?;
+    let (tenant, selection) = selection(&args.query, &args.range)?;
     let top = args.top;
     let mut aggregations: Vec<Aggregation> = [
         "log_kind",

@@ -205,3 +205,25 @@ fn a_backup_taken_while_ingesting_is_consistent_and_exact() {
         );
     }
 }
+
+#[test]
+fn a_day_whose_creation_a_crash_cut_short_is_not_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(TantivyStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let unfinished = dir.path().join("events/acme/2026-11-05");
+    std::fs::create_dir_all(&unfinished).unwrap();
+    std::fs::write(unfinished.join(".tantivy-writer.lock"), b"").unwrap();
+    let store = TantivyStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert!(store.unreadable().is_empty(), "{:?}", store.unreadable());
+    store
+        .append(&[event("acme", 1, "2026-11-05T10:00:00Z")])
+        .unwrap();
+    store.commit().unwrap();
+    let acme = shieldwall_core::TenantId::new("acme").unwrap();
+    assert_eq!(
+        store
+            .count(&acme, &shieldwall_store::Selection::all())
+            .unwrap(),
+        1
+    );
+}

@@ -137,20 +137,28 @@ impl Partition {
         writer_memory: usize,
     ) -> Result<(), StoreError> {
         let mut state = self.write.lock().map_err(|_| StoreError::Poisoned)?;
-        let writer = match &mut state.writer {
-            Some(w) => w,
-            slot => slot.insert(
-                self.index
-                    .writer_with_num_threads(1, writer_memory)
-                    .map_err(StoreError::index(&self.path))?,
-            ),
-        };
-        writer
+        self.writer(&mut state, writer_memory)?
             .add_document(doc)
             .map_err(StoreError::index(&self.path))?;
         state.pending_bounds.widen(time_ms);
         state.pending_ids.push(id);
         Ok(())
+    }
+
+    /// The open writer, opened now if there is none (one indexing thread).
+    fn writer<'s>(
+        &self,
+        state: &'s mut WriteState,
+        writer_memory: usize,
+    ) -> Result<&'s mut IndexWriter<TantivyDocument>, StoreError> {
+        match &mut state.writer {
+            Some(w) => Ok(w),
+            slot => Ok(slot.insert(
+                self.index
+                    .writer_with_num_threads(1, writer_memory)
+                    .map_err(StoreError::index(&self.path))?,
+            )),
+        }
     }
 
     /// Whether a writer is open.
@@ -215,15 +223,7 @@ impl Partition {
     ) -> Result<(), StoreError> {
         {
             let mut state = self.write.lock().map_err(|_| StoreError::Poisoned)?;
-            let writer = match &mut state.writer {
-                Some(w) => w,
-                slot => slot.insert(
-                    self.index
-                        .writer_with_num_threads(1, writer_memory)
-                        .map_err(StoreError::index(&self.path))?,
-                ),
-            };
-            writer
+            self.writer(&mut state, writer_memory)?
                 .delete_query(query)
                 .map_err(StoreError::index(&self.path))?;
             let bounds = state.pending_bounds;

@@ -200,6 +200,10 @@ impl TantivyStore {
                     unreadable.push(format!("{}: not a day directory", day_dir.display()));
                     continue;
                 };
+                if is_unfinished(&day_dir) {
+                    // A day created just before a crash, before its first commit: nothing in it.
+                    continue;
+                }
                 match open_guarded(&day_dir, &self.fields) {
                     Ok(p) => {
                         partitions.insert((tenant.clone(), day), Arc::new(p));
@@ -438,6 +442,21 @@ impl TantivyStore {
             message: format!("document {address:?}: stored event unreadable: {e}"),
         })
     }
+}
+
+/// Whether `dir` is a partition whose creation never finished: no `meta.json` and no files but
+/// tantivy's lock files.
+fn is_unfinished(dir: &Path) -> bool {
+    if dir.join("meta.json").exists() {
+        return false;
+    }
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).all(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(".tantivy-") && name.ends_with(".lock")
+        })
+    })
 }
 
 /// Opens an existing partition. tantivy can panic on some damaged files (a file shorter than
