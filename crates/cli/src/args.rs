@@ -123,7 +123,7 @@ pub enum Command {
     ///   shieldwall store retention set --tenant default --max-age-days 180 --max-size 200G
     ///   shieldwall store retention show
     ///   shieldwall store delete 'user.name:test*' --tenant default --yes
-    ///   shieldwall store backup /backups/2026-11-29
+    ///   shieldwall store backup /backups/2026-11-29          # also while the server runs
     ///   shieldwall store restore /backups/2026-11-29 --data-dir /var/lib/shieldwall-restored
     ///   shieldwall store import exported.ndjson
     ///   shieldwall store check
@@ -182,8 +182,8 @@ pub enum StoreCommand {
     },
     /// Delete a tenant's events matching a query (the server must be stopped); recorded.
     Delete(StoreDeleteArgs),
-    /// Copy the committed events and the metadata into a new directory (the server must be
-    /// stopped).
+    /// Copy the committed events and the metadata into a new directory, also while the server
+    /// runs (each day as of one of its commits).
     Backup(StoreBackupArgs),
     /// Restore a backup into a data directory that has no store yet.
     Restore(StoreRestoreArgs),

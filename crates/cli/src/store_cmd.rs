@@ -194,9 +194,10 @@ fn delete(args: StoreDeleteArgs) -> Result<()> {
 
 fn backup(args: StoreBackupArgs) -> Result<()> {
     let dir = data_dir(&args.location)?;
-    let store = TantivyStore::open(&dir.join("store"), StoreConfig::default()).with_context(|| {
-        "opening the store (a running server keeps it open: stop it, or back up the data directory's store through the server when its API exists)".to_owned()
-    })?;
+    // Opened for reading: a running server keeps writing; each day is copied as of one of its
+    // commits, under tantivy's meta lock, which the server's garbage collection respects.
+    let store = TantivyStore::open_read_only(&dir.join("store"))
+        .with_context(|| format!("opening {}", dir.join("store").display()))?;
     let report = store
         .backup(&args.destination.join("store"))
         .with_context(|| format!("backing up into {}", args.destination.display()))?;
