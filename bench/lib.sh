@@ -39,3 +39,57 @@ wait_for_count() {
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# The sender of the TCP benchmarks.
+need_socat() {
+    command -v socat >/dev/null || { echo "installing socat"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q socat >/dev/null; }
+}
+
+# syslog-ng from Debian's package, extracted into $TOOLS/syslog-ng without installing it (it
+# conflicts with rsyslog, which the tests use); sets SNG_ROOT and SNG_VERSION.
+fetch_syslog_ng() {
+    SNG_ROOT="$TOOLS/syslog-ng"
+    if [ ! -x "$SNG_ROOT/usr/sbin/syslog-ng" ]; then
+        echo "fetching syslog-ng-core from Debian (not installed; extracted into $SNG_ROOT)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q libivykis0 libnet1 libjson-c5 libwrap0 libpcre3 >/dev/null
+        (cd "$TOOLS" && apt-get download -q syslog-ng-core >/dev/null 2>&1 && dpkg -x syslog-ng-core_*.deb "$SNG_ROOT" && rm -f syslog-ng-core_*.deb)
+    fi
+    SNG_VERSION=$(LD_LIBRARY_PATH="$SNG_ROOT/usr/lib/x86_64-linux-gnu:$SNG_ROOT/usr/lib/syslog-ng" "$SNG_ROOT/usr/sbin/syslog-ng" --version | head -1)
+}
+
+# The TCP runs below use the caller's WORK (the corpus is $WORK/corpus), LINES, PIDS (daemons
+# to kill on exit) and MEASURE_OUT (where each run appends "events_per_s cpu_s").
+
+# syslog-ng 3.38: network() source over TCP (newline framing), its syslog header parser, and a
+# file destination of one JSON object a line; run $1 of the caller's series.
+run_syslog_ng() {
+    local port out dir
+    port=$(free_port); dir="$WORK/sng.$1"; mkdir -p "$dir"; out="$dir/out.json"
+    cat > "$dir/syslog-ng.conf" <<CONF
+@version: 3.38
+options { threaded(yes); log-fetch-limit(1000); log-iw-size(100000); flush-lines(1000); };
+source s_tcp { network(ip("127.0.0.1") port($port) transport("tcp") max-connections(10) log-msg-size(65536)); };
+destination d_json { file("$out" template("\$(format-json --scope rfc5424 --scope nv-pairs)\n")); };
+log { source(s_tcp); destination(d_json); };
+CONF
+    LD_LIBRARY_PATH="$SNG_ROOT/usr/lib/x86_64-linux-gnu:$SNG_ROOT/usr/lib/syslog-ng" \
+        "$SNG_ROOT/usr/sbin/syslog-ng" --module-path="$SNG_ROOT/usr/lib/syslog-ng/3.38" \
+        -f "$dir/syslog-ng.conf" -F --no-caps -p "$dir/pid" -R "$dir/persist" -c "$dir/ctl" \
+        > "$dir/log" 2>&1 &
+    local pid=$!; PIDS+=("$pid")
+    wait_for_count "ss -ltn | grep -c ':$port '" 1 20
+    measure_run "$pid" "$port" "wc -l < '$out'"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+# Sends the corpus with socat and waits until `count-command` prints LINES; appends the rate
+# (wall time from the first byte sent) and the daemon's CPU seconds to MEASURE_OUT.
+measure_run() { # pid port count-command -> prints "events_per_s cpu_s"
+    local pid=$1 port=$2 count=$3 cpu0 cpu1 t0 t1
+    cpu0=$(cpu_seconds "$pid"); t0=$(date +%s.%N)
+    socat -u "OPEN:$WORK/corpus" "TCP:127.0.0.1:$port"
+    wait_for_count "$count" "$LINES" 600
+    t1=$(date +%s.%N); cpu1=$(cpu_seconds "$pid")
+    awk -v n="$LINES" -v a="$t0" -v b="$t1" -v c0="$cpu0" -v c1="$cpu1" \
+        'BEGIN { printf "%.0f %.2f\n", n / (b - a), c1 - c0 }' >> "$MEASURE_OUT"
+}
