@@ -139,6 +139,13 @@ pub struct PipelineSettings {
     /// Milliseconds to wait when the spool is empty. Default: 20.
     #[serde(default = "default_idle_ms")]
     pub idle_ms: u64,
+    /// Events gathered before one write to the store (one commit). Default: 16384.
+    #[serde(default = "default_flush_events")]
+    pub flush_events: usize,
+    /// The longest an event waits for that write, in milliseconds (and so the most a search
+    /// lags behind ingest under load); an idle spool writes at once. Default: 1000.
+    #[serde(default = "default_flush_ms")]
+    pub flush_ms: u64,
     /// A maintenance switch: while this file exists the pipeline reads nothing from the spool (the
     /// sources keep spooling until the quota). Relative to the configuration file. Default: none.
     #[serde(default)]
@@ -178,6 +185,12 @@ fn default_batch() -> usize {
 fn default_idle_ms() -> u64 {
     20
 }
+fn default_flush_events() -> usize {
+    16384
+}
+fn default_flush_ms() -> u64 {
+    1000
+}
 fn default_reload_secs() -> u64 {
     5
 }
@@ -198,6 +211,8 @@ impl Default for PipelineSettings {
         PipelineSettings {
             batch: default_batch(),
             idle_ms: default_idle_ms(),
+            flush_events: default_flush_events(),
+            flush_ms: default_flush_ms(),
             pause_file: None,
         }
     }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde::Serialize;
-use shieldwall_collect::pipeline::{Pipeline, PipelineStats, SourceRules};
+use shieldwall_collect::pipeline::{FlushPolicy, Pipeline, PipelineStats, SourceRules};
 use shieldwall_collect::sources::{
     SourceError, file, http::HttpSource, relp::RelpSource, tcp::TcpSource, udp::UdpSource,
 };
@@ -223,7 +223,7 @@ impl Server {
             }
         }
 
-        let pipeline = Pipeline::new(
+        let mut pipeline = Pipeline::new(
             Arc::clone(&spool),
             normaliser,
             rules,
@@ -234,6 +234,12 @@ impl Server {
             )),
         )
         .map_err(|e| ServeError::Pipeline(e.to_string()))?;
+        pipeline.set_flush_policy(FlushPolicy {
+            events: config.pipeline.flush_events,
+            interval: jiff::SignedDuration::from_millis(
+                i64::try_from(config.pipeline.flush_ms).unwrap_or(i64::MAX),
+            ),
+        });
         let parser_errors = parser_files.errors();
         let pipeline_stop = Arc::new(AtomicBool::new(false));
         let worker = PipelineWorker {
