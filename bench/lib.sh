@@ -19,7 +19,8 @@ cpu_seconds() {
     awk -v t="$ticks" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$pid/stat"
 }
 
-# Waits until `count_cmd` prints at least $2, polling; gives up after $3 seconds.
+# Waits until `count_cmd` prints at least $2, polling every $POLL_INTERVAL seconds (default
+# 0.05); gives up after $3 seconds.
 wait_for_count() {
     local count_cmd=$1 want=$2 limit=$3 start now n
     start=$(date +%s.%N)
@@ -32,7 +33,7 @@ wait_for_count() {
             echo "timed out after ${limit}s with $n of $want" >&2
             return 1
         fi
-        sleep 0.05
+        sleep "${POLL_INTERVAL:-0.05}"
     done
 }
 
@@ -82,13 +83,14 @@ CONF
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-# Sends the corpus with socat and waits until `count-command` prints LINES; appends the rate
-# (wall time from the first byte sent) and the daemon's CPU seconds to MEASURE_OUT.
+# Sends the corpus with socat and waits until `count-command` prints LINES (at most $WAIT_LIMIT
+# seconds, default 600); appends the rate (wall time from the first byte sent) and the daemon's
+# CPU seconds to MEASURE_OUT.
 measure_run() { # pid port count-command -> prints "events_per_s cpu_s"
     local pid=$1 port=$2 count=$3 cpu0 cpu1 t0 t1
     cpu0=$(cpu_seconds "$pid"); t0=$(date +%s.%N)
     socat -u "OPEN:$WORK/corpus" "TCP:127.0.0.1:$port"
-    wait_for_count "$count" "$LINES" 600
+    wait_for_count "$count" "$LINES" "${WAIT_LIMIT:-600}"
     t1=$(date +%s.%N); cpu1=$(cpu_seconds "$pid")
     awk -v n="$LINES" -v a="$t0" -v b="$t1" -v c0="$cpu0" -v c1="$cpu1" \
         'BEGIN { printf "%.0f %.2f\n", n / (b - a), c1 - c0 }' >> "$MEASURE_OUT"

@@ -510,8 +510,8 @@ pub const ATTACK_USERS: [&str; 40] = [
 /// Full-text words of the generated events with roughly how often they occur, from rare to
 /// common (the query benchmark searches them).
 pub const TEXT_TERMS: [&str; 8] = [
-    "union",
     "passwd",
+    "union",
     "publickey",
     "sudo",
     "invalid",
@@ -572,9 +572,10 @@ impl Stamps {
 ///
 /// Distributions: event times in order over [`EVENTS_DAYS`] days from [`EVENTS_START`] with a
 /// daily cycle (busy office hours, quiet nights, quieter weekends); source addresses Zipf over
-/// [`SOURCE_IPS`], users Zipf over [`USERS`], 300 hosts in roles; about 45 % web access, 25 %
-/// firewall, 20 % sshd (mostly failed logins), 4.5 % sudo, 1.5 % web attacks, 0.2 % malware, the
-/// rest unparsed or web server errors. Deterministic for a seed.
+/// [`SOURCE_IPS`], users Zipf over [`USERS`] (administrators, who log in and use sudo, over the
+/// first 150), brute-force guesses Zipf over [`ATTACK_USERS`], 255 hosts in four roles; about
+/// 45 % web access, 25 % firewall, 20 % sshd (mostly failed logins), 4.5 % sudo, 1.5 % web
+/// attacks, 0.2 % malware, the rest unparsed or web server errors. Deterministic for a seed.
 pub struct EventGenerator {
     rng: SplitMix64,
     normaliser: shieldwall_parse::Normaliser,
@@ -1192,10 +1193,10 @@ impl EventGenerator {
     }
 }
 
-impl Iterator for EventGenerator {
-    type Item = shieldwall_core::Event;
-
-    fn next(&mut self) -> Option<shieldwall_core::Event> {
+impl EventGenerator {
+    /// Writes the next event's line into `self.line`; returns its receive time, or `None` after
+    /// the last event.
+    fn advance(&mut self) -> Option<jiff::Timestamp> {
         if self.next >= self.total {
             return None;
         }
@@ -1203,16 +1204,31 @@ impl Iterator for EventGenerator {
         self.next += 1;
         let at = self.time_of(i);
         self.write_line(at);
-        // Received within two seconds of the event, as over a network.
-        let received =
-            jiff::Timestamp::from_millisecond(at.as_millisecond() + self.rng.below(2000) as i64)
-                .unwrap_or(at);
         self.key.clear();
         {
             use std::fmt::Write as _;
             let _ = write!(self.key, "gen:{i}");
         }
         self.raw_bytes += self.line.len() as u64 + 1;
+        // Received within two seconds of the event, as over a network.
+        Some(
+            jiff::Timestamp::from_millisecond(at.as_millisecond() + self.rng.below(2000) as i64)
+                .unwrap_or(at),
+        )
+    }
+
+    /// The next event as its syslog line, not parsed (the same sequence as the events).
+    pub fn next_line(&mut self) -> Option<&str> {
+        self.advance()?;
+        Some(&self.line)
+    }
+}
+
+impl Iterator for EventGenerator {
+    type Item = shieldwall_core::Event;
+
+    fn next(&mut self) -> Option<shieldwall_core::Event> {
+        let received = self.advance()?;
         Some(self.normaliser.normalise(&shieldwall_parse::Received {
             source: "syslog",
             received,

@@ -1,5 +1,7 @@
 //! Writes generated security events straight into an event store through the library:
-//! `gen-events STORE_DIR EVENTS [BATCH [SEED]]` (defaults: batches of 10,000, seed 1).
+//! `gen-events STORE_DIR EVENTS [BATCH [SEED]]` (defaults: batches of 10,000, seed 1); or, with
+//! `gen-events --lines EVENTS [SEED]`, writes the same events' syslog lines to standard output
+//! (a time-ordered corpus for the TCP benchmarks).
 //!
 //! The events come from `shieldwall_benches::EventGenerator` (syslog lines from templates,
 //! normalised by the built-in parsers; times in order over a week, Zipf-distributed addresses
@@ -30,6 +32,26 @@ const SAMPLE: u64 = 8;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--lines") {
+        let total = args
+            .get(1)
+            .and_then(|s| s.replace('_', "").parse::<u64>().ok());
+        let seed = match args.get(2) {
+            None => Some(1),
+            Some(s) => s.parse::<u64>().ok(),
+        };
+        let (Some(total), Some(seed)) = (total, seed) else {
+            eprintln!("usage: gen-events --lines EVENTS [SEED]");
+            return ExitCode::from(2);
+        };
+        return match lines(total, seed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gen-events: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let number = |i: usize, default: u64| match args.get(i) {
         None => Some(default),
         Some(s) => s.replace('_', "").parse::<u64>().ok(),
@@ -40,7 +62,9 @@ fn main() -> ExitCode {
         number(2, 10_000),
         number(3, 1),
     ) else {
-        eprintln!("usage: gen-events STORE_DIR EVENTS [BATCH [SEED]]");
+        eprintln!(
+            "usage: gen-events STORE_DIR EVENTS [BATCH [SEED]] | gen-events --lines EVENTS [SEED]"
+        );
         return ExitCode::from(2);
     };
     match run(dir, total, batch.max(1), seed) {
@@ -50,6 +74,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn lines(total: u64, seed: u64) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut generator = EventGenerator::new(total, seed)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    while let Some(line) = generator.next_line() {
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
 }
 
 fn run(dir: PathBuf, total: u64, batch_size: u64, seed: u64) -> Result<(), String> {
@@ -79,7 +113,7 @@ fn run(dir: PathBuf, total: u64, batch_size: u64, seed: u64) -> Result<(), Strin
             break;
         }
         for event in &batch {
-            if seen % SAMPLE == 0 {
+            if seen.is_multiple_of(SAMPLE) {
                 tallied += 1;
                 for field in TALLIED {
                     let value = event

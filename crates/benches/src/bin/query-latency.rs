@@ -121,7 +121,7 @@ impl Bench {
         match kind {
             Kind::RangeField => {
                 let (from, to) = self.window(1);
-                let query = if call % 2 == 0 {
+                let query = if call.is_multiple_of(2) {
                     format!(
                         "src_endpoint.ip:{}",
                         source_ip(self.ips.sample(&mut self.rng))
