@@ -55,7 +55,6 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "reliability-test-token";
 const TOKEN_SHA256: &str = "069c1de0d5ae34ee6c90126d4c6aec627511ed92c3e2f0f0d8629e18b6d3ea32";
 /// The Debian packages the RELP test needs.
-const PACKAGES: &str = "rsyslog rsyslog-relp";
 /// librelp's default window: frames a client sends before it waits for acknowledgements.
 const RELP_WINDOW: u64 = 128;
 
@@ -908,39 +907,9 @@ fn http_ingest_under_kill_9_keeps_every_acknowledged_message_and_retries_keep_th
 // b) RELP from rsyslog under SIGKILL.
 // ---------------------------------------------------------------------------------------------
 
-/// rsyslogd with its omrelp module, or `None` (after failing under CI=true).
-fn rsyslogd(test: &str) -> Option<PathBuf> {
-    let binary = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd", "/usr/bin/rsyslogd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    let has_omrelp = ["/usr/lib", "/usr/lib64", "/lib"].iter().any(|root| {
-        fs::read_dir(root).is_ok_and(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.path().join("rsyslog/omrelp.so").exists())
-        }) || Path::new(root).join("rsyslog/omrelp.so").exists()
-    });
-    match binary {
-        Some(binary) if has_omrelp => Some(binary),
-        _ => {
-            let message = format!(
-                "{test}: SKIPPED: rsyslogd with the omrelp module is not installed \
-                 (Debian packages: {PACKAGES}; `apt-get install -y {PACKAGES}`)"
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{message} (CI=true: a missing client fails the run)");
-            }
-            eprintln!("\n*** {message}\n");
-            None
-        }
-    }
-}
-
 /// The omrelp template that puts rsyslog's message uuid in front of each message, as
 /// `docs/configuration.md` gives it for `message_ids = "rsyslog-uuid"`.
-const RELP_UUID_TEMPLATE: &str = "@uuid:%uuid% <%PRI%>%TIMESTAMP:::date-rfc3339% %HOSTNAME% \
-                                  %syslogtag:1:32%%msg:::sp-if-no-1st-sp%%msg%";
+const RELP_UUID_TEMPLATE: &str = shieldwall_collect::sources::relp::RSYSLOG_UUID_TEMPLATE;
 
 /// rsyslogd in its own directory: follows `input` with imfile and forwards every line as read
 /// with omrelp to `port` with [`RELP_UUID_TEMPLATE`], from a queue, retrying forever.
@@ -1055,7 +1024,7 @@ fn relp_from_rsyslog_under_kill_9_loses_nothing_and_copies_keep_their_ids() {
         docs.contains(&format!("string=\"{RELP_UUID_TEMPLATE}\"")),
         "docs/configuration.md no longer gives the template this test uses"
     );
-    let Some(binary) = rsyslogd(TEST) else {
+    let Some(binary) = shieldwall_testkit::rsyslogd(TEST) else {
         return;
     };
     let began = Instant::now();

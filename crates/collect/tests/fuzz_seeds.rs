@@ -7,41 +7,13 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
 
 use shieldwall_collect::Envelope;
 use shieldwall_collect::sources::relp::{FrameDecoder, Session};
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = workspace_root().join("fuzz");
-    let mut out = Vec::new();
-    let mut seeded = false;
-    for (dir, is_seed) in [
-        (root.join("seeds").join(target), true),
-        (root.join("corpus").join(target), false),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                seeded |= is_seed;
-                out.push((path.clone(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    assert!(seeded, "fuzz/seeds/{target} has no seeds");
-    out
-}
-
 #[test]
 fn envelopes_decode_or_fail_and_round_trip() {
-    for (path, data) in seeds("envelope") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("envelope") {
         if let Ok(envelope) = Envelope::decode(&data) {
             let encoded = envelope.encode();
             assert_eq!(
@@ -82,7 +54,7 @@ fn frames(chunks: &mut dyn Iterator<Item = &[u8]>) -> (Vec<Vec<u8>>, bool) {
 
 #[test]
 fn relp_frames_do_not_depend_on_chunking() {
-    for (path, data) in seeds("relp") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("relp") {
         let Some((&step, bytes)) = data.split_first() else {
             continue;
         };

@@ -34,8 +34,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-const PACKAGES: &str = "rsyslog rsyslog-relp";
-
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
@@ -155,40 +153,9 @@ async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
 // rsyslog
 // ---------------------------------------------------------------------------------------------
 
-/// rsyslogd with its omrelp module, or `None` (after failing under CI=true).
-fn rsyslogd(test: &str) -> Option<PathBuf> {
-    let binary = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd", "/usr/bin/rsyslogd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    let has_omrelp = ["/usr/lib", "/usr/lib64", "/lib"].iter().any(|root| {
-        std::fs::read_dir(root).is_ok_and(|entries| {
-            entries.flatten().any(|e| {
-                e.path().join("rsyslog/omrelp.so").exists()
-                    || e.path().join("omrelp.so").exists() && e.file_name() == "rsyslog"
-            })
-        })
-    });
-    match binary {
-        Some(binary) if has_omrelp => Some(binary),
-        _ => {
-            let message = format!(
-                "{test}: SKIPPED: rsyslogd with the omrelp module is not installed \
-                 (Debian packages: {PACKAGES}; `apt-get install -y {PACKAGES}`)"
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{message} (CI=true: a missing client fails the run)");
-            }
-            eprintln!("\n*** {message}\n");
-            None
-        }
-    }
-}
-
-/// The omrelp template of `message_ids = "rsyslog-uuid"`, as `docs/configuration.md` and the
-/// RELP module's documentation give it (a test checks that they do).
-const UUID_TEMPLATE: &str = "@uuid:%uuid% <%PRI%>%TIMESTAMP:::date-rfc3339% %HOSTNAME% \
-                             %syslogtag:1:32%%msg:::sp-if-no-1st-sp%%msg%";
+/// The omrelp template of `message_ids = "rsyslog-uuid"` (a test checks that the documentation
+/// gives this one).
+const UUID_TEMPLATE: &str = shieldwall_collect::sources::relp::RSYSLOG_UUID_TEMPLATE;
 
 /// The template that forwards every line as read.
 const RAW_TEMPLATE: &str = "%rawmsg%";
@@ -315,7 +282,9 @@ fn check_delivery(expected: &[Vec<u8>], got: &[Envelope]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_omrelp_delivers_every_message_once_in_order() {
-    let Some(binary) = rsyslogd("rsyslog_omrelp_delivers_every_message_once_in_order") else {
+    let Some(binary) =
+        shieldwall_testkit::rsyslogd("rsyslog_omrelp_delivers_every_message_once_in_order")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -359,7 +328,9 @@ async fn rsyslog_omrelp_delivers_every_message_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_resends_what_a_stopped_server_did_not_acknowledge() {
-    let Some(binary) = rsyslogd("rsyslog_resends_what_a_stopped_server_did_not_acknowledge") else {
+    let Some(binary) =
+        shieldwall_testkit::rsyslogd("rsyslog_resends_what_a_stopped_server_did_not_acknowledge")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -443,7 +414,9 @@ async fn rsyslog_resends_what_a_stopped_server_did_not_acknowledge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_waits_while_the_spool_is_full_and_loses_nothing() {
-    let Some(binary) = rsyslogd("rsyslog_waits_while_the_spool_is_full_and_loses_nothing") else {
+    let Some(binary) =
+        shieldwall_testkit::rsyslogd("rsyslog_waits_while_the_spool_is_full_and_loses_nothing")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -568,7 +541,9 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf, PathBuf) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_omrelp_over_tls_with_client_certificates() {
-    let Some(binary) = rsyslogd("rsyslog_omrelp_over_tls_with_client_certificates") else {
+    let Some(binary) =
+        shieldwall_testkit::rsyslogd("rsyslog_omrelp_over_tls_with_client_certificates")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -662,7 +637,9 @@ fn number_of(envelope: &Envelope) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_uuid_template_gives_every_message_its_key() {
-    let Some(binary) = rsyslogd("rsyslog_uuid_template_gives_every_message_its_key") else {
+    let Some(binary) =
+        shieldwall_testkit::rsyslogd("rsyslog_uuid_template_gives_every_message_its_key")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -777,7 +754,9 @@ async fn acknowledgement_eating_proxy(server: SocketAddr, cut: Arc<Notify>) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsyslog_resends_unacknowledged_messages_with_their_uuid() {
-    let Some(binary) = rsyslogd("rsyslog_resends_unacknowledged_messages_with_their_uuid") else {
+    let Some(binary) =
+        shieldwall_testkit::rsyslogd("rsyslog_resends_unacknowledged_messages_with_their_uuid")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -9,41 +9,10 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use shieldwall_parse::{Framer, Normaliser, Received, SourceProfile, SyslogLayer, user};
-
-fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = shieldwall_testkit::workspace_root().join("fuzz");
-    let mut out = Vec::new();
-    for dir in [
-        root.join("seeds").join(target),
-        root.join("corpus").join(target),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                let data = std::fs::read(&path).unwrap();
-                out.push((path, data));
-            }
-        }
-    }
-    out
-}
-
-fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let all = inputs(target);
-    assert!(
-        all.iter()
-            .any(|(p, _)| p.components().any(|c| c.as_os_str() == "seeds")),
-        "fuzz/seeds/{target} has no seeds"
-    );
-    all
-}
 
 fn received<'a>(payload: &'a [u8]) -> Received<'a> {
     Received {
@@ -58,7 +27,7 @@ fn received<'a>(payload: &'a [u8]) -> Received<'a> {
 fn normalise_keeps_every_input() {
     let registry = shieldwall_parse::parsers::builtin().unwrap();
     let n = Normaliser::new(Arc::new(registry));
-    for (path, data) in seeds("normalise") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("normalise") {
         let event = n.normalise(&received(&data));
         assert_eq!(
             event.raw,
@@ -91,7 +60,7 @@ fn each_parser_alone_keeps_every_input() {
             n
         })
         .collect();
-    for (path, data) in seeds("parser") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("parser") {
         let Some((&pick, text)) = data.split_first() else {
             continue;
         };
@@ -110,7 +79,7 @@ fn each_parser_alone_keeps_every_input() {
 fn syslog_parse_is_bounded() {
     let ctx =
         shieldwall_parse::ParseContext::new(jiff::Timestamp::UNIX_EPOCH, jiff::tz::TimeZone::UTC);
-    for (path, data) in seeds("syslog") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("syslog") {
         let message = shieldwall_parse::syslog::parse(&data, &ctx);
         assert!(
             message.message.len() <= data.len() * 3,
@@ -122,7 +91,7 @@ fn syslog_parse_is_bounded() {
 
 #[test]
 fn framing_gives_the_same_frames_whatever_the_chunks() {
-    for (path, data) in seeds("framing") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("framing") {
         let Some((&chunk, stream)) = data.split_first() else {
             continue;
         };
@@ -148,7 +117,7 @@ fn framing_gives_the_same_frames_whatever_the_chunks() {
 
 #[test]
 fn user_parser_files_compile_or_fail_with_a_position() {
-    for (path, data) in seeds("user_parsers") {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("user_parsers") {
         let Ok(text) = std::str::from_utf8(&data) else {
             continue;
         };

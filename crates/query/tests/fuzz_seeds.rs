@@ -9,40 +9,12 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
 
 use shieldwall_query::{MAX_QUERY_BYTES, parse, parse_interval, parse_time};
 
-fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut out = Vec::new();
-    for dir in [
-        root.join("seeds").join(target),
-        root.join("corpus").join(target),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                let data = std::fs::read(&path).unwrap();
-                out.push((path, data));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn query_seeds_parse_or_fail_inside_the_text_and_print_back() {
-    let all = inputs("query");
-    assert!(
-        all.iter()
-            .any(|(p, _)| p.components().any(|c| c.as_os_str() == "seeds")),
-        "fuzz/seeds/query has no seeds"
-    );
-    for (path, data) in all {
+    for (path, data) in shieldwall_testkit::fuzz_inputs("query") {
         let text = String::from_utf8_lossy(&data);
         match parse(&text) {
             Err(e) => {

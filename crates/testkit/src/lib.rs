@@ -35,9 +35,76 @@ pub fn shared_path(relative: &str, test: &str) -> Option<PathBuf> {
          its PROVENANCE.md/README.md files say where each corpus comes from.",
         path.display()
     );
+    skip_or_fail(&message, "a missing corpus fails the run");
+    None
+}
+
+/// Says loudly that a test skipped (`message` says what is missing and where it comes from);
+/// under `CI=true` fails the run instead, with `why` added.
+pub fn skip_or_fail(message: &str, why: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message} (CI=true: a missing corpus fails the run)");
+        panic!("{message} (CI=true: {why})");
     }
     eprintln!("\n*** {message}\n");
-    None
+}
+
+/// Every input of a fuzz target: its committed seeds (`fuzz/seeds/<target>`, which must exist)
+/// and, when present, its local corpus (`fuzz/corpus/<target>`, grown by `cargo fuzz run`), for
+/// tests that replay them with the target's invariants.
+pub fn fuzz_inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let root = workspace_root().join("fuzz");
+    let mut out = Vec::new();
+    let mut seeded = false;
+    for (dir, is_seed) in [
+        (root.join("seeds").join(target), true),
+        (root.join("corpus").join(target), false),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() {
+                let data =
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seeded |= is_seed;
+                out.push((path, data));
+            }
+        }
+    }
+    assert!(seeded, "fuzz/seeds/{target} has no seeds");
+    out
+}
+
+/// The Debian packages that give rsyslogd and its RELP output module.
+pub const RSYSLOG_PACKAGES: &str = "rsyslog rsyslog-relp";
+
+/// rsyslogd with its omrelp module, or `None` after [`skip_or_fail`].
+pub fn rsyslogd(test: &str) -> Option<PathBuf> {
+    let binary = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd", "/usr/bin/rsyslogd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    // Debian puts modules in /usr/lib/<triplet>/rsyslog/, others in /usr/lib{,64}/rsyslog/.
+    let has_omrelp = ["/usr/lib", "/usr/lib64", "/lib"].iter().any(|root| {
+        Path::new(root).join("rsyslog/omrelp.so").exists()
+            || std::fs::read_dir(root).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().join("rsyslog/omrelp.so").exists())
+            })
+    });
+    match binary {
+        Some(binary) if has_omrelp => Some(binary),
+        _ => {
+            skip_or_fail(
+                &format!(
+                    "{test}: SKIPPED: rsyslogd with the omrelp module is not installed \
+                     (Debian packages: {RSYSLOG_PACKAGES}; `apt-get install -y {RSYSLOG_PACKAGES}`)"
+                ),
+                "a missing client fails the run",
+            );
+            None
+        }
+    }
 }

@@ -168,6 +168,9 @@ const SERVERCLOSE: &[u8] = b"0 serverclose 0\n";
 pub const UUID_MARKER: &[u8] = b"@uuid:";
 /// The digits of rsyslog's `%uuid%`: 16 bytes as upper-case hexadecimal, without dashes.
 pub const UUID_DIGITS: usize = 32;
+/// The omrelp template that sends each message with its uuid, as the module documentation above
+/// gives it: `@uuid:%uuid% ` and then rsyslog's forward format.
+pub const RSYSLOG_UUID_TEMPLATE: &str = "@uuid:%uuid% <%PRI%>%TIMESTAMP:::date-rfc3339% %HOSTNAME% %syslogtag:1:32%%msg:::sp-if-no-1st-sp%%msg%";
 /// The prefix of envelope keys made of message ids.
 const KEY_PREFIX: &str = "relp:";
 /// The least time between two warnings about frames without a message id, per source.
