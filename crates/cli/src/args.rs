@@ -140,18 +140,12 @@ pub enum Command {
     },
 }
 
-/// Where the event store is.
+/// Where the event store is: `<data_dir>/store`, or a store directory named directly (a backup).
 #[derive(Debug, Args)]
 pub struct StoreLocation {
-    /// The server configuration; the store is `<data_dir>/store`.
-    #[arg(
-        long,
-        short = 'c',
-        value_name = "FILE",
-        default_value = "shieldwall.toml"
-    )]
-    pub config: PathBuf,
-    /// The store directory itself (instead of --config).
+    #[command(flatten)]
+    pub data: DataLocation,
+    /// The store directory itself (instead of --config or --data-dir).
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
 }

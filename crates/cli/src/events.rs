@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use jiff::Timestamp;
 use shieldwall_core::{Event, TenantId};
 use shieldwall_query::Aggregation;
-use shieldwall_store::events::AggregationResult;
+use shieldwall_store::events::{AggregationResult, SearchOutcome};
 use shieldwall_store::{EventStore, Selection, TantivyStore};
 
 use crate::args::{EventFormat, ExportArgs, SearchArgs, StatsArgs, StoreLocation, TenantRange};
@@ -20,11 +20,7 @@ const DEFAULT_FIELDS: &str = "time,source,parser,device.hostname,user.name,src_e
 fn open(location: &StoreLocation) -> Result<TantivyStore> {
     let dir = match &location.store {
         Some(dir) => dir.clone(),
-        None => {
-            let config = shieldwall_server::config::load(&location.config)
-                .with_context(|| format!("reading {}", location.config.display()))?;
-            config.data_dir.join("store")
-        }
+        None => crate::store_cmd::data_dir(&location.data)?.join("store"),
     };
     let store = TantivyStore::open_read_only(&dir)
         .with_context(|| format!("opening the event store {}", dir.display()))?;
@@ -35,7 +31,21 @@ fn open(location: &StoreLocation) -> Result<TantivyStore> {
 }
 
 fn selection(query: &str, range: &TenantRange) -> Result<(TenantId, Selection)> {
-    let (from, to) = (range.from.as_deref(), range.to.as_deref());
+    parse_selection(
+        query,
+        &range.tenant,
+        range.from.as_deref(),
+        range.to.as_deref(),
+    )
+}
+
+/// A tenant and a selection from the command line's query, tenant and times.
+pub(crate) fn parse_selection(
+    query: &str,
+    tenant: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(TenantId, Selection)> {
     let parsed =
         shieldwall_query::parse(query).map_err(|e| anyhow::anyhow!("{}", e.render(query)))?;
     let now = Timestamp::now();
@@ -45,7 +55,7 @@ fn selection(query: &str, range: &TenantRange) -> Result<(TenantId, Selection)> 
         })
         .transpose()
     };
-    let tenant = TenantId::new(&range.tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    let tenant = TenantId::new(tenant).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
     let selection = Selection {
         query: parsed,
         from: time(from, "--from")?,
@@ -71,26 +81,13 @@ pub fn search(args: SearchArgs) -> Result<()> {
         .map(|f| f.trim().to_owned())
         .filter(|f| !f.is_empty())
         .collect();
-    let mut writer = Rows::new(args.format, &fields, &mut out)?;
-    let mut failed: Option<io::Error> = None;
-    let outcome = store.search(&tenant, &selection, args.limit, &mut |event| match writer
-        .row(&event)
-    {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(e) => {
-            failed = Some(e);
-            ControlFlow::Break(())
-        }
-    })?;
-    if let Some(e) = failed {
-        // A closed pipe (`| head`) ends the listing quietly.
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            return Ok(());
-        }
-        return Err(e.into());
-    }
-    writer.finish()?;
-    out.flush()?;
+    let mut rows = Rows::new(args.format, &fields, &mut out)?;
+    let outcome = match write_rows(&mut rows, |each| {
+        store.search(&tenant, &selection, args.limit, each)
+    }) {
+        Err(e) if closed_pipe(&e) => return Ok(()),
+        other => other?,
+    };
     if outcome.returned as usize == args.limit {
         eprintln!("(the newest {} shown; --limit shows more)", args.limit);
     }
@@ -107,25 +104,45 @@ pub fn export(args: ExportArgs) -> Result<()> {
         ),
     };
     let mut out = BufWriter::new(sink);
-    let mut failed: Option<anyhow::Error> = None;
-    let outcome = store.export(&tenant, &selection, &mut |event| {
-        let written = serde_json::to_writer(&mut out, &event)
-            .map_err(anyhow::Error::from)
-            .and_then(|()| out.write_all(b"\n").map_err(anyhow::Error::from));
-        match written {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                failed = Some(e);
-                ControlFlow::Break(())
-            }
+    let mut rows = Rows::new(EventFormat::Json, &[], &mut out)?;
+    let outcome = match write_rows(&mut rows, |each| store.export(&tenant, &selection, each)) {
+        Err(e) if closed_pipe(&e) => return Ok(()),
+        other => other.context("writing the export")?,
+    };
+    eprintln!("{} events exported", outcome.returned);
+    Ok(())
+}
+
+/// Writes each event `run` hands over as a row, stopping at the first failed write, whose
+/// error is returned once `run` is done.
+fn write_rows<W: Write>(
+    rows: &mut Rows<'_, W>,
+    run: impl FnOnce(
+        &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<SearchOutcome, shieldwall_store::StoreError>,
+) -> Result<SearchOutcome> {
+    let mut failed = None;
+    let outcome = run(&mut |event| match rows.row(&event) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            failed = Some(e);
+            ControlFlow::Break(())
         }
     })?;
     if let Some(e) = failed {
-        return quiet_when_piped(Err(e)).context("writing the export");
+        return Err(e.into());
     }
-    quiet_when_piped(out.flush().map_err(anyhow::Error::from))?;
-    eprintln!("{} events exported", outcome.returned);
-    Ok(())
+    rows.finish()?;
+    Ok(outcome)
+}
+
+/// Whether `e` is a reader that closed the pipe (`| head`): the output ends quietly.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn stats(args: StatsArgs) -> Result<()> {
@@ -153,18 +170,8 @@ pub fn stats(args: StatsArgs) -> Result<()> {
     }
     let total = store.count(&tenant, &selection)?;
     let results = store.aggregate(&tenant, &selection, &aggregations)?;
-    quiet_when_piped(print_stats(args.format, total, &results))
-}
-
-/// A reader that closed the pipe (`| head`) ends the output quietly.
-fn quiet_when_piped(result: Result<()>) -> Result<()> {
-    match result {
-        Err(e)
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(())
-        }
+    match print_stats(args.format, total, &results) {
+        Err(e) if closed_pipe(&e) => Ok(()),
         other => other,
     }
 }
@@ -268,7 +275,7 @@ impl<'a, W: Write> Rows<'a, W> {
     fn row(&mut self, event: &Event) -> io::Result<()> {
         match self.format {
             EventFormat::Json => {
-                serde_json::to_writer(&mut *self.out, event).map_err(io::Error::other)?;
+                serde_json::to_writer(&mut *self.out, event).map_err(io::Error::from)?;
                 writeln!(self.out)
             }
             EventFormat::Csv => {

@@ -29,7 +29,8 @@ pub fn run(command: StoreCommand) -> Result<()> {
     }
 }
 
-fn data_dir(location: &DataLocation) -> Result<PathBuf> {
+/// The data directory: `--data-dir`, else the configuration's `data_dir`.
+pub(crate) fn data_dir(location: &DataLocation) -> Result<PathBuf> {
     if let Some(dir) = &location.data_dir {
         return Ok(dir.clone());
     }
@@ -157,19 +158,12 @@ fn retention(command: RetentionCommand) -> Result<()> {
 }
 
 fn delete(args: StoreDeleteArgs) -> Result<()> {
-    let parsed = shieldwall_query::parse(&args.query)
-        .map_err(|e| anyhow::anyhow!("{}", e.render(&args.query)))?;
-    let now = Timestamp::now();
-    let time = |t: Option<&str>| -> Result<Option<Timestamp>> {
-        t.map(|t| shieldwall_query::parse_time(t, now).map_err(|e| anyhow::anyhow!("{t:?}: {e}")))
-            .transpose()
-    };
-    let selection = Selection {
-        query: parsed,
-        from: time(args.from.as_deref())?,
-        to: time(args.to.as_deref())?,
-    };
-    let tenant = tenant(&args.tenant)?;
+    let (tenant, selection) = crate::events::parse_selection(
+        &args.query,
+        &args.tenant,
+        args.from.as_deref(),
+        args.to.as_deref(),
+    )?;
     let store = writable_store(&args.location)?;
     let matching = store.count(&tenant, &selection)?;
     if !args.yes {
@@ -185,7 +179,7 @@ fn delete(args: StoreDeleteArgs) -> Result<()> {
         to: selection.to,
         deleted_events: deleted,
         requested_by: args.requested_by.clone(),
-        requested_at: now,
+        requested_at: Timestamp::now(),
     })
     .map_err(|e| anyhow::anyhow!("the events were deleted but the record failed: {e}"))?;
     println!("deleted {deleted} events of {tenant}; the deletion is recorded");
@@ -225,34 +219,20 @@ fn restore(args: StoreRestoreArgs) -> Result<()> {
             );
         }
     }
-    // The backup must open before anything is copied.
-    TantivyStore::open_read_only(&source.join("store"))
+    // The backup must open before anything is copied; then the store's own backup copies exactly
+    // its committed files, `store.json` last.
+    let backup = TantivyStore::open_read_only(&source.join("store"))
         .with_context(|| format!("{} is not a complete backup", source.display()))?;
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    copy_tree(&source.join("store"), &target.join("store"))?;
+    backup
+        .backup(&target.join("store"))
+        .with_context(|| format!("copying into {}", target.display()))?;
+    // A snapshot written by `VACUUM INTO`: one self-contained file.
     std::fs::copy(source.join("meta.sqlite"), target.join("meta.sqlite"))
         .with_context(|| format!("copying {}", source.join("meta.sqlite").display()))?;
     TantivyStore::open(&target.join("store"), StoreConfig::default())
         .with_context(|| "the restored store does not open")?;
     println!("restored {} into {}", source.display(), target.display());
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&path, &target)?;
-        } else if entry.file_name() != ".lock" {
-            std::fs::copy(&path, &target).with_context(|| format!("copying {}", path.display()))?;
-            std::fs::File::open(&target)
-                .and_then(|f| f.sync_all())
-                .with_context(|| format!("syncing {}", target.display()))?;
-        }
-    }
     Ok(())
 }
 

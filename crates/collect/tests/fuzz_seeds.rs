@@ -7,7 +7,6 @@
     clippy::indexing_slicing
 )]
 
-
 use shieldwall_collect::Envelope;
 use shieldwall_collect::sources::relp::{FrameDecoder, Session};
 

@@ -9,7 +9,6 @@
     clippy::indexing_slicing
 )]
 
-
 use shieldwall_query::{MAX_QUERY_BYTES, parse, parse_interval, parse_time};
 
 #[test]
