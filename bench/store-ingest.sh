@@ -9,11 +9,11 @@
 #   and committed per pipeline batch. A run is complete when `shieldwall search '*' --count`
 #   (a separate read-only open, which sees committed events only) prints LINES, polled every
 #   0.1 s (each poll is a process that opens the store: about 10 ms of CPU).
-# - syslog-ng: exactly as bench/vs-syslog-ng.sh runs it (JSON lines to a file, no fsync, no
-#   index): the "collection only" cost that the ratio sets the index against.
+# - syslog-ng 3.38 from Debian (lib.sh's run_syslog_ng): network() source over TCP, its syslog
+#   header parser, JSON lines to a file, no fsync, no index: the "collection only" cost that the
+#   ratio sets the index against.
 #
-# The sender is socat, reading the corpus: `mixed` is the one of bench/vs-syslog-ng.sh
-# (`gen-corpus mixed LINES 100`: the parser tests' sample lines cycled, whose own timestamps
+# The sender is socat, reading the corpus: `mixed` is `gen-corpus mixed LINES 100` ( the parser tests' sample lines cycled, whose own timestamps
 # fall on 27 different days from 1970 to 2026, so every batch touches 27 day partitions);
 # `generated` is `gen-events --lines LINES` (the events of bench/query-latency.sh as syslog
 # lines: a week in time order, so a batch touches one or two days). Reported per tool:

@@ -15,8 +15,6 @@ trap cleanup EXIT
 PORT=$(free_port)
 cat > "$WORK/shieldwall.toml" <<CONF
 data_dir = "data"
-[store]
-ndjson_copy = true
 [health]
 check_secs = 1
 [[sources]]
@@ -58,5 +56,6 @@ for s in socks:
 if peak < n:
     sys.exit("the server did not hold all connections at once")
 PY
-wait_for_count "cat '$WORK'/data/events/*/*.ndjson 2>/dev/null | wc -l" "$N" 60
-echo "events stored: $(cat "$WORK"/data/events/*/*.ndjson | wc -l) of $N (idle server: ${RSS_IDLE} KiB resident)"
+STORED="'$SHIELDWALL' search '*' --count --store '$WORK/data/store'"
+wait_for_count "$STORED" "$N" 60
+echo "events stored: $(eval "$STORED") of $N (idle server: ${RSS_IDLE} KiB resident)"

@@ -193,7 +193,7 @@ pub enum AggregationResult {
         /// Start of each interval (UTC) and its count, in time order; empty intervals omitted.
         buckets: Vec<(Timestamp, u64)>,
     },
-    /// The number of distinct values of a field (HyperLogLog: within about 2 %).
+    /// The number of distinct values of a field (a HyperLogLog estimate).
     Distinct {
         /// The field.
         field: String,
