@@ -136,14 +136,7 @@ fn retention(command: RetentionCommand) -> Result<()> {
                 .retention_policies()
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             for (tenant, p) in policies {
-                let report = store.apply_retention(
-                    &tenant,
-                    &shieldwall_store::events::Retention {
-                        max_age_days: p.max_age_days,
-                        max_bytes: p.max_bytes,
-                    },
-                    Timestamp::now(),
-                )?;
+                let report = store.apply_retention(&tenant, &p, Timestamp::now())?;
                 println!(
                     "{tenant}: removed {} day(s) {:?}, freed {} bytes, {} bytes remain",
                     report.removed_days.len(),

@@ -263,9 +263,9 @@ fn delete_asks_first_then_deletes_and_records() {
     use shieldwall_store::meta::MetaStore;
     let records = meta.deletions(None, 10).unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].deleted_events, 15);
-    assert_eq!(records[0].query, "user.name:root");
-    assert_eq!(records[0].requested_by, "ana");
+    assert_eq!(records[0].deletion.deleted_events, 15);
+    assert_eq!(records[0].deletion.query, "user.name:root");
+    assert_eq!(records[0].deletion.requested_by, "ana");
 }
 
 #[test]

@@ -33,7 +33,6 @@ use shieldwall_core::event::{EventClass, LogKind};
 use shieldwall_core::{Event, RecordId, Severity, TenantId};
 use shieldwall_parse::filter::{DropRule, Merger};
 use shieldwall_parse::{Normaliser, Registry, SourceProfile};
-use shieldwall_store::events::Retention;
 use shieldwall_store::meta::{MetaStore, SqliteMetaStore};
 use shieldwall_store::{EventStore, TantivyStore};
 use tokio::task::JoinSet;
@@ -409,11 +408,7 @@ impl PipelineWorker {
         };
         let now = Timestamp::now();
         for (tenant, policy) in policies {
-            let retention = Retention {
-                max_age_days: policy.max_age_days,
-                max_bytes: policy.max_bytes,
-            };
-            match self.store.apply_retention(&tenant, &retention, now) {
+            match self.store.apply_retention(&tenant, &policy, now) {
                 Ok(report) if !report.removed_days.is_empty() => tracing::info!(
                     tenant = tenant.as_str(),
                     days = ?report.removed_days,

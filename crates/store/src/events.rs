@@ -27,6 +27,8 @@ use serde::Serialize;
 use shieldwall_core::{Event, TenantId};
 use shieldwall_query::{Aggregation, Query};
 
+use crate::meta::RetentionPolicy;
+
 pub use tantivy_store::TantivyStore;
 
 /// Settings of an event store.
@@ -224,17 +226,6 @@ pub struct BackupReport {
     pub bytes: u64,
 }
 
-/// When events are older than `max_age_days`, or the tenant's events take more than
-/// `max_bytes`, the oldest days go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// Keep this many days (by event time, UTC days); `None`: no limit by age.
-    pub max_age_days: Option<u32>,
-    /// Keep at most this many bytes; `None`: no limit by size. The current day is never removed
-    /// for size.
-    pub max_bytes: Option<u64>,
-}
-
 /// The event store's operations.
 pub trait EventStore: Send + Sync {
     /// Adds events (any tenants); they become durable and searchable at the next [`commit`].
@@ -278,11 +269,13 @@ pub trait EventStore: Send + Sync {
     /// Deletes `tenant`'s matching events; returns how many.
     fn delete(&self, tenant: &TenantId, selection: &Selection) -> Result<u64, StoreError>;
 
-    /// Removes the oldest days of `tenant` beyond `retention`, as of `now`.
+    /// Removes the oldest days of `tenant` beyond `retention`, as of `now`: days (UTC, by event
+    /// time) older than `max_age_days`, then the oldest days while the tenant's events take more
+    /// than `max_bytes` (never the current day).
     fn apply_retention(
         &self,
         tenant: &TenantId,
-        retention: &Retention,
+        retention: &RetentionPolicy,
         now: Timestamp,
     ) -> Result<RetentionReport, StoreError>;
 

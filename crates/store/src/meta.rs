@@ -177,40 +177,14 @@ impl NewDeletion {
     }
 }
 
-/// A stored deletion record.
+/// A stored deletion record: what was passed to [`MetaStore::record_deletion`], with its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletionRecord {
     /// The record's id: positive, unique in the store, larger for later records.
     pub id: u64,
-    /// The tenant whose events were deleted.
-    pub tenant: TenantId,
-    /// The query text that selected the events.
-    pub query: String,
-    /// Start of the time range, if any.
-    pub from: Option<Timestamp>,
-    /// End of the time range, if any.
-    pub to: Option<Timestamp>,
-    /// How many events were deleted.
-    pub deleted_events: u64,
-    /// Who asked.
-    pub requested_by: String,
-    /// When the deletion was requested.
-    pub requested_at: Timestamp,
-}
-
-impl DeletionRecord {
-    /// The record without its id: what was passed to [`MetaStore::record_deletion`].
-    pub fn to_new(&self) -> NewDeletion {
-        NewDeletion {
-            tenant: self.tenant.clone(),
-            query: self.query.clone(),
-            from: self.from,
-            to: self.to,
-            deleted_events: self.deleted_events,
-            requested_by: self.requested_by.clone(),
-            requested_at: self.requested_at,
-        }
-    }
+    /// The deletion.
+    #[serde(flatten)]
+    pub deletion: NewDeletion,
 }
 
 /// How long, and how much, of a tenant's events to keep. At least one limit is set; events go

@@ -77,13 +77,7 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
             d.validate()?;
             Ok(DeletionRecord {
                 id: 1,
-                tenant: d.tenant.clone(),
-                query: d.query.clone(),
-                from: d.from,
-                to: d.to,
-                deleted_events: d.deleted_events,
-                requested_by: d.requested_by.clone(),
-                requested_at: d.requested_at,
+                deletion: d.clone(),
             })
         }
         fn deletions(
@@ -437,7 +431,7 @@ fn two_stores_on_one_file_share_it_without_losing_writes() {
         let records = all(store);
         assert_eq!(records.len(), 2 * 3 * 40);
         let queries: std::collections::BTreeSet<_> =
-            records.iter().map(|r| r.query.clone()).collect();
+            records.iter().map(|r| r.deletion.query.clone()).collect();
         assert_eq!(queries.len(), records.len());
         assert_eq!(store.retention_policies().unwrap().len(), 3);
     }

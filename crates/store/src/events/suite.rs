@@ -15,7 +15,8 @@ use shieldwall_core::event::{Endpoint, User};
 use shieldwall_core::{Event, RecordId, TenantId};
 use shieldwall_query::{Aggregation, Query};
 
-use super::{AggregationResult, EventStore, Retention, Selection};
+use super::{AggregationResult, EventStore, Selection};
+use crate::meta::RetentionPolicy;
 
 /// Opens a store in a directory.
 pub type Open<'a> = &'a dyn Fn(&Path) -> Result<Box<dyn EventStore>, String>;
@@ -361,7 +362,7 @@ fn retention(open: Open<'_>, dir: &Path) -> Result<(), String> {
     let report = store
         .apply_retention(
             &acme,
-            &Retention {
+            &RetentionPolicy {
                 max_age_days: Some(1),
                 max_bytes: None,
             },
@@ -375,7 +376,7 @@ fn retention(open: Open<'_>, dir: &Path) -> Result<(), String> {
     let report = store
         .apply_retention(
             &acme,
-            &Retention {
+            &RetentionPolicy {
                 max_age_days: None,
                 max_bytes: Some(1),
             },

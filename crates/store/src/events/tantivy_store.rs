@@ -35,9 +35,10 @@ use super::compile::compile;
 use super::document::Fields;
 use super::partition::{Bounds, Partition, dir_size};
 use super::{
-    AggregationResult, AppendOutcome, BackupReport, EventStore, Retention, RetentionReport,
-    SearchOutcome, Selection, StoreConfig, StoreError,
+    AggregationResult, AppendOutcome, BackupReport, EventStore, RetentionReport, SearchOutcome,
+    Selection, StoreConfig, StoreError,
 };
+use crate::meta::RetentionPolicy;
 
 /// The store format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -783,7 +784,7 @@ impl EventStore for TantivyStore {
     fn apply_retention(
         &self,
         tenant: &TenantId,
-        retention: &Retention,
+        retention: &RetentionPolicy,
         now: Timestamp,
     ) -> Result<RetentionReport, StoreError> {
         self.require_writable()?;

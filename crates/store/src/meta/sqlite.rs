@@ -137,13 +137,15 @@ impl SqliteMetaStore {
             .map_err(|_| bad(format!("deleted_events {} is negative", raw.deleted_events)))?;
         Ok(DeletionRecord {
             id,
-            tenant,
-            query: raw.query,
-            from,
-            to,
-            deleted_events,
-            requested_by: raw.requested_by,
-            requested_at,
+            deletion: NewDeletion {
+                tenant,
+                query: raw.query,
+                from,
+                to,
+                deleted_events,
+                requested_by: raw.requested_by,
+                requested_at,
+            },
         })
     }
 
@@ -224,13 +226,7 @@ impl MetaStore for SqliteMetaStore {
             .map_err(|_| self.corrupt("deletions", id, "negative id".to_owned()))?;
         Ok(DeletionRecord {
             id,
-            tenant: deletion.tenant.clone(),
-            query: deletion.query.clone(),
-            from: deletion.from,
-            to: deletion.to,
-            deleted_events: deletion.deleted_events,
-            requested_by: deletion.requested_by.clone(),
-            requested_at: deletion.requested_at,
+            deletion: deletion.clone(),
         })
     }
 

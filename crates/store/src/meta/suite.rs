@@ -145,7 +145,7 @@ fn all(store: &dyn MetaStore) -> Result<Vec<DeletionRecord>, String> {
 
 fn record(store: &dyn MetaStore, new: &NewDeletion) -> Result<DeletionRecord, String> {
     let stored = ok("record_deletion", store.record_deletion(new))?;
-    ensure_eq!(stored.to_new(), *new, "the returned record");
+    ensure_eq!(stored.deletion, *new, "the returned record");
     ensure!(stored.id > 0, "record id {} is not positive", stored.id);
     Ok(stored)
 }
@@ -384,7 +384,7 @@ fn hostile_text(make: Make<'_>) -> Result<(), String> {
             found == expected,
             "record {} came back changed: query {:?}",
             expected.id,
-            found.query
+            found.deletion.query
         );
     }
     let policy = RetentionPolicy::new(Some(1), None).map_err(|e| e.to_string())?;
@@ -557,7 +557,7 @@ fn concurrent_writers(make: Make<'_>) -> Result<(), String> {
         stored_ids == returned,
         "stored ids differ from the ids returned"
     );
-    let queries: BTreeSet<&str> = stored.iter().map(|r| r.query.as_str()).collect();
+    let queries: BTreeSet<&str> = stored.iter().map(|r| r.deletion.query.as_str()).collect();
     ensure_eq!(
         queries.len(),
         THREADS * PER_THREAD,
