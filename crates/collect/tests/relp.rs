@@ -149,6 +149,31 @@ async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
     }
 }
 
+/// Waits until `count()` reaches `n`; after `timeout` fails with the count, `what` and
+/// `detail()` (the client's log); then gives a stray extra message half a second to show up.
+async fn wait_for_count(
+    what: &str,
+    n: usize,
+    timeout: Duration,
+    mut count: impl FnMut() -> usize,
+    detail: impl Fn() -> String,
+) {
+    let start = Instant::now();
+    loop {
+        let got = count();
+        if got >= n {
+            break;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "only {got} of {n} {what}\n{}",
+            detail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // rsyslog
 // ---------------------------------------------------------------------------------------------
@@ -302,18 +327,14 @@ async fn rsyslog_omrelp_delivers_every_message_once_in_order() {
     let expected = write_lines(&input, N);
     let rsyslog = Rsyslog::start(&binary, dir.path(), &input, server.addr.port());
 
-    let done = Instant::now();
-    while spooled.written() < N as u64 {
-        assert!(
-            done.elapsed() < Duration::from_secs(90),
-            "only {} of {N} messages arrived\n{}",
-            spooled.written(),
-            rsyslog.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // Give a stray extra message the chance to show up.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_count(
+        "messages arrived",
+        N,
+        Duration::from_secs(90),
+        || spooled.written() as usize,
+        || rsyslog.output(),
+    )
+    .await;
     let got = spooled.envelopes();
     assert_eq!(got.len(), N, "exactly N messages");
     assert_eq!(check_delivery(&expected, &got), 0);
@@ -382,23 +403,19 @@ async fn rsyslog_resends_what_a_stopped_server_did_not_acknowledge() {
     let task_stats = Arc::clone(&stats);
     let task = tokio::spawn(async move { second.serve(handle, task_stats, token).await });
 
-    let done = Instant::now();
-    loop {
-        let got = spooled.envelopes();
-        let distinct: std::collections::HashSet<&Vec<u8>> =
-            got.iter().map(|e| &e.payload).collect();
-        if distinct.len() >= N {
-            break;
-        }
-        assert!(
-            done.elapsed() < Duration::from_secs(120),
-            "only {} distinct of {N} messages after the restart\n{}",
-            distinct.len(),
-            rsyslog.output()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_count(
+        "distinct messages after the restart",
+        N,
+        Duration::from_secs(120),
+        || {
+            let got = spooled.envelopes();
+            let distinct: std::collections::HashSet<&Vec<u8>> =
+                got.iter().map(|e| &e.payload).collect();
+            distinct.len()
+        },
+        || rsyslog.output(),
+    )
+    .await;
     let got = spooled.envelopes();
     let repeats = check_delivery(&expected, &got);
     // A clean stop acknowledges everything it wrote before it closes; a repeat can only be a
@@ -572,18 +589,21 @@ async fn rsyslog_omrelp_over_tls_with_client_certificates() {
             client_key.display()
         ),
     );
-    let done = Instant::now();
-    while spooled.written() < N as u64 {
-        assert!(
-            done.elapsed() < Duration::from_secs(60),
-            "only {} of {N} messages arrived over TLS (rejected connections: {})\n{}",
-            spooled.written(),
-            stats.rejected_connections.load(Ordering::Relaxed),
-            rsyslog.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_count(
+        "messages arrived over TLS",
+        N,
+        Duration::from_secs(60),
+        || spooled.written() as usize,
+        || {
+            format!(
+                "rejected connections: {}
+{}",
+                stats.rejected_connections.load(Ordering::Relaxed),
+                rsyslog.output()
+            )
+        },
+    )
+    .await;
     let got = spooled.envelopes();
     assert_eq!(got.len(), N);
     assert_eq!(check_delivery(&expected, &got), 0);
@@ -659,17 +679,14 @@ async fn rsyslog_uuid_template_gives_every_message_its_key() {
         UUID_TEMPLATE,
         "",
     );
-    let done = Instant::now();
-    while spooled.written() < N as u64 {
-        assert!(
-            done.elapsed() < Duration::from_secs(60),
-            "only {} of {N} messages arrived\n{}",
-            spooled.written(),
-            rsyslog.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for_count(
+        "messages arrived",
+        N,
+        Duration::from_secs(60),
+        || spooled.written() as usize,
+        || rsyslog.output(),
+    )
+    .await;
     let got = spooled.envelopes();
     assert_eq!(got.len(), N);
     let mut uuids = std::collections::HashSet::new();
@@ -785,22 +802,18 @@ async fn rsyslog_resends_unacknowledged_messages_with_their_uuid() {
     let unacknowledged = spooled.written();
     cut.notify_one();
 
-    let done = Instant::now();
-    loop {
-        let distinct: std::collections::HashSet<usize> =
-            spooled.envelopes().iter().map(number_of).collect();
-        if distinct.len() >= N {
-            break;
-        }
-        assert!(
-            done.elapsed() < Duration::from_secs(90),
-            "only {} distinct of {N} messages after the break\n{}",
-            distinct.len(),
-            rsyslog.output()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_for_count(
+        "distinct messages after the break",
+        N,
+        Duration::from_secs(90),
+        || {
+            let distinct: std::collections::HashSet<usize> =
+                spooled.envelopes().iter().map(number_of).collect();
+            distinct.len()
+        },
+        || rsyslog.output(),
+    )
+    .await;
     let got = spooled.envelopes();
     let mut first_key: std::collections::HashMap<usize, String> = Default::default();
     let mut owner: std::collections::HashMap<String, usize> = Default::default();
