@@ -511,6 +511,29 @@ impl EventFiles {
     }
 
     /// Every message number in `expected` is stored at least once.
+    /// Waits until `written` distinct messages are stored, failing with the server's log and
+    /// `detail()` (a client's log) after `limit` or if the server stops.
+    fn wait_for(
+        &mut self,
+        written: u64,
+        limit: Duration,
+        serve: &mut Serve,
+        detail: impl Fn() -> String,
+    ) {
+        let deadline = Instant::now() + limit;
+        while (self.refresh().distinct() as u64) < written {
+            serve.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {written} messages arrived\n{}\n{}",
+                self.distinct(),
+                serve.logs(),
+                detail()
+            );
+            thread::sleep(ms(50));
+        }
+    }
+
     fn assert_all_present(&self, expected: impl IntoIterator<Item = u64>, what: &str) {
         let missing: Vec<u64> = expected
             .into_iter()
@@ -1078,18 +1101,9 @@ message_ids = "rsyslog-uuid"
     thread::sleep(ms(300));
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while (events.refresh().distinct() as u64) < written {
-        serve.assert_running();
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {written} messages arrived\n{}\n{}",
-            events.distinct(),
-            serve.logs(),
-            rsyslog.output()
-        );
-        thread::sleep(ms(50));
-    }
+    events.wait_for(written, Duration::from_secs(60), &mut serve, || {
+        rsyslog.output()
+    });
     serve.stop();
     drop(rsyslog);
     events.refresh();
@@ -1276,17 +1290,7 @@ syslog = "off"
     thread::sleep(ms(300));
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while (events.refresh().distinct() as u64) < written {
-        serve.assert_running();
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {written} lines arrived\n{}",
-            events.distinct(),
-            serve.logs()
-        );
-        thread::sleep(ms(50));
-    }
+    events.wait_for(written, Duration::from_secs(30), &mut serve, String::new);
     serve.stop();
     events.refresh();
     events.assert_all_present(0..written, "lines written");
