@@ -30,7 +30,7 @@ pub(crate) fn copy_store(
         });
     }
     let mut report = BackupReport::default();
-    for partition in store.snapshot_partitions()? {
+    for partition in store.all_partitions()? {
         let relative =
             partition
                 .path
@@ -44,7 +44,7 @@ pub(crate) fn copy_store(
         report.partitions += 1;
     }
     std::fs::create_dir_all(destination.join("events")).map_err(StoreError::io(destination))?;
-    TantivyStore::write_version_into(destination)?;
+    super::tantivy_store::write_version(destination)?;
     Ok(report)
 }
 
@@ -53,7 +53,7 @@ fn copy_partition(
     target: &Path,
     report: &mut BackupReport,
 ) -> Result<(), StoreError> {
-    let _gc_stopped = TantivyStore::meta_lock(partition)?;
+    let _gc_stopped = partition.meta_lock()?;
     let meta_path = partition.path.join("meta.json");
     // The meta file is replaced atomically; read it until the parsed state matches the bytes.
     let (bytes, files) = loop {

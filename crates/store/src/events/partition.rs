@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use tantivy::directory::MmapDirectory;
+use tantivy::Directory;
+use tantivy::directory::{META_LOCK, MmapDirectory};
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument};
 
@@ -126,6 +127,18 @@ impl Partition {
 
     pub(crate) fn index(&self) -> &Index {
         &self.index
+    }
+
+    /// tantivy's meta lock: while held, no writer (in any process) garbage-collects this
+    /// partition's files.
+    pub(crate) fn meta_lock(&self) -> Result<tantivy::directory::DirectoryLock, StoreError> {
+        self.index
+            .directory()
+            .acquire_lock(&META_LOCK)
+            .map_err(|e| StoreError::Index {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
     }
 
     /// Adds a document (uncommitted).

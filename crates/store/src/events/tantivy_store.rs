@@ -24,9 +24,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use shieldwall_core::{Event, TenantId};
 use shieldwall_query::Aggregation;
-use tantivy::Directory;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::directory::META_LOCK;
 use tantivy::query::{EnableScoring, Query as TQuery, RangeQuery};
 use tantivy::schema::Value as _;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
@@ -100,8 +98,8 @@ pub struct TantivyStore {
     config: StoreConfig,
     fields: Fields,
     tokenizers: tantivy::tokenizer::TokenizerManager,
-    writable: bool,
-    _lock: Option<File>,
+    /// The store's lock file, held while open for writing; `None` when opened for reading.
+    lock: Option<File>,
     partitions: RwLock<BTreeMap<Key, Arc<Partition>>>,
     /// Partitions that failed to open, with the reason.
     unreadable: RwLock<Vec<String>>,
@@ -134,7 +132,7 @@ impl TantivyStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
         }
-        let store = TantivyStore::load(root, config, true, Some(lock))?;
+        let store = TantivyStore::load(root, config, Some(lock))?;
         store.load_recent_ids()?;
         Ok(store)
     }
@@ -150,13 +148,12 @@ impl TantivyStore {
             });
         }
         check_version(root, false)?;
-        TantivyStore::load(root, StoreConfig::default(), false, None)
+        TantivyStore::load(root, StoreConfig::default(), None)
     }
 
     fn load(
         root: &Path,
         config: StoreConfig,
-        writable: bool,
         lock: Option<File>,
     ) -> Result<TantivyStore, StoreError> {
         let fields = Fields::new();
@@ -167,8 +164,7 @@ impl TantivyStore {
             config,
             fields,
             tokenizers,
-            writable,
-            _lock: lock,
+            lock,
             partitions: RwLock::new(BTreeMap::new()),
             unreadable: RwLock::new(Vec::new()),
             recent: Mutex::new(RecentIds::default()),
@@ -312,7 +308,7 @@ impl TantivyStore {
         Ok(())
     }
 
-    fn all_partitions(&self) -> Result<Vec<Arc<Partition>>, StoreError> {
+    pub(crate) fn all_partitions(&self) -> Result<Vec<Arc<Partition>>, StoreError> {
         Ok(self
             .partitions
             .read()
@@ -414,7 +410,7 @@ impl TantivyStore {
     }
 
     fn require_writable(&self) -> Result<(), StoreError> {
-        if self.writable {
+        if self.lock.is_some() {
             Ok(())
         } else {
             Err(StoreError::NotAStore {
@@ -538,7 +534,7 @@ fn check_version(root: &Path, create: bool) -> Result<(), StoreError> {
     }
 }
 
-fn write_version(root: &Path) -> Result<(), StoreError> {
+pub(crate) fn write_version(root: &Path) -> Result<(), StoreError> {
     let path = root.join(VERSION_FILE);
     let text = serde_json::to_vec_pretty(&VersionFile {
         format: FORMAT_NAME.into(),
@@ -766,8 +762,8 @@ impl EventStore for TantivyStore {
         self.require_writable()?;
         let _write = self.write.lock().map_err(|_| StoreError::Poisoned)?;
         let mut deleted = 0u64;
+        let query = self.compiled(selection)?;
         for (partition, _) in self.partitions_for(tenant, selection.from, selection.to)? {
-            let query = self.compiled(selection)?;
             let n = partition
                 .searcher()
                 .search(&query, &Count)
@@ -775,7 +771,7 @@ impl EventStore for TantivyStore {
             if n == 0 {
                 continue;
             }
-            partition.delete(query, self.config.writer_memory)?;
+            partition.delete(query.box_clone(), self.config.writer_memory)?;
             deleted += n as u64;
         }
         Ok(deleted)
@@ -861,27 +857,5 @@ impl TantivyStore {
             .map_err(|_| StoreError::Poisoned)?
             .remove(key);
         std::fs::remove_dir_all(&partition.path).map_err(StoreError::io(&partition.path))
-    }
-
-    /// The partitions, for the backup.
-    pub(crate) fn snapshot_partitions(&self) -> Result<Vec<Arc<Partition>>, StoreError> {
-        self.all_partitions()
-    }
-
-    pub(crate) fn meta_lock(
-        partition: &Partition,
-    ) -> Result<tantivy::directory::DirectoryLock, StoreError> {
-        partition
-            .index()
-            .directory()
-            .acquire_lock(&META_LOCK)
-            .map_err(|e| StoreError::Index {
-                path: partition.path.clone(),
-                message: e.to_string(),
-            })
-    }
-
-    pub(crate) fn write_version_into(root: &Path) -> Result<(), StoreError> {
-        write_version(root)
     }
 }
