@@ -248,57 +248,58 @@ impl Compiler<'_> {
                 "`{field}` has no order: ranges are for times, numbers and keyword fields"
             ))),
             Target::Path(path) => {
-                let numbers = [lower, upper].iter().all(|b| {
-                    bound_text(b).is_none_or(|t| t.parse::<f64>().is_ok_and(f64::is_finite))
-                });
-                let integers = [lower, upper]
-                    .iter()
-                    .all(|b| bound_text(b).is_none_or(|t| t.parse::<i64>().is_ok()));
-                if integers {
-                    let term = |text: &str| -> Result<Term, StoreError> {
-                        let mut t = self.json_term(path);
-                        t.append_type_and_fast_value(text.parse::<i64>().unwrap_or_default());
-                        Ok(t)
-                    };
-                    Ok(Box::new(RangeQuery::new(
-                        map_bound(lower, &term)?,
-                        map_bound(upper, &term)?,
-                    )))
-                } else if numbers {
-                    let term = |text: &str| -> Result<Term, StoreError> {
-                        let mut t = self.json_term(path);
-                        t.append_type_and_fast_value(text.parse::<f64>().unwrap_or_default());
-                        Ok(t)
-                    };
-                    Ok(Box::new(RangeQuery::new(
-                        map_bound(lower, &term)?,
-                        map_bound(upper, &term)?,
-                    )))
+                let all = |reads: fn(&str) -> bool| {
+                    [lower, upper]
+                        .iter()
+                        .all(|b| bound_text(b).is_none_or(reads))
+                };
+                let kind = if all(|t| t.parse::<i64>().is_ok()) {
+                    RangeKind::Integer
+                } else if all(|t| t.parse::<f64>().is_ok_and(f64::is_finite)) {
+                    RangeKind::Float
                 } else {
-                    let term = |text: &str| -> Result<Term, StoreError> {
-                        let mut t = self.json_term(path);
-                        t.append_type_and_str(&text.to_lowercase());
-                        Ok(t)
-                    };
-                    let (lower, upper) = (map_bound(lower, &term)?, map_bound(upper, &term)?);
-                    // An open end must stay within the field's text terms.
-                    let lower = match lower {
-                        StdBound::Unbounded => StdBound::Included(term("")?),
-                        b => b,
-                    };
-                    let upper = match upper {
-                        StdBound::Unbounded => {
-                            let mut t = self.json_term(path);
-                            t.append_type_and_str(char::MAX.encode_utf8(&mut [0; 4]));
-                            StdBound::Included(t)
+                    RangeKind::Text
+                };
+                let term = |text: &str| -> Result<Term, StoreError> {
+                    let mut t = self.json_term(path);
+                    match kind {
+                        RangeKind::Integer => {
+                            t.append_type_and_fast_value(text.parse::<i64>().unwrap_or_default());
                         }
-                        b => b,
-                    };
-                    Ok(Box::new(InvertedIndexRangeQuery::new(lower, upper)))
+                        RangeKind::Float => {
+                            t.append_type_and_fast_value(text.parse::<f64>().unwrap_or_default());
+                        }
+                        RangeKind::Text => t.append_type_and_str(&text.to_lowercase()),
+                    }
+                    Ok(t)
+                };
+                let (lower, upper) = (map_bound(lower, &term)?, map_bound(upper, &term)?);
+                if kind != RangeKind::Text {
+                    return Ok(Box::new(RangeQuery::new(lower, upper)));
                 }
+                // An open end must stay within the field's text terms.
+                let lower = match lower {
+                    StdBound::Unbounded => StdBound::Included(term("")?),
+                    b => b,
+                };
+                let upper = match upper {
+                    StdBound::Unbounded => {
+                        StdBound::Included(term(char::MAX.encode_utf8(&mut [0; 4]))?)
+                    }
+                    b => b,
+                };
+                Ok(Box::new(InvertedIndexRangeQuery::new(lower, upper)))
             }
         }
     }
+}
+
+/// How a range on a field path compares: as numbers when both bounds are numbers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RangeKind {
+    Integer,
+    Float,
+    Text,
 }
 
 fn term_query(term: Term) -> Box<dyn TQuery> {

@@ -274,6 +274,9 @@ fn ranges_and_time(open: Open<'_>, dir: &Path) -> Result<(), String> {
     expect_count(s, "src_endpoint.port:{1000 TO 1004}", 3)?;
     expect_count(s, "src_endpoint.port:>=1010", 10)?;
     expect_count(s, "src_endpoint.port:<1002", 2)?;
+    expect_count(s, "user.name:[a TO b]", 15)?;
+    expect_count(s, "user.name:>=B", 5)?;
+    expect_count(s, "user.name:<r", 15)?;
     expect_count(s, "time:[2026-11-01T08:00:00Z TO 2026-11-01T12:00:00Z]", 5)?;
     expect_count(s, "time:{2026-11-01T08:00:00Z TO 2026-11-01T12:00:00Z}", 3)?;
     expect_count(s, "time:>=2026-11-02", 4)?;
