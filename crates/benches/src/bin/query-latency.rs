@@ -96,6 +96,18 @@ impl Bench {
         Ok(Selection { query, from, to })
     }
 
+    /// One search for the newest 100 matches: its time and how many came back.
+    fn newest_100(&self, selection: &Selection) -> Result<(Duration, u64), String> {
+        let t = Instant::now();
+        let outcome = self
+            .store
+            .search(&self.tenant, selection, 100, &mut |_| {
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string())?;
+        Ok((t.elapsed(), outcome.returned))
+    }
+
     /// A random whole hour of the generated span, and `hours` later.
     fn window(&mut self, hours: i64) -> (Timestamp, Timestamp) {
         let slots = (EVENTS_DAYS * 24 - hours + 1).max(1);
@@ -135,15 +147,7 @@ impl Bench {
                 } else {
                     format!("user.name:{}", user_name(self.admins.sample(&mut self.rng)))
                 };
-                let selection = Bench::selection(&query, Some(from), Some(to))?;
-                let t = Instant::now();
-                let outcome = self
-                    .store
-                    .search(&self.tenant, &selection, 100, &mut |_| {
-                        ControlFlow::Continue(())
-                    })
-                    .map_err(store_error)?;
-                Ok((t.elapsed(), outcome.returned))
+                self.newest_100(&Bench::selection(&query, Some(from), Some(to))?)
             }
             Kind::TextCount => {
                 let selection = Bench::selection(term, None, None)?;
@@ -154,17 +158,7 @@ impl Bench {
                     .map_err(store_error)?;
                 Ok((t.elapsed(), n))
             }
-            Kind::TextSearch => {
-                let selection = Bench::selection(term, None, None)?;
-                let t = Instant::now();
-                let outcome = self
-                    .store
-                    .search(&self.tenant, &selection, 100, &mut |_| {
-                        ControlFlow::Continue(())
-                    })
-                    .map_err(store_error)?;
-                Ok((t.elapsed(), outcome.returned))
-            }
+            Kind::TextSearch => self.newest_100(&Bench::selection(term, None, None)?),
             Kind::CountBy => {
                 let (from, to) = self.window(24);
                 let selection = Bench::selection("*", Some(from), Some(to))?;
