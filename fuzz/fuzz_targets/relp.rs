@@ -1,12 +1,26 @@
 //! Fuzzes the RELP frame decoder and session rules: any bytes, pushed in chunks whose sizes the
 //! input's first byte chooses, give the same frames as one push, never panic, and every frame's
-//! data is within the limit.
+//! data is within the limit; the rsyslog uuid prefix of each frame is taken off whole or not at all.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shieldwall_collect::sources::relp::{FrameDecoder, Session};
+use shieldwall_collect::sources::relp::{FrameDecoder, MessageId, MessageIds, Session};
 
 const MAX: usize = 4096;
+
+/// The rsyslog uuid prefix: either not found (the data untouched) or a 32-digit key with the
+/// rest of the data after it.
+fn check_message_id(data: &[u8]) {
+    let mut rest = data.to_vec();
+    match MessageIds::RsyslogUuid.take(&mut rest) {
+        MessageId::Key(key) => {
+            assert_eq!(key.len(), "relp:".len() + 32);
+            assert!(data.ends_with(&rest) && rest.len() + 39 == data.len());
+        }
+        MessageId::Missing => assert_eq!(rest, data),
+        MessageId::Off => unreachable!("message ids are on"),
+    }
+}
 
 fn frames(chunks: &mut dyn Iterator<Item = &[u8]>) -> (Vec<Vec<u8>>, bool) {
     let mut decoder = FrameDecoder::new(MAX);
@@ -19,6 +33,7 @@ fn frames(chunks: &mut dyn Iterator<Item = &[u8]>) -> (Vec<Vec<u8>>, bool) {
             match decoder.next_frame() {
                 Ok(Some(frame)) => {
                     assert!(frame.data.len() <= MAX);
+                    check_message_id(&frame.data);
                     out.push(frame.encode());
                     let _ = session.on_frame(frame);
                 }

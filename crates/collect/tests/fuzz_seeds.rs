@@ -8,7 +8,7 @@
 )]
 
 use shieldwall_collect::Envelope;
-use shieldwall_collect::sources::relp::{FrameDecoder, Session};
+use shieldwall_collect::sources::relp::{FrameDecoder, MessageId, MessageIds, Session};
 
 #[test]
 fn envelopes_decode_or_fail_and_round_trip() {
@@ -30,6 +30,20 @@ fn envelopes_decode_or_fail_and_round_trip() {
 
 const MAX: usize = 4096;
 
+/// The rsyslog uuid prefix: either not found (the data untouched) or a 32-digit key with the
+/// rest of the data after it.
+fn check_message_id(data: &[u8]) {
+    let mut rest = data.to_vec();
+    match MessageIds::RsyslogUuid.take(&mut rest) {
+        MessageId::Key(key) => {
+            assert_eq!(key.len(), "relp:".len() + 32);
+            assert!(data.ends_with(&rest) && rest.len() + 39 == data.len());
+        }
+        MessageId::Missing => assert_eq!(rest, data),
+        MessageId::Off => unreachable!("message ids are on"),
+    }
+}
+
 fn frames(chunks: &mut dyn Iterator<Item = &[u8]>) -> (Vec<Vec<u8>>, bool) {
     let mut decoder = FrameDecoder::new(MAX);
     let mut session = Session::new();
@@ -40,6 +54,7 @@ fn frames(chunks: &mut dyn Iterator<Item = &[u8]>) -> (Vec<Vec<u8>>, bool) {
             match decoder.next_frame() {
                 Ok(Some(frame)) => {
                     assert!(frame.data.len() <= MAX);
+                    check_message_id(&frame.data);
                     out.push(frame.encode());
                     let _ = session.on_frame(frame);
                 }
