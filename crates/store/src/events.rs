@@ -37,8 +37,8 @@ pub struct StoreConfig {
     /// How far back (in receive time, from the newest stored event) ids are remembered for
     /// deduplication. Replays after a crash and client retries arrive within minutes.
     pub dedupe_window: Duration,
-    /// The most ids remembered for deduplication, whatever their age (bounds memory: about 50
-    /// bytes each).
+    /// The most ids remembered for deduplication, whatever their age; each takes a hash-set
+    /// entry (16-byte id) and a queue entry (id and receive time).
     pub dedupe_capacity: usize,
     /// Partitions with an open writer at once; more are committed and closed, oldest use first.
     pub max_open_writers: usize,
