@@ -25,7 +25,7 @@ type Check = fn(Open<'_>, &Path) -> Result<(), String>;
 
 /// Runs every check, each in a fresh directory under `scratch`; returns the failures.
 pub fn run(open: Open<'_>, scratch: &Path) -> Vec<String> {
-    let checks: [(&str, Check); 12] = [
+    let checks: [(&str, Check); 13] = [
         ("append_commit_search", append_commit_search),
         ("uncommitted_is_invisible", uncommitted_is_invisible),
         (
@@ -39,6 +39,10 @@ pub fn run(open: Open<'_>, scratch: &Path) -> Vec<String> {
         ("aggregations", aggregations),
         ("delete_by_query", delete_by_query),
         ("retention", retention),
+        (
+            "events_far_from_their_receipt_age_from_receipt",
+            far_from_receipt,
+        ),
         ("backup_opens_with_the_same_events", backup),
         ("export_streams_everything", export),
     ];
@@ -390,6 +394,64 @@ fn retention(open: Open<'_>, dir: &Path) -> Result<(), String> {
         return Err(format!("by size removed the current day: {report:?}"));
     }
     expect_count(store.as_ref(), "*", 4)
+}
+
+/// An event whose time is more than a day from its receipt (a clock at 1970, one years ahead, an
+/// import of old logs) is kept as long as events received with it, and still found by its time.
+fn far_from_receipt(open: Open<'_>, dir: &Path) -> Result<(), String> {
+    let store = loaded(open, dir)?;
+    let acme = tenant("acme")?;
+    let odd = [
+        event(
+            &acme,
+            50,
+            at("1970-01-01T00:00:05Z")?,
+            "old",
+            "10.9.9.1",
+            "epoch",
+        ),
+        event(
+            &acme,
+            51,
+            at("2031-06-01T00:00:00Z")?,
+            "new",
+            "10.9.9.2",
+            "ahead",
+        ),
+        event(
+            &acme,
+            52,
+            at("2026-10-01T00:00:00Z")?,
+            "month",
+            "10.9.9.3",
+            "late",
+        ),
+    ];
+    store.append(&odd).map_err(|e| e.to_string())?;
+    store.commit().map_err(|e| e.to_string())?;
+    expect_count(store.as_ref(), "time:[1970-01-01 TO 1970-01-02]", 1)?;
+    expect_count(store.as_ref(), "time:>=2031-01-01", 1)?;
+    expect_count(store.as_ref(), "time:[2026-10-01 TO 2026-10-02]", 1)?;
+    let report = store
+        .apply_retention(
+            &acme,
+            &RetentionPolicy {
+                max_age_days: Some(1),
+                max_bytes: None,
+            },
+            at("2026-11-02T12:00:00Z")?,
+        )
+        .map_err(|e| e.to_string())?;
+    // Received on 2026-11-02 with the four events of that day: all seven stay.
+    if report.removed_days != ["2026-11-01"] {
+        return Err(format!("by age: {report:?}"));
+    }
+    expect_count(store.as_ref(), "*", 7)?;
+    expect_count(
+        store.as_ref(),
+        "user.name:old OR user.name:new OR user.name:month",
+        3,
+    )
 }
 
 fn backup(open: Open<'_>, dir: &Path) -> Result<(), String> {

@@ -8,10 +8,12 @@
 //! events/<tenant>/<YYYY-MM-DD>/   one tantivy index (a partition)
 //! ```
 //!
-//! An event goes to the day of its event time, unless that time is more than a day after its
-//! receipt (a sender's clock far ahead): then to the day of its receipt, so that wrong clocks
-//! cannot create partitions that retention never reaches. Each partition's commit records its
-//! earliest and latest event time, so searches open only the partitions their time range needs.
+//! An event goes to the day of its event time when that time is within a day of its receipt,
+//! and to the day of its receipt otherwise (a wrong clock, a late upload, an import of old
+//! logs): so a live stream writes to one or two days at a time, wrong clocks cannot create days
+//! that retention never reaches, and retention never removes what was just imported. Each
+//! partition's commit records its earliest and latest event time, so searches open only the
+//! partitions their time range needs, wherever an event was filed.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs::File;
@@ -476,17 +478,21 @@ fn open_guarded(path: &Path, fields: &Fields) -> Result<Partition, StoreError> {
     })
 }
 
-/// The partition of an event: its event day, or its receive day when its time is more than a
-/// day after receipt.
+/// The partition of an event: its event day when its time is within a day of its receipt, its
+/// receive day otherwise.
 fn day_of(event: &Event) -> Date {
     let time = event.time.as_millisecond();
     let received = event.received.as_millisecond();
-    let at = if time > received.saturating_add(DAY_MS) {
+    let at = if time.abs_diff(received) > DAY_MS.unsigned_abs() {
         event.received
     } else {
         event.time
     };
     at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+}
+
+fn key_of(event: &Event) -> Key {
+    (event.tenant.clone(), day_of(event))
 }
 
 fn uuid_of(text: &str) -> Result<u128, ()> {
@@ -581,38 +587,51 @@ impl EventStore for TantivyStore {
         self.require_writable()?;
         let _write = self.write.lock().map_err(|_| StoreError::Poisoned)?;
         let mut outcome = AppendOutcome::default();
-        for event in events {
-            let id = event.id.as_uuid().as_u128();
-            let received_ms = event.received.as_millisecond();
-            let fresh = self
-                .recent
-                .lock()
-                .map_err(|_| StoreError::Poisoned)?
-                .insert(id, received_ms, &self.config);
-            if !fresh {
-                outcome.duplicates += 1;
-                continue;
-            }
-            let added = (|| {
-                let key = (event.tenant.clone(), day_of(event));
-                let partition = self.partition(&key)?;
-                let doc = self.fields.document(event)?;
-                partition.add(
-                    doc,
-                    id,
-                    event.time.as_millisecond(),
-                    self.config.writer_memory,
-                )?;
-                self.touch_writer(&key)
-            })();
-            if let Err(e) = added {
-                if let Ok(mut recent) = self.recent.lock() {
-                    recent.forget(&[id]);
+        // Duplicates are decided in arrival order (the first of a repeated id is kept)...
+        let mut fresh: Vec<(Key, u128, &Event)> = Vec::with_capacity(events.len());
+        {
+            let mut recent = self.recent.lock().map_err(|_| StoreError::Poisoned)?;
+            for event in events {
+                let id = event.id.as_uuid().as_u128();
+                if recent.insert(id, event.received.as_millisecond(), &self.config) {
+                    fresh.push((key_of(event), id, event));
+                } else {
+                    outcome.duplicates += 1;
                 }
-                return Err(e);
             }
-            outcome.added += 1;
         }
+        // ...then one run per partition, so a batch spread over days touches each writer once.
+        fresh.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut done = 0;
+        let added = (|| {
+            for run in fresh.chunk_by(|a, b| a.0 == b.0) {
+                let Some((key, _, _)) = run.first() else {
+                    continue;
+                };
+                let partition = self.partition(key)?;
+                self.touch_writer(key)?;
+                for (_, id, event) in run {
+                    let doc = self.fields.document(event)?;
+                    partition.add(
+                        doc,
+                        *id,
+                        event.time.as_millisecond(),
+                        self.config.writer_memory,
+                    )?;
+                    done += 1;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = added {
+            // What was not added must be stored when the batch is replayed.
+            let unadded: Vec<u128> = fresh.iter().skip(done).map(|(_, id, _)| *id).collect();
+            if let Ok(mut recent) = self.recent.lock() {
+                recent.forget(&unadded);
+            }
+            return Err(e);
+        }
+        outcome.added = u64::try_from(done).unwrap_or(u64::MAX);
         Ok(outcome)
     }
 
