@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `id` | keyword, fast | the event id |
 //! | `time`, `received` | date (ms), indexed and fast | event and receive time |
-//! | `text` | full text with positions | `raw` and `message` (lower-cased words) |
+//! | `text` | full text with positions | `raw`, and `message` unless `raw` holds it word for word (lower-cased words) |
 //! | `f` | JSON: keywords lower-cased in the index, as written in the fast columns | every other field of the event by its path (`user.name`, `vendor.EventID`) |
 //! | `event` | stored, compressed | the whole event as JSON, exactly as appended |
 //!
@@ -116,7 +116,7 @@ impl Fields {
         doc.add_date(self.received, date(event.received));
         doc.add_text(self.text, &event.raw);
         if let Some(message) = &event.message
-            && message != &event.raw
+            && !holds_words_of(&event.raw, message)
         {
             doc.add_text(self.text, message);
         }
@@ -134,6 +134,20 @@ impl Fields {
         doc.add_bytes(self.event, &stored);
         Ok(doc)
     }
+}
+
+/// Whether `part` occurs in `whole` between word boundaries, so that indexing `whole` indexes
+/// every word of `part`, in order (the syslog message inside its line): indexing both would
+/// double the text's share of the index for nothing.
+fn holds_words_of(whole: &str, part: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric();
+    whole.match_indices(part).any(|(start, _)| {
+        let before = whole.get(..start).and_then(|s| s.chars().next_back());
+        let after = whole
+            .get(start + part.len()..)
+            .and_then(|s| s.chars().next());
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
 }
 
 pub(crate) fn date(t: jiff::Timestamp) -> tantivy::DateTime {
@@ -183,5 +197,24 @@ fn owned(value: Value) -> OwnedValue {
         Value::Object(map) => {
             OwnedValue::Object(map.into_iter().map(|(k, v)| (k, owned(v))).collect())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_words_of;
+
+    #[test]
+    fn a_message_inside_its_line_between_word_boundaries_is_held() {
+        let line = "<34>Nov 28 11:00:01 web sshd[77]: Failed password for root";
+        assert!(holds_words_of(line, "Failed password for root"));
+        assert!(holds_words_of(line, "sshd[77]: Failed"));
+        // Cut inside a word: "ailed" is not a word of the line, so the message is indexed too.
+        assert!(!holds_words_of(line, "ailed password"));
+        assert!(!holds_words_of(line, "Failed password for roo"));
+        // A normalised message that the line does not hold.
+        assert!(!holds_words_of(line, "Failed password for user root"));
+        // A later occurrence may qualify where the first does not.
+        assert!(holds_words_of("xroot root", "root"));
     }
 }

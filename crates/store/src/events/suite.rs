@@ -268,6 +268,38 @@ fn full_text_and_wildcards(open: Open<'_>, dir: &Path) -> Result<(), String> {
     expect_count(s, "user.name:ro*", 5)?;
     expect_count(s, "user.name:al?ce", 15)?;
     expect_count(s, "src_endpoint.ip:10.0.0.*", 20)?;
+    // A message inside its syslog line, and one the line does not hold (a parser's rewording):
+    // the words of both are found, phrases too.
+    let acme = tenant("acme")?;
+    let mut inside = event(
+        &acme,
+        60,
+        at("2026-11-02T05:00:00Z")?,
+        "eve",
+        "10.2.2.2",
+        "",
+    );
+    inside.raw = "<38>Nov  2 05:00:00 gw sshd[60]: Invalid user zed from 10.2.2.2".into();
+    inside.message = Some("Invalid user zed from 10.2.2.2".into());
+    let mut reworded = event(
+        &acme,
+        61,
+        at("2026-11-02T05:00:00Z")?,
+        "eve",
+        "10.2.2.3",
+        "",
+    );
+    reworded.raw = r#"{"msg":"quota","who":"yves"}"#.into();
+    reworded.message = Some("Quota exceeded for yves".into());
+    store
+        .append(&[inside, reworded])
+        .and_then(|_| store.commit())
+        .map_err(|e| e.to_string())?;
+    expect_count(s, "\"invalid user zed\"", 1)?;
+    expect_count(s, "message:\"user zed from\"", 1)?;
+    expect_count(s, "gw", 1)?;
+    expect_count(s, "\"quota exceeded\"", 1)?;
+    expect_count(s, "yves", 1)?;
     Ok(())
 }
 
