@@ -82,12 +82,14 @@ pub fn search(args: SearchArgs) -> Result<()> {
         .filter(|f| !f.is_empty())
         .collect();
     let mut rows = Rows::new(args.format, &fields, &mut out)?;
+    let known_damage = store.unreadable();
     let outcome = match write_rows(&mut rows, |each| {
         store.search(&tenant, &selection, args.limit, each)
     }) {
         Err(e) if closed_pipe(&e) => return Ok(()),
         other => other?,
     };
+    warn_found_damage(&known_damage, &outcome);
     if outcome.returned as usize == args.limit {
         eprintln!("(the newest {} shown; --limit shows more)", args.limit);
     }
@@ -105,12 +107,21 @@ pub fn export(args: ExportArgs) -> Result<()> {
     };
     let mut out = BufWriter::new(sink);
     let mut rows = Rows::new(EventFormat::Json, &[], &mut out)?;
+    let known_damage = store.unreadable();
     let outcome = match write_rows(&mut rows, |each| store.export(&tenant, &selection, each)) {
         Err(e) if closed_pipe(&e) => return Ok(()),
         other => other.context("writing the export")?,
     };
+    warn_found_damage(&known_damage, &outcome);
     eprintln!("{} events exported", outcome.returned);
     Ok(())
+}
+
+/// Warns of days found damaged during a search (those found at open were warned of then).
+fn warn_found_damage(known: &[String], outcome: &SearchOutcome) {
+    for damaged in outcome.unreadable.iter().filter(|d| !known.contains(d)) {
+        eprintln!("warning: left out, found damaged while reading: {damaged}");
+    }
 }
 
 /// Writes each event `run` hands over as a row, stopping at the first failed write, whose

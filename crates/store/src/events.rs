@@ -172,6 +172,15 @@ pub struct SearchOutcome {
     pub unreadable: Vec<String>,
 }
 
+impl SearchOutcome {
+    /// Adds a partition found unreadable during the search, once.
+    pub(crate) fn note_unreadable(&mut self, entry: String) {
+        if !self.unreadable.contains(&entry) {
+            self.unreadable.push(entry);
+        }
+    }
+}
+
 /// One aggregation's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -124,6 +124,55 @@ fn a_damaged_partition_is_named_and_the_others_stay_readable() {
     assert_eq!(outcome.unreadable, unreadable);
 }
 
+/// Damage that opening does not notice (the stored events of one day overwritten in place) is
+/// found by the search that reads them: that day is left out and named, the others answer.
+#[test]
+fn damage_found_while_searching_leaves_that_day_out() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = TantivyStore::open(dir.path(), StoreConfig::default()).unwrap();
+        store
+            .append(&[
+                event("acme", 1, "2026-11-01T10:00:00Z"),
+                event("acme", 2, "2026-11-02T10:00:00Z"),
+            ])
+            .unwrap();
+        store.commit().unwrap();
+    }
+    let damaged = dir.path().join("events/acme/2026-11-01");
+    let doc_store = std::fs::read_dir(&damaged)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "store"))
+        .unwrap();
+    let mut bytes = std::fs::read(&doc_store).unwrap();
+    let body = bytes.len() / 2;
+    bytes[..body].fill(0xA5);
+    std::fs::write(&doc_store, bytes).unwrap();
+
+    let store = TantivyStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert!(store.unreadable().is_empty(), "{:?}", store.unreadable());
+    let acme = shieldwall_core::TenantId::new("acme").unwrap();
+    let mut found = Vec::new();
+    let outcome = store
+        .search(&acme, &shieldwall_store::Selection::all(), 10, &mut |e| {
+            found.push(e.raw);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(found, ["line 2"]);
+    assert_eq!(outcome.unreadable.len(), 1, "{:?}", outcome.unreadable);
+    assert!(outcome.unreadable[0].contains("2026-11-01"), "{outcome:?}");
+    // Left out from then on, and listed.
+    assert_eq!(store.unreadable(), outcome.unreadable);
+    assert_eq!(
+        store
+            .count(&acme, &shieldwall_store::Selection::all())
+            .unwrap(),
+        1
+    );
+}
+
 /// Backup while another thread keeps appending and committing: the backup opens, holds every
 /// event committed before it started, and each of its events equals the live store's copy.
 #[test]

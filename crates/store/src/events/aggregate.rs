@@ -13,7 +13,7 @@ use tantivy::aggregation::{
 };
 use tantivy::query::Query as TQuery;
 
-use super::partition::{Bounds, Partition};
+use super::partition::{Bounds, Partition, guarded};
 use super::{AggregationResult, StoreError};
 
 /// How many values each segment contributes to a count-by, as a multiple of the top asked for:
@@ -70,10 +70,12 @@ pub(crate) fn run(
                 partition.index().tokenizers().clone(),
             ),
         );
-        let fruit = partition
-            .searcher()
-            .search(query, &collector)
-            .map_err(StoreError::index(&partition.path))?;
+        let fruit = guarded(&partition.path, || {
+            partition
+                .searcher()
+                .search(query, &collector)
+                .map_err(StoreError::index(&partition.path))
+        })?;
         match &mut merged {
             Some(m) => m
                 .merge_fruits(fruit)

@@ -254,6 +254,26 @@ impl Partition {
     }
 }
 
+/// Runs `work` on the partition at `path`. tantivy can panic on some damaged files (a file
+/// shorter than its footer overflows a subtraction), so a panic is caught and reported as
+/// damage of that partition: one bad day must not take the store, or the server, down.
+pub(crate) fn guarded<T>(
+    path: &Path,
+    work: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(StoreError::Index {
+            path: path.to_owned(),
+            message: format!("damaged: the index library failed reading it ({reason})"),
+        })
+    })
+}
+
 fn commit_with_payload(
     writer: &mut IndexWriter<TantivyDocument>,
     bounds: &Bounds,

@@ -33,7 +33,7 @@ use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::compile::compile;
 use super::document::Fields;
-use super::partition::{Bounds, Partition, dir_size};
+use super::partition::{Bounds, Partition, dir_size, guarded};
 use super::{
     AggregationResult, AppendOutcome, BackupReport, EventStore, RetentionReport, SearchOutcome,
     Selection, StoreConfig, StoreError,
@@ -458,24 +458,9 @@ fn is_unfinished(dir: &Path) -> bool {
     })
 }
 
-/// Opens an existing partition. tantivy can panic on some damaged files (a file shorter than
-/// its footer overflows a subtraction), so a panic is caught and reported as damage: one bad
-/// day must not take the store down.
+/// Opens an existing partition, as [`guarded`] work.
 fn open_guarded(path: &Path, fields: &Fields) -> Result<Partition, StoreError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Partition::open(path, fields, false)
-    }))
-    .unwrap_or_else(|panic| {
-        let reason = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".into());
-        Err(StoreError::Index {
-            path: path.to_owned(),
-            message: format!("damaged: the index library failed reading it ({reason})"),
-        })
-    })
+    guarded(path, || Partition::open(path, fields, false))
 }
 
 /// The partition of an event: its event day when its time is within a day of its receipt, its
@@ -681,13 +666,22 @@ impl EventStore for TantivyStore {
                 break;
             }
             let searcher = partition.searcher();
-            let top = searcher
-                .search(
-                    &query,
-                    &TopDocs::with_limit(limit)
-                        .order_by_fast_field::<tantivy::DateTime>("time", Order::Desc),
-                )
-                .map_err(StoreError::index(&partition.path))?;
+            let top = guarded(&partition.path, || {
+                searcher
+                    .search(
+                        &query,
+                        &TopDocs::with_limit(limit)
+                            .order_by_fast_field::<tantivy::DateTime>("time", Order::Desc),
+                    )
+                    .map_err(StoreError::index(&partition.path))
+            });
+            let top = match top {
+                Ok(top) => top,
+                Err(e) => {
+                    outcome.note_unreadable(self.leave_out(&partition.path, &e));
+                    continue;
+                }
+            };
             for (time, address) in top {
                 let ms = time.map_or(i64::MIN, |t| t.into_timestamp_millis());
                 best.push((ms, *index, address));
@@ -696,6 +690,7 @@ impl EventStore for TantivyStore {
             best.truncate(limit);
             searchers.push((*index, searcher));
         }
+        let mut failed = Vec::new();
         for (_, index, address) in best {
             let Some((_, searcher)) = searchers.iter().find(|(i, _)| *i == index) else {
                 continue;
@@ -703,7 +698,19 @@ impl EventStore for TantivyStore {
             let Some((partition, _)) = partitions.get(index) else {
                 continue;
             };
-            let event = self.decode(searcher, address, &partition.path)?;
+            if failed.contains(&index) {
+                continue;
+            }
+            let event = match guarded(&partition.path, || {
+                self.decode(searcher, address, &partition.path)
+            }) {
+                Ok(event) => event,
+                Err(e) => {
+                    outcome.note_unreadable(self.leave_out(&partition.path, &e));
+                    failed.push(index);
+                    continue;
+                }
+            };
             outcome.returned += 1;
             if each(event).is_break() {
                 break;
@@ -716,10 +723,15 @@ impl EventStore for TantivyStore {
         let query = self.compiled(selection)?;
         let mut total = 0u64;
         for (partition, _) in self.partitions_for(tenant, selection.from, selection.to)? {
-            let n = partition
-                .searcher()
-                .search(&query, &Count)
-                .map_err(StoreError::index(&partition.path))?;
+            let n = guarded(&partition.path, || {
+                partition
+                    .searcher()
+                    .search(&query, &Count)
+                    .map_err(StoreError::index(&partition.path))
+            })
+            .inspect_err(|e| {
+                self.leave_out(&partition.path, e);
+            })?;
             total += n as u64;
         }
         Ok(total)
@@ -733,7 +745,11 @@ impl EventStore for TantivyStore {
     ) -> Result<Vec<AggregationResult>, StoreError> {
         let query = self.compiled(selection)?;
         let partitions = self.partitions_for(tenant, selection.from, selection.to)?;
-        super::aggregate::run(&partitions, &query, aggregations)
+        super::aggregate::run(&partitions, &query, aggregations).inspect_err(|e| {
+            if let StoreError::Index { path, .. } = e {
+                self.leave_out(path, e);
+            }
+        })
     }
 
     fn export(
@@ -750,28 +766,13 @@ impl EventStore for TantivyStore {
         let mut partitions = self.partitions_for(tenant, selection.from, selection.to)?;
         partitions.reverse();
         for (partition, _) in partitions {
-            let searcher = partition.searcher();
-            let weight = query
-                .weight(EnableScoring::disabled_from_searcher(&searcher))
-                .map_err(StoreError::index(&partition.path))?;
-            for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
-                let alive = segment.alive_bitset();
-                // Doc ids of one segment at a time: 4 bytes per match of that segment.
-                let mut docs = Vec::new();
-                weight
-                    .for_each_no_score(segment, &mut |batch: &[u32]| docs.extend_from_slice(batch))
-                    .map_err(StoreError::index(&partition.path))?;
-                for doc in docs {
-                    if alive.is_some_and(|a| !a.is_alive(doc)) {
-                        continue;
-                    }
-                    let address = DocAddress::new(u32::try_from(ordinal).unwrap_or(u32::MAX), doc);
-                    let event = self.decode(&searcher, address, &partition.path)?;
-                    outcome.returned += 1;
-                    if each(event).is_break() {
-                        return Ok(outcome);
-                    }
-                }
+            let flow = guarded(&partition.path, || {
+                self.export_partition(&partition, query.as_ref(), &mut outcome, each)
+            });
+            match flow {
+                Ok(ControlFlow::Break(())) => return Ok(outcome),
+                Ok(ControlFlow::Continue(())) => {}
+                Err(e) => outcome.note_unreadable(self.leave_out(&partition.path, &e)),
             }
         }
         Ok(outcome)
@@ -865,6 +866,55 @@ impl EventStore for TantivyStore {
 }
 
 impl TantivyStore {
+    /// The matches of one partition, in index order, to `each`.
+    fn export_partition(
+        &self,
+        partition: &Partition,
+        query: &dyn TQuery,
+        outcome: &mut SearchOutcome,
+        each: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, StoreError> {
+        let searcher = partition.searcher();
+        let weight = query
+            .weight(EnableScoring::disabled_from_searcher(&searcher))
+            .map_err(StoreError::index(&partition.path))?;
+        for (ordinal, segment) in searcher.segment_readers().iter().enumerate() {
+            let alive = segment.alive_bitset();
+            // Doc ids of one segment at a time: 4 bytes per match of that segment.
+            let mut docs = Vec::new();
+            weight
+                .for_each_no_score(segment, &mut |batch: &[u32]| docs.extend_from_slice(batch))
+                .map_err(StoreError::index(&partition.path))?;
+            for doc in docs {
+                if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    continue;
+                }
+                let address = DocAddress::new(u32::try_from(ordinal).unwrap_or(u32::MAX), doc);
+                let event = self.decode(&searcher, address, &partition.path)?;
+                outcome.returned += 1;
+                if each(event).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Leaves out a partition that failed while being read: it is listed as unreadable and no
+    /// longer searched (until the store is opened again). Returns the entry listed.
+    fn leave_out(&self, path: &Path, error: &StoreError) -> String {
+        let entry = error.to_string();
+        if let Ok(mut map) = self.partitions.write() {
+            map.retain(|_, p| p.path != path);
+        }
+        if let Ok(mut unreadable) = self.unreadable.write()
+            && !unreadable.contains(&entry)
+        {
+            unreadable.push(entry.clone());
+        }
+        entry
+    }
+
     fn remove_partition(&self, key: &Key, partition: &Arc<Partition>) -> Result<(), StoreError> {
         self.settle(partition.close_writer())?;
         self.writers
