@@ -30,6 +30,10 @@ pub struct SourceStats {
     pub rejected_connections: AtomicU64,
     /// Milliseconds since the epoch of the last accepted message; 0 when never.
     pub last_seen_ms: AtomicU64,
+    /// Messages stored without the message id the source's settings ask for (a RELP source
+    /// with `message_ids`, whose frame lacked a valid prefix): a resend of them after a crash
+    /// can be stored twice.
+    pub without_message_id: AtomicU64,
 }
 
 impl SourceStats {
@@ -77,6 +81,8 @@ pub struct SourceSnapshot {
     pub rate: f64,
     /// Whether it has been silent for longer than its expected interval.
     pub silent: bool,
+    /// Messages stored without the message id its settings ask for.
+    pub without_message_id: u64,
 }
 
 /// A transition worth an event: a source fell silent or came back.
@@ -202,6 +208,7 @@ impl HealthBoard {
                 last_seen,
                 rate,
                 silent,
+                without_message_id: s.without_message_id.load(Ordering::Relaxed),
             });
         }
         (snapshots, changes)
@@ -238,9 +245,11 @@ mod tests {
         assert!(snap[0].silent);
 
         stats.record_accepted(5, 500, at("2026-01-01T00:02:05Z"));
+        stats.without_message_id.fetch_add(2, Ordering::Relaxed);
         let (snap, changes) = board.check(at("2026-01-01T00:02:10Z"));
         assert!(matches!(&changes[..], [HealthChange::Resumed { .. }]));
         assert!((snap[0].rate - 0.5).abs() < 1e-9, "5 messages in 10 s");
+        assert_eq!(snap[0].without_message_id, 2);
     }
 
     #[test]

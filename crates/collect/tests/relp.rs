@@ -22,9 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use shieldwall_collect::sources::relp::{
-    MessageIds, RelpConfig, RelpCounters, RelpSource, parse_frame,
-};
+use shieldwall_collect::sources::relp::{MessageIds, RelpConfig, RelpSource, parse_frame};
 use shieldwall_collect::sources::tls::TlsConfig;
 use shieldwall_collect::{
     Envelope, HealthBoard, Ingest, IngestConfig, IngestHandle, SourceStats, Spool, SpoolConfig,
@@ -41,7 +39,6 @@ use tokio_util::sync::CancellationToken;
 struct Server {
     addr: SocketAddr,
     stats: Arc<SourceStats>,
-    counters: Arc<RelpCounters>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -50,7 +47,6 @@ impl Server {
     async fn start(config: RelpConfig, ingest: IngestHandle, stats: Arc<SourceStats>) -> Server {
         let source = RelpSource::bind(config).await.unwrap();
         let addr = source.local_addr();
-        let counters = source.counters();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task_stats = Arc::clone(&stats);
@@ -60,7 +56,6 @@ impl Server {
         Server {
             addr,
             stats,
-            counters,
             shutdown,
             task,
         }
@@ -700,10 +695,7 @@ async fn rsyslog_uuid_template_gives_every_message_its_key() {
         got[0].key,
         String::from_utf8_lossy(&got[0].payload)
     );
-    assert_eq!(
-        server.counters.without_message_id.load(Ordering::Relaxed),
-        0
-    );
+    assert_eq!(server.stats.without_message_id.load(Ordering::Relaxed), 0);
     drop(rsyslog);
     server.stop().await;
     spooled.close().await;
@@ -848,10 +840,7 @@ async fn rsyslog_resends_unacknowledged_messages_with_their_uuid() {
         "the frames written before the break were not resent"
     );
     assert!(repeats as u64 <= unacknowledged);
-    assert_eq!(
-        server.counters.without_message_id.load(Ordering::Relaxed),
-        0
-    );
+    assert_eq!(server.stats.without_message_id.load(Ordering::Relaxed), 0);
     drop(rsyslog);
     server.stop().await;
     spooled.close().await;
@@ -1087,7 +1076,7 @@ async fn session_with(config: RelpConfig, frames: &[&[u8]]) -> (Vec<Envelope>, u
         format!("{expected}{} rsp 0\n0 serverclose 0\n", frames.len() + 2)
     );
     let got = spooled.envelopes();
-    let missing = server.counters.without_message_id.load(Ordering::Relaxed);
+    let missing = server.stats.without_message_id.load(Ordering::Relaxed);
     server.stop().await;
     spooled.close().await;
     (got, missing)

@@ -55,7 +55,8 @@
 //! A frame whose data does not start with a valid prefix (another marker, 31 or 33 digits, lower
 //! case or other non-hexadecimal digits, no space after the digits) is still stored and
 //! acknowledged, whole and with an empty key (its event id then derives from the spool position,
-//! as without message ids); it is counted in [`RelpCounters::without_message_id`] and logged as a
+//! as without message ids); it is counted in [`SourceStats::without_message_id`] (shown in the server's
+//! `status.json`) and logged as a
 //! warning at most once a minute per source. Without the setting the data is never looked at: a
 //! message that happens to start with `@uuid:` is stored as sent.
 //!
@@ -672,14 +673,6 @@ pub fn split_rsyslog_uuid(data: &[u8]) -> Option<(&str, &[u8])> {
     Some((uuid, message))
 }
 
-/// Counters of the RELP source beyond [`SourceStats`].
-#[derive(Debug, Default)]
-pub struct RelpCounters {
-    /// `syslog` frames stored without a message id although `message_ids` asks for one (their
-    /// data did not start with a valid prefix).
-    pub without_message_id: AtomicU64,
-}
-
 // ---------------------------------------------------------------------------------------------
 // Configuration
 // ---------------------------------------------------------------------------------------------
@@ -778,7 +771,6 @@ impl RelpConfig {
 pub struct RelpSource {
     config: RelpConfig,
     listener: super::Listener,
-    counters: Arc<RelpCounters>,
 }
 
 impl RelpSource {
@@ -787,16 +779,7 @@ impl RelpSource {
         config.check()?;
         let listener =
             super::Listener::bind(&config.name, config.listen, config.tls.as_ref(), &[]).await?;
-        Ok(RelpSource {
-            config,
-            listener,
-            counters: Arc::new(RelpCounters::default()),
-        })
-    }
-
-    /// The source's own counters.
-    pub fn counters(&self) -> Arc<RelpCounters> {
-        Arc::clone(&self.counters)
+        Ok(RelpSource { config, listener })
     }
 
     /// The address the listener is bound to (the real port when configured with port 0).
@@ -829,7 +812,6 @@ impl RelpSource {
             tls: self.listener.tls,
             ingest,
             stats: Arc::clone(&stats),
-            counters: self.counters,
             started: Instant::now(),
             next_missing_id_warning_ms: AtomicU64::new(0),
             shutdown: shutdown.clone(),
@@ -871,7 +853,6 @@ struct Shared {
     tls: Option<TlsServer>,
     ingest: IngestHandle,
     stats: Arc<SourceStats>,
-    counters: Arc<RelpCounters>,
     /// When the source started serving: the origin of `next_missing_id_warning_ms`.
     started: Instant,
     /// Milliseconds after `started` before which no other warning about a frame without a
@@ -906,7 +887,7 @@ impl Shared {
 
     fn missing_id(&self, data: &[u8], peer: SocketAddr) {
         let total = self
-            .counters
+            .stats
             .without_message_id
             .fetch_add(1, Ordering::Relaxed)
             + 1;
