@@ -226,7 +226,11 @@ fn a_missing_store_is_a_clear_error() {
 }
 
 fn count(dir: &Path, extra: &[&str]) -> u64 {
-    let mut args = vec!["search", "*", "--count"];
+    count_of(dir, "*", extra)
+}
+
+fn count_of(dir: &Path, query: &str, extra: &[&str]) -> u64 {
+    let mut args = vec!["search", query, "--count"];
     args.extend_from_slice(extra);
     ok(&shieldwall(dir, &args)).trim().parse().unwrap()
 }
@@ -342,15 +346,15 @@ fn retention_policies_are_kept_and_applied() {
         !bad.status.success(),
         "a policy without limits must be refused"
     );
-    // `import` runs the server's pipeline, which applies the policies when it starts: the events
-    // older than today go then (the Nov 28 lines, unless today is Nov 28). Of the two dated
-    // events imported, the one from 2025 arrives after that, the other is from now.
+    // Lines of 2025 imported today are filed under today (more than a day from their receipt):
+    // found by their time, and kept as long as what arrived with them. `import` runs the
+    // server's pipeline, which applies the policies when it starts (before these arrive).
     let now = jiff::Timestamp::now();
     std::fs::write(
         d.join("dated.log"),
         format!(
-            "<38>1 2025-01-10T10:00:00Z web1 sshd 1 - - Failed password for root from 203.0.113.9 port 1 ssh2\n\
-             <38>1 {now} web1 sshd 1 - - Failed password for root from 203.0.113.9 port 2 ssh2\n"
+            "<38>1 2025-01-10T10:00:00Z web1 sshd 1 - - Failed password for late from 203.0.113.9 port 1 ssh2\n\
+             <38>1 {now} web1 sshd 1 - - Failed password for late from 203.0.113.9 port 2 ssh2\n"
         ),
     )
     .unwrap();
@@ -363,19 +367,33 @@ fn retention_policies_are_kept_and_applied() {
         .date()
         .to_string();
     assert_eq!(
-        count(d, &["--to", &today]),
+        count_of(d, "user.name:late", &["--to", &today]),
         1,
-        "only the 2025 event is older than today"
+        "the 2025 line is found by its time"
     );
-    let kept = count(d, &["--from", &today]);
-    assert!(kept >= 1, "today's event is there");
+    // An event filed under a day before yesterday: one exported and stored again with a receive
+    // time (and event time) in January 2025.
+    let exported = ok(&shieldwall(d, &["export", "--query", "user.name:late"]));
+    let mut old: serde_json::Value =
+        serde_json::from_str(exported.lines().next().unwrap()).unwrap();
+    old["id"] = "0b0e0f00-0000-5000-8000-000000000001".into();
+    old["time"] = "2025-01-10T10:00:00Z".into();
+    old["received"] = "2025-01-10T10:00:05Z".into();
+    old["user"]["name"] = "olduser".into();
+    std::fs::write(d.join("old.ndjson"), format!("{old}\n")).unwrap();
+    ok(&shieldwall(d, &["store", "import", "old.ndjson"]));
+    assert_eq!(count_of(d, "user.name:olduser", &[]), 1);
     let applied = ok(&shieldwall(d, &["store", "retention", "apply"]));
     assert!(
         applied.contains("removed 1 day(s) [\"2025-01-10\"]"),
         "{applied}"
     );
-    assert_eq!(count(d, &["--to", &today]), 0);
-    assert_eq!(count(d, &[]), kept);
+    assert_eq!(count_of(d, "user.name:olduser", &[]), 0);
+    assert_eq!(
+        count_of(d, "user.name:late", &[]),
+        2,
+        "imported today: kept"
+    );
 }
 
 #[test]
