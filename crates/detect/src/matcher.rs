@@ -1,0 +1,381 @@
+//! Compiled field matchers: one `field|modifier|...: values` entry of a selection, after its
+//! modifiers were applied, and how it matches an event.
+//!
+//! Semantics (`docs/detection.md`): values are compared as text, case-insensitively unless
+//! `cased`; numbers and booleans in events compare by their JSON text; an array field matches
+//! when one of its elements does; a list of values is an OR (`all`: an AND); `null` matches a
+//! missing or null field; `neq` negates the whole entry (a missing field is "not equal").
+
+use std::net::IpAddr;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde_json::Value;
+
+use crate::event::EventFields;
+use crate::value::{Part, SigmaString};
+
+/// The largest compiled size of one regular expression (the regex crate's limit).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// How one value matches text.
+#[derive(Debug, Clone)]
+pub enum TextMatch {
+    /// The whole text equals it (already lower-cased when not cased).
+    Exact(Vec<u8>),
+    /// The text starts with it.
+    Prefix(Vec<u8>),
+    /// The text ends with it.
+    Suffix(Vec<u8>),
+    /// The text contains it.
+    Contains(Vec<u8>),
+    /// Anything, even empty (`*`).
+    Anything,
+    /// Other wildcard patterns, and non-ASCII values compared case-insensitively.
+    Pattern(Regex),
+}
+
+impl TextMatch {
+    /// Compiles a Sigma string; `cased` keeps the case.
+    pub fn compile(value: &SigmaString, cased: bool) -> Result<TextMatch, String> {
+        let parts = value.parts();
+        let ascii = parts.iter().all(|p| match p {
+            Part::Literal(b) => b.is_ascii(),
+            Part::Any | Part::One => true,
+        });
+        if ascii || cased {
+            let fold = |b: &Vec<u8>| {
+                if cased {
+                    b.clone()
+                } else {
+                    b.to_ascii_lowercase()
+                }
+            };
+            match parts {
+                [] => return Ok(TextMatch::Exact(Vec::new())),
+                [Part::Literal(b)] => return Ok(TextMatch::Exact(fold(b))),
+                [Part::Any] => return Ok(TextMatch::Anything),
+                [Part::Literal(b), Part::Any] => return Ok(TextMatch::Prefix(fold(b))),
+                [Part::Any, Part::Literal(b)] => return Ok(TextMatch::Suffix(fold(b))),
+                [Part::Any, Part::Literal(b), Part::Any] => {
+                    return Ok(TextMatch::Contains(fold(b)));
+                }
+                _ => {}
+            }
+        }
+        let mut pattern = String::from("^");
+        for part in parts {
+            match part {
+                Part::Literal(bytes) => {
+                    for &b in bytes {
+                        if b.is_ascii() {
+                            pattern.push_str(&regex::escape(&char::from(b).to_string()));
+                        } else {
+                            pattern.push_str(&format!("(?-u:\\x{b:02X})"));
+                        }
+                    }
+                }
+                Part::Any => pattern.push_str(".*"),
+                Part::One => pattern.push('.'),
+            }
+        }
+        pattern.push('$');
+        // Non-ASCII literals are written as bytes above, which a case-insensitive regex
+        // would not fold: build those from the text instead.
+        if !ascii
+            && !cased
+            && let Some(text) = text_pattern(parts)
+        {
+            pattern = text;
+        }
+        RegexBuilder::new(&pattern)
+            .case_insensitive(!cased)
+            .dot_matches_new_line(true)
+            .unicode(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map(TextMatch::Pattern)
+            .map_err(|e| format!("value too large to match: {e}"))
+    }
+
+    /// Whether `text` matches; `lowered` is `text` in ASCII lower case (for uncased values).
+    fn matches(&self, text: &[u8], lowered: &[u8], cased: bool) -> bool {
+        let hay = if cased { text } else { lowered };
+        match self {
+            TextMatch::Exact(v) => hay == v.as_slice(),
+            TextMatch::Prefix(v) => hay.starts_with(v),
+            TextMatch::Suffix(v) => hay.ends_with(v),
+            TextMatch::Contains(v) => contains(hay, v),
+            TextMatch::Anything => true,
+            TextMatch::Pattern(re) => re.is_match(text),
+        }
+    }
+}
+
+/// The pattern as UTF-8 text, when the literals are valid UTF-8.
+fn text_pattern(parts: &[Part]) -> Option<String> {
+    let mut pattern = String::from("^");
+    for part in parts {
+        match part {
+            Part::Literal(bytes) => {
+                pattern.push_str(&regex::escape(std::str::from_utf8(bytes).ok()?))
+            }
+            Part::Any => pattern.push_str(".*"),
+            Part::One => pattern.push('.'),
+        }
+    }
+    pattern.push('$');
+    Some(pattern)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A numeric comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// `lt`
+    Less,
+    /// `lte`
+    LessOrEqual,
+    /// `gt`
+    Greater,
+    /// `gte`
+    GreaterOrEqual,
+}
+
+/// How one value of an entry matches.
+#[derive(Debug, Clone)]
+pub enum ValueMatch {
+    /// Text (wildcards, `contains`, encodings...).
+    Text(TextMatch),
+    /// `re`.
+    Regex(Regex),
+    /// `cidr`.
+    Cidr {
+        /// The network address.
+        network: IpAddr,
+        /// Its prefix length.
+        prefix: u8,
+    },
+    /// `lt`, `lte`, `gt`, `gte`.
+    Number(Compare, f64),
+    /// `null`: the field is missing or null.
+    Null,
+    /// `exists`.
+    Exists(bool),
+    /// `fieldref`: equal to another field of the event.
+    FieldRef(String),
+}
+
+/// One entry of a selection.
+#[derive(Debug, Clone)]
+pub struct FieldMatcher {
+    /// The field; `None` for keywords (any text value of the event).
+    pub field: Option<String>,
+    /// The values, an OR unless `all`.
+    pub values: Vec<ValueMatch>,
+    /// `all`: every value must match.
+    pub all: bool,
+    /// `cased`.
+    pub cased: bool,
+    /// `neq`: the entry matches when the values do not.
+    pub negate: bool,
+}
+
+impl FieldMatcher {
+    /// Whether the event matches this entry.
+    pub fn matches(&self, event: &dyn EventFields) -> bool {
+        let positive = match &self.field {
+            None => self.keywords(event),
+            Some(field) => self.field_matches(event, field),
+        };
+        positive != self.negate
+    }
+
+    fn keywords(&self, event: &dyn EventFields) -> bool {
+        let mut hit = vec![false; self.values.len()];
+        let mut lowered = Vec::new();
+        event.for_each_text(&mut |text| {
+            lowered.clear();
+            lowered.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+            for (value, hit) in self.values.iter().zip(hit.iter_mut()) {
+                if !*hit && self.value_matches_text(value, text.as_bytes(), &lowered, event) {
+                    *hit = true;
+                }
+            }
+        });
+        if self.all {
+            hit.iter().all(|h| *h)
+        } else {
+            hit.iter().any(|h| *h)
+        }
+    }
+
+    fn field_matches(&self, event: &dyn EventFields, field: &str) -> bool {
+        let value = event.field(field);
+        let check = |m: &ValueMatch| self.value_matches(m, value, event);
+        if self.all {
+            self.values.iter().all(check)
+        } else {
+            self.values.iter().any(check)
+        }
+    }
+
+    fn value_matches(
+        &self,
+        m: &ValueMatch,
+        value: Option<&Value>,
+        event: &dyn EventFields,
+    ) -> bool {
+        match m {
+            ValueMatch::Null => value.is_none_or(Value::is_null),
+            ValueMatch::Exists(want) => value.is_some() == *want,
+            _ => {
+                let Some(value) = value else {
+                    return false;
+                };
+                let mut found = false;
+                let mut lowered = Vec::new();
+                scalars(value, &mut |text| {
+                    if !found {
+                        lowered.clear();
+                        lowered.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                        found = self.value_matches_text(m, text.as_bytes(), &lowered, event);
+                    }
+                });
+                found
+            }
+        }
+    }
+
+    fn value_matches_text(
+        &self,
+        m: &ValueMatch,
+        text: &[u8],
+        lowered: &[u8],
+        event: &dyn EventFields,
+    ) -> bool {
+        match m {
+            ValueMatch::Text(t) => t.matches(text, lowered, self.cased),
+            ValueMatch::Regex(re) => re.is_match(text),
+            ValueMatch::Cidr { network, prefix } => std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.trim().parse::<IpAddr>().ok())
+                .is_some_and(|ip| in_network(ip, *network, *prefix)),
+            ValueMatch::Number(op, limit) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .is_some_and(|n| match op {
+                    Compare::Less => n < *limit,
+                    Compare::LessOrEqual => n <= *limit,
+                    Compare::Greater => n > *limit,
+                    Compare::GreaterOrEqual => n >= *limit,
+                }),
+            ValueMatch::FieldRef(other) => {
+                let mut equal = false;
+                if let Some(other) = event.field(other) {
+                    scalars(other, &mut |o| {
+                        equal |= if self.cased {
+                            o.as_bytes() == text
+                        } else {
+                            o.as_bytes().eq_ignore_ascii_case(text)
+                        };
+                    });
+                }
+                equal
+            }
+            ValueMatch::Null | ValueMatch::Exists(_) => false,
+        }
+    }
+}
+
+/// Calls `each` with the text of every scalar in `value` (array elements one by one).
+fn scalars(value: &Value, each: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) => each(s),
+        Value::Number(n) => each(&n.to_string()),
+        Value::Bool(b) => each(if *b { "true" } else { "false" }),
+        Value::Array(items) => {
+            for item in items {
+                if !item.is_array() {
+                    scalars(item, each);
+                }
+            }
+        }
+        Value::Null | Value::Object(_) => {}
+    }
+}
+
+/// Parses `a.b.c.d/n` or `x::/n`.
+pub fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (address, prefix) = text.trim().split_once('/')?;
+    let network: IpAddr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    let max = if network.is_ipv4() { 32 } else { 128 };
+    (prefix <= max).then_some((network, prefix))
+}
+
+fn in_network(ip: IpAddr, network: IpAddr, prefix: u8) -> bool {
+    match (ip, network) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &str, cased: bool) -> TextMatch {
+        TextMatch::compile(&SigmaString::parse(value), cased).unwrap()
+    }
+
+    fn m(t: &TextMatch, s: &str, cased: bool) -> bool {
+        t.matches(s.as_bytes(), s.to_ascii_lowercase().as_bytes(), cased)
+    }
+
+    #[test]
+    fn text_shapes() {
+        assert!(matches!(text("a", false), TextMatch::Exact(_)));
+        assert!(matches!(text("a*", false), TextMatch::Prefix(_)));
+        assert!(matches!(text("*a", false), TextMatch::Suffix(_)));
+        assert!(matches!(text("*a*", false), TextMatch::Contains(_)));
+        assert!(matches!(text("a*b", false), TextMatch::Pattern(_)));
+        let t = text(r"*\CMD.exe", false);
+        assert!(m(&t, r"C:\Windows\System32\cmd.EXE", false));
+        assert!(!m(&t, r"C:\Windows\System32\xcmd.exe", false));
+        let t = text("prog?.exe", false);
+        assert!(m(&t, "PROG1.exe", false));
+        assert!(!m(&t, "prog12.exe", false));
+        let cased = text("*Evil*", true);
+        assert!(m(&cased, "an Evil thing", true));
+        assert!(!m(&cased, "an evil thing", true));
+    }
+
+    #[test]
+    fn non_ascii_values_fold_case() {
+        let t = text("*ÄRGER*", false);
+        assert!(m(&t, "viel ärger heute", false));
+    }
+
+    #[test]
+    fn cidr() {
+        let (net, prefix) = parse_cidr("10.0.0.0/8").unwrap();
+        assert!(in_network("10.20.30.40".parse().unwrap(), net, prefix));
+        assert!(!in_network("11.0.0.1".parse().unwrap(), net, prefix));
+        let (net, prefix) = parse_cidr("fe80::/10").unwrap();
+        assert!(in_network("fe80::1".parse().unwrap(), net, prefix));
+        assert!(!in_network("10.0.0.1".parse().unwrap(), net, prefix));
+        let (net, prefix) = parse_cidr("0.0.0.0/0").unwrap();
+        assert!(in_network("1.2.3.4".parse().unwrap(), net, prefix));
+        assert!(parse_cidr("10.0.0.0/33").is_none());
+    }
+}
