@@ -9,9 +9,11 @@ pub mod condition;
 pub mod error;
 pub mod event;
 pub mod matcher;
+pub mod pipeline;
 pub mod rule;
 pub mod value;
 
 pub use error::RuleError;
 pub use event::{EventFields, FieldValue};
+pub use pipeline::Pipeline;
 pub use rule::{Detection, LogSource, Rule, RuleSettings};

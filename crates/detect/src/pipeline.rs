@@ -1,0 +1,291 @@
+//! Processing pipelines (YAML): for one shape of event, where Sigma's field names are, and which
+//! Sigma logsources an event belongs to. A rule runs on an event only when one of the event's
+//! logsources has every attribute the rule's logsource names (`docs/detection.md`).
+//!
+//! ```yaml
+//! name: windows-evtx
+//! fields:
+//!     search: [Event.EventData, Event.System]     # a Sigma name is looked up under each
+//!     names: {Provider_Name: Event.System.Provider.#attributes.Name}
+//! logsources:
+//!     - when: {Event.System.Channel: Security}     # all must hold; a list is an OR
+//!       is: [{product: windows, service: security}]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::RuleError;
+use crate::event::EventFields;
+use crate::rule::LogSource;
+
+/// The pipeline for Windows events as evtx_dump and Chainsaw write them as JSON.
+pub const WINDOWS_EVTX: &str = include_str!("../pipelines/windows.yml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    name: String,
+    #[serde(default)]
+    fields: FieldsFile,
+    #[serde(default)]
+    logsources: Vec<LogsourceFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldsFile {
+    #[serde(default)]
+    search: Vec<String>,
+    #[serde(default)]
+    names: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogsourceFile {
+    when: BTreeMap<String, Value>,
+    is: Vec<LogSource>,
+}
+
+/// A loaded pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Its name.
+    pub name: String,
+    search: Vec<Vec<String>>,
+    names: BTreeMap<String, Vec<String>>,
+    logsources: Vec<LogsourceRule>,
+}
+
+/// A field path and the values it may have.
+type Condition = (Vec<String>, Vec<String>);
+
+/// When every condition holds, the event belongs to these logsources.
+#[derive(Debug, Clone)]
+struct LogsourceRule {
+    when: Vec<Condition>,
+    is: Vec<LogSource>,
+}
+
+impl Pipeline {
+    /// The built-in Windows pipeline.
+    pub fn windows() -> Result<Pipeline, RuleError> {
+        Pipeline::parse(Path::new("pipelines/windows.yml"), WINDOWS_EVTX)
+    }
+
+    /// Reads a pipeline; `path` names it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Pipeline, RuleError> {
+        let at = |line: u64, column: u64, reason: String| RuleError {
+            file: path.to_owned(),
+            line: usize::try_from(line).unwrap_or(0),
+            column: usize::try_from(column).unwrap_or(0),
+            reason,
+        };
+        let file: PipelineFile = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            at(
+                line,
+                column,
+                e.to_string().lines().next().unwrap_or("").to_owned(),
+            )
+        })?;
+        let split = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
+        let mut logsources = Vec::new();
+        for entry in file.logsources {
+            let mut when = Vec::new();
+            for (field, value) in entry.when {
+                let values = match value {
+                    Value::Array(items) => items.iter().map(text_of).collect::<Option<Vec<_>>>(),
+                    other => text_of(&other).map(|t| vec![t]),
+                }
+                .ok_or_else(|| {
+                    at(
+                        0,
+                        0,
+                        format!("`when` of `{field}`: values must be text or numbers"),
+                    )
+                })?;
+                when.push((split(&field), values));
+            }
+            if entry.is.is_empty() {
+                return Err(at(0, 0, "a logsource entry with an empty `is`".into()));
+            }
+            logsources.push(LogsourceRule { when, is: entry.is });
+        }
+        Ok(Pipeline {
+            name: file.name,
+            search: file.fields.search.iter().map(|p| split(p)).collect(),
+            names: file
+                .fields
+                .names
+                .iter()
+                .map(|(k, v)| (k.clone(), split(v)))
+                .collect(),
+            logsources,
+        })
+    }
+
+    /// The logsources `event` belongs to.
+    pub fn logsources(&self, event: &Value) -> Vec<&LogSource> {
+        let mut out = Vec::new();
+        for LogsourceRule { when, is } in &self.logsources {
+            let holds = when.iter().all(|(path, values)| {
+                walk(event, path.iter().map(String::as_str))
+                    .and_then(text_of)
+                    .is_some_and(|t| values.iter().any(|v| v.eq_ignore_ascii_case(&t)))
+            });
+            if holds {
+                out.extend(is.iter());
+            }
+        }
+        out
+    }
+
+    /// `event` with Sigma's field names resolved by this pipeline.
+    pub fn view<'a>(&'a self, event: &'a Value) -> PipelineEvent<'a> {
+        PipelineEvent {
+            pipeline: self,
+            event,
+        }
+    }
+}
+
+impl LogSource {
+    /// Whether a rule with this logsource runs on an event of logsource `event`: every
+    /// attribute the rule names is the event's (ignoring case).
+    pub fn covers(&self, event: &LogSource) -> bool {
+        let same = |rule: &Option<String>, event: &Option<String>| match rule {
+            None => true,
+            Some(r) => event.as_ref().is_some_and(|e| e.eq_ignore_ascii_case(r)),
+        };
+        same(&self.product, &event.product)
+            && same(&self.category, &event.category)
+            && same(&self.service, &event.service)
+    }
+}
+
+/// An event seen through a pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineEvent<'a> {
+    pipeline: &'a Pipeline,
+    event: &'a Value,
+}
+
+impl EventFields for PipelineEvent<'_> {
+    fn field(&self, name: &str) -> Option<&Value> {
+        if let Some(path) = self.pipeline.names.get(name) {
+            return walk(self.event, path.iter().map(String::as_str));
+        }
+        for prefix in &self.pipeline.search {
+            let mut bases = Vec::new();
+            objects_at(self.event, prefix, &mut bases);
+            for base in bases {
+                if let Some(v) = lookup_in(base, name) {
+                    return Some(v);
+                }
+            }
+        }
+        self.event.field(name)
+    }
+
+    fn for_each_text(&self, each: &mut dyn FnMut(&str)) {
+        self.event.for_each_text(each);
+    }
+}
+
+/// The values at `path`, where a `*` step stands for every key of an object.
+fn objects_at<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>) {
+    match path.split_first() {
+        None => out.push(value),
+        Some((step, rest)) if step == "*" => {
+            if let Value::Object(map) = value {
+                for child in map.values() {
+                    objects_at(child, rest, out);
+                }
+            }
+        }
+        Some((step, rest)) => {
+            if let Some(child) = value.as_object().and_then(|m| m.get(step.as_str())) {
+                objects_at(child, rest, out);
+            }
+        }
+    }
+}
+
+/// `name` (a dotted path) under `base`; a plain name also matches a key written with spaces
+/// (Sigma strips them: `Source Name` is `SourceName`).
+fn lookup_in<'a>(base: &'a Value, name: &str) -> Option<&'a Value> {
+    if let Some(v) = walk(base, name.split('.')) {
+        return Some(v);
+    }
+    let map = base.as_object()?;
+    map.iter()
+        .find(|(key, _)| key.contains(' ') && key.chars().filter(|c| *c != ' ').eq(name.chars()))
+        .map(|(_, v)| v)
+}
+
+fn walk<'a, 'p>(value: &'a Value, path: impl Iterator<Item = &'p str>) -> Option<&'a Value> {
+    let mut at = value;
+    for step in path {
+        at = at.as_object()?.get(step)?;
+    }
+    Some(at)
+}
+
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn windows_fields_and_logsources() {
+        let p = Pipeline::windows().unwrap();
+        let e = json!({"Event": {"System": {
+            "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 13,
+            "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}}},
+            "EventData": {"TargetObject": "HKLM\\x", "EventID": "shadowed"}}});
+        let view = p.view(&e);
+        assert_eq!(view.field("TargetObject"), Some(&json!("HKLM\\x")));
+        assert_eq!(
+            view.field("Provider_Name"),
+            Some(&json!("Microsoft-Windows-Sysmon"))
+        );
+        assert_eq!(
+            view.field("Channel"),
+            Some(&json!("Microsoft-Windows-Sysmon/Operational"))
+        );
+        assert_eq!(view.field("Nope"), None);
+        let ls = p.logsources(&e);
+        let set = |category: &str| LogSource {
+            product: Some("windows".into()),
+            category: Some(category.into()),
+            service: None,
+        };
+        assert!(ls.iter().any(|l| set("registry_set").covers(l)));
+        assert!(ls.iter().any(|l| set("registry_event").covers(l)));
+        assert!(!ls.iter().any(|l| set("registry_add").covers(l)));
+        let windows = LogSource {
+            product: Some("Windows".into()),
+            ..LogSource::default()
+        };
+        assert!(ls.iter().any(|l| windows.covers(l)));
+        let linux = LogSource {
+            product: Some("linux".into()),
+            ..LogSource::default()
+        };
+        assert!(!ls.iter().any(|l| linux.covers(l)));
+    }
+}
