@@ -116,6 +116,16 @@ pub enum Command {
     ///   shieldwall export --query 'parser:modsecurity-audit' | gzip > waf.ndjson.gz
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
+    /// Check and try Sigma detection rules (docs/detection.md).
+    ///
+    /// Examples:
+    ///   shieldwall rules check rules/ --format json
+    ///   shieldwall rules test rules/ events.ndjson --pipeline windows-evtx
+    #[command(verbatim_doc_comment)]
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Manage the event store: retention policies, deletion by query, backup and restore,
     /// import of exported events, and a check of what is stored.
     ///
@@ -164,6 +174,57 @@ pub struct DataLocation {
     /// The data directory itself (instead of --config).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load every rule under a directory (or one file) and report what loads and what does not,
+    /// with file, line and reason; exits 2 when any rule fails.
+    Check(RulesCheckArgs),
+    /// Show which events fire which rules: the events are JSON objects, one per line or one
+    /// after the other (`-` reads standard input).
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RuleSource {
+    /// A rule file, or a directory searched recursively for .yml and .yaml files.
+    pub rules: PathBuf,
+    /// Values of an `expand` placeholder: NAME=VALUE (repeat for more values or names).
+    #[arg(long = "placeholder", value_name = "NAME=VALUE")]
+    pub placeholders: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    #[command(flatten)]
+    pub source: RuleSource,
+    /// Output format: table, or JSON ({"loaded": N, "failed": [...]}).
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    #[command(flatten)]
+    pub source: RuleSource,
+    /// The events (JSON), or - for standard input.
+    pub events: PathBuf,
+    /// Honour each rule's logsource through a pipeline: `windows-evtx` (built in) or a pipeline
+    /// file. Without it every rule runs on every event, fields looked up as written.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub pipeline: Option<String>,
+    /// Output format: table (one line per match), or JSON (one line per event with its matches).
+    #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// Text.
+    Table,
+    /// JSON.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

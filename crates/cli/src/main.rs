@@ -8,6 +8,7 @@ mod commands;
 mod events;
 mod logs;
 mod output;
+mod rules;
 mod serve;
 mod store_cmd;
 

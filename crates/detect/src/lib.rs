@@ -11,6 +11,7 @@ pub mod event;
 pub mod matcher;
 pub mod pipeline;
 pub mod rule;
+pub mod ruleset;
 pub mod value;
 
 pub use error::RuleError;

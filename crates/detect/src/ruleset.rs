@@ -1,0 +1,97 @@
+//! Rule directories: every `.yml`/`.yaml` file under a directory loaded, the failures kept
+//! with their file, line and reason while the rest load; and which rules an event fires.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::RuleError;
+use crate::pipeline::Pipeline;
+use crate::rule::{Rule, RuleSettings};
+
+/// The deepest directory nesting followed.
+const MAX_DEPTH: usize = 16;
+
+/// What loading a directory gave.
+#[derive(Debug, Default)]
+pub struct LoadedRules {
+    /// The rules that loaded, with their files, in file name order.
+    pub rules: Vec<(PathBuf, Rule)>,
+    /// The files that did not load.
+    pub errors: Vec<RuleError>,
+}
+
+/// Loads `path` (a rule file, or a directory searched recursively).
+pub fn load(path: &Path, settings: &RuleSettings) -> LoadedRules {
+    let mut files = Vec::new();
+    let mut out = LoadedRules::default();
+    if path.is_dir() {
+        collect(path, 0, &mut files, &mut out.errors);
+    } else {
+        files.push(path.to_owned());
+    }
+    files.sort();
+    for file in files {
+        match Rule::load(&file, settings) {
+            Ok(rule) => out.rules.push((file, rule)),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+fn collect(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<RuleError>) {
+    let error = |reason: String| RuleError {
+        file: dir.to_owned(),
+        line: 0,
+        column: 0,
+        reason,
+    };
+    if depth > MAX_DEPTH {
+        errors.push(error(format!(
+            "nested deeper than {MAX_DEPTH} directories: not read"
+        )));
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(error(e.to_string()));
+            return;
+        }
+    };
+    for entry in entries {
+        let path = match entry {
+            Ok(entry) => entry.path(),
+            Err(e) => {
+                errors.push(error(e.to_string()));
+                continue;
+            }
+        };
+        if path.is_dir() {
+            collect(&path, depth + 1, files, errors);
+        } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            files.push(path);
+        }
+    }
+}
+
+/// The rules `event` fires. With a pipeline, a rule runs only on events of its logsource and
+/// field names resolve through the pipeline; without one, every rule runs on the event as is.
+pub fn fired<'r>(
+    rules: impl IntoIterator<Item = &'r Rule>,
+    pipeline: Option<&Pipeline>,
+    event: &Value,
+) -> Vec<&'r Rule> {
+    match pipeline {
+        None => rules.into_iter().filter(|r| r.matches(event)).collect(),
+        Some(pipeline) => {
+            let sources = pipeline.logsources(event);
+            let view = pipeline.view(event);
+            rules
+                .into_iter()
+                .filter(|r| sources.iter().any(|s| r.logsource.covers(s)) && r.matches(&view))
+                .collect()
+        }
+    }
+}
