@@ -144,6 +144,44 @@ pub enum Compare {
     GreaterOrEqual,
 }
 
+/// The part of a date the time modifiers take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatePart {
+    /// `minute`: 0 to 59.
+    Minute,
+    /// `hour`: 0 to 23.
+    Hour,
+    /// `day`: 1 to 31.
+    Day,
+    /// `week`: the ISO week, 1 to 53.
+    Week,
+    /// `month`: 1 to 12.
+    Month,
+    /// `year`.
+    Year,
+}
+
+impl DatePart {
+    /// The part of `text` read as a date and time in UTC (RFC 3339, or `2026-04-17 05:24:53.079`
+    /// as Windows and Sysmon write it, taken as UTC).
+    fn of(self, text: &str) -> Option<f64> {
+        let text = text.trim();
+        let utc = match text.parse::<jiff::Timestamp>() {
+            Ok(t) => t.to_zoned_datetime(jiff::tz::TimeZone::UTC).datetime(),
+            Err(_) => text.parse::<jiff::civil::DateTime>().ok()?,
+        };
+        let n = match self {
+            DatePart::Minute => i32::from(utc.minute()),
+            DatePart::Hour => i32::from(utc.hour()),
+            DatePart::Day => i32::from(utc.day()),
+            DatePart::Week => i32::from(utc.date().iso_week_date().week()),
+            DatePart::Month => i32::from(utc.month()),
+            DatePart::Year => i32::from(utc.year()),
+        };
+        Some(f64::from(n))
+    }
+}
+
 /// How one value of an entry matches.
 #[derive(Debug, Clone)]
 pub enum ValueMatch {
@@ -160,6 +198,8 @@ pub enum ValueMatch {
     },
     /// `lt`, `lte`, `gt`, `gte`.
     Number(Compare, f64),
+    /// A time modifier: the part of the field's date equals the value, or compares with it.
+    Date(DatePart, Option<Compare>, f64),
     /// `null`: the field is missing or null.
     Null,
     /// `exists`.
@@ -272,6 +312,16 @@ impl FieldMatcher {
                     Compare::Greater => n > *limit,
                     Compare::GreaterOrEqual => n >= *limit,
                 }),
+            ValueMatch::Date(part, op, value) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| part.of(t))
+                .is_some_and(|n| match op {
+                    None => n == *value,
+                    Some(Compare::Less) => n < *value,
+                    Some(Compare::LessOrEqual) => n <= *value,
+                    Some(Compare::Greater) => n > *value,
+                    Some(Compare::GreaterOrEqual) => n >= *value,
+                }),
             ValueMatch::FieldRef(other) => {
                 let mut equal = false;
                 if let Some(other) = event.field(other) {
@@ -364,6 +414,20 @@ mod tests {
     fn non_ascii_values_fold_case() {
         let t = text("*ÄRGER*", false);
         assert!(m(&t, "viel ärger heute", false));
+    }
+
+    #[test]
+    fn date_parts() {
+        let t = "2026-04-17T05:24:53.088849Z";
+        assert_eq!(DatePart::Hour.of(t), Some(5.0));
+        assert_eq!(DatePart::Minute.of(t), Some(24.0));
+        assert_eq!(DatePart::Day.of(t), Some(17.0));
+        assert_eq!(DatePart::Week.of(t), Some(16.0));
+        assert_eq!(DatePart::Month.of(t), Some(4.0));
+        assert_eq!(DatePart::Year.of(t), Some(2026.0));
+        assert_eq!(DatePart::Hour.of("2026-04-17 23:59:00.079"), Some(23.0));
+        assert_eq!(DatePart::Hour.of("2026-04-17T01:00:00+02:00"), Some(23.0));
+        assert_eq!(DatePart::Hour.of("yesterday"), None);
     }
 
     #[test]

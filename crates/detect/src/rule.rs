@@ -11,7 +11,9 @@ use serde_saphyr::Spanned;
 use crate::condition::{self, Condition, OfTarget};
 use crate::error::RuleError;
 use crate::event::EventFields;
-use crate::matcher::{Compare, FieldMatcher, REGEX_SIZE_LIMIT, TextMatch, ValueMatch, parse_cidr};
+use crate::matcher::{
+    Compare, DatePart, FieldMatcher, REGEX_SIZE_LIMIT, TextMatch, ValueMatch, parse_cidr,
+};
 use crate::value::{ExpandError, SigmaString};
 
 /// The largest rule file read.
@@ -382,6 +384,7 @@ enum Kind {
     },
     Cidr,
     Number(Compare),
+    Date(DatePart, Option<Compare>),
     Exists,
     FieldRef,
 }
@@ -430,17 +433,27 @@ fn entry(key: &str, value: &Value, settings: &RuleSettings) -> Result<FieldMatch
                 _ => return Err(format!("`{modifier}` is a flag of `re` and must follow it")),
             },
             "cidr" => kind = Kind::Cidr,
-            "lt" => kind = Kind::Number(Compare::Less),
-            "lte" => kind = Kind::Number(Compare::LessOrEqual),
-            "gt" => kind = Kind::Number(Compare::Greater),
-            "gte" => kind = Kind::Number(Compare::GreaterOrEqual),
+            "lt" | "lte" | "gt" | "gte" => {
+                let op = match *modifier {
+                    "lt" => Compare::Less,
+                    "lte" => Compare::LessOrEqual,
+                    "gt" => Compare::Greater,
+                    _ => Compare::GreaterOrEqual,
+                };
+                // After a time modifier, the comparison applies to the date's part.
+                kind = match kind {
+                    Kind::Date(part, _) => Kind::Date(part, Some(op)),
+                    _ => Kind::Number(op),
+                };
+            }
             "exists" => kind = Kind::Exists,
             "fieldref" => kind = Kind::FieldRef,
-            "minute" | "hour" | "day" | "week" | "month" | "year" => {
-                return Err(format!(
-                    "the time modifier `{modifier}` is not supported yet"
-                ));
-            }
+            "minute" => kind = Kind::Date(DatePart::Minute, None),
+            "hour" => kind = Kind::Date(DatePart::Hour, None),
+            "day" => kind = Kind::Date(DatePart::Day, None),
+            "week" => kind = Kind::Date(DatePart::Week, None),
+            "month" => kind = Kind::Date(DatePart::Month, None),
+            "year" => kind = Kind::Date(DatePart::Year, None),
             "" => return Err(format!("`{key}`: an empty modifier")),
             other => return Err(format!("unknown modifier `{other}` in `{key}`")),
         }
@@ -539,6 +552,14 @@ fn compile_value(
                 .parse()
                 .map_err(|_| format!("`{key}`: `{text}` is not a number"))?;
             out.push(ValueMatch::Number(op, n));
+            Ok(())
+        }
+        Kind::Date(part, op) => {
+            let n: f64 = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{key}`: `{text}` is not a number"))?;
+            out.push(ValueMatch::Date(part, op, n));
             Ok(())
         }
         Kind::Regex {

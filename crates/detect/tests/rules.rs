@@ -300,6 +300,25 @@ fn encodings() {
 }
 
 #[test]
+fn time_modifiers_take_a_part_of_the_date() {
+    let r = rule("s:\n    UtcTime|hour|gte: 22\ncondition: s");
+    assert_eq!(
+        hits(
+            &r,
+            &[
+                json!({"UtcTime": "2026-04-17 23:10:00.000"}),
+                json!({"UtcTime": "2026-04-17 05:10:00.000"}),
+                json!({"UtcTime": "not a date"}),
+            ]
+        ),
+        [true, false, false]
+    );
+    let r = rule("s:\n    Time|month: 4\n    Time|year: 2026\ncondition: s");
+    assert!(r.matches(&json!({"Time": "2026-04-17T05:24:53Z"})));
+    assert!(!r.matches(&json!({"Time": "2025-04-17T05:24:53Z"})));
+}
+
+#[test]
 fn expand_uses_configured_values() {
     let mut settings = RuleSettings::default();
     settings
@@ -343,8 +362,8 @@ fn what_does_not_load_says_why_and_where() {
     assert!(e.contains("%Nobody% has no configured values"), "{e}");
     let e = load_error("s:\n    A:\n        - ''\n        - null\ncondition: s");
     assert!(e.contains("null"), "{e}");
-    let e = load_error("s:\n    A|hour: 3\ncondition: s");
-    assert!(e.contains("not supported"), "{e}");
+    let e = load_error("s:\n    A|hour: soon\ncondition: s");
+    assert!(e.contains("not a number"), "{e}");
     let e = load_error("s:\n    A|base64: 'a*'\ncondition: s");
     assert!(e.contains("wildcards"), "{e}");
     let e = load_error("s:\n    A|i: 'a'\ncondition: s");
