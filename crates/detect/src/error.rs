@@ -16,6 +16,30 @@ pub struct RuleError {
     pub reason: String,
 }
 
+impl RuleError {
+    /// An error at a line and column as the YAML reader counts them (0: not known).
+    pub(crate) fn at(file: &std::path::Path, line: u64, column: u64, reason: String) -> RuleError {
+        RuleError {
+            file: file.to_owned(),
+            line: usize::try_from(line).unwrap_or(0),
+            column: usize::try_from(column).unwrap_or(0),
+            reason,
+        }
+    }
+
+    /// A file the YAML reader refused, with the first line of its reason.
+    pub(crate) fn yaml(file: &std::path::Path, error: &serde_saphyr::Error) -> RuleError {
+        let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let text = error.to_string();
+        RuleError::at(
+            file,
+            line,
+            column,
+            text.lines().next().unwrap_or("").to_owned(),
+        )
+    }
+}
+
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {

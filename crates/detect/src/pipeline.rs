@@ -79,20 +79,9 @@ impl Pipeline {
 
     /// Reads a pipeline; `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Pipeline, RuleError> {
-        let at = |line: u64, column: u64, reason: String| RuleError {
-            file: path.to_owned(),
-            line: usize::try_from(line).unwrap_or(0),
-            column: usize::try_from(column).unwrap_or(0),
-            reason,
-        };
-        let file: PipelineFile = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            at(
-                line,
-                column,
-                e.to_string().lines().next().unwrap_or("").to_owned(),
-            )
-        })?;
+        let at = |line: u64, column: u64, reason: String| RuleError::at(path, line, column, reason);
+        let file: PipelineFile =
+            serde_saphyr::from_str(text).map_err(|e| RuleError::yaml(path, &e))?;
         let split = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
         let mut logsources = Vec::new();
         for entry in file.logsources {

@@ -140,16 +140,8 @@ impl Rule {
 
     /// Compiles the rule in `text`; `path` names it in errors.
     pub fn parse(path: &Path, text: &str, settings: &RuleSettings) -> Result<Rule, RuleError> {
-        let at = |line: u64, column: u64, reason: String| RuleError {
-            file: path.to_owned(),
-            line: usize::try_from(line).unwrap_or(0),
-            column: usize::try_from(column).unwrap_or(0),
-            reason,
-        };
-        let file: RuleFile = serde_saphyr::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            at(line, column, first_line(&e.to_string()))
-        })?;
+        let at = |line: u64, column: u64, reason: String| RuleError::at(path, line, column, reason);
+        let file: RuleFile = serde_saphyr::from_str(text).map_err(|e| RuleError::yaml(path, &e))?;
         if file.correlation.is_some() {
             return Err(at(0, 0, "a correlation rule, not a detection rule".into()));
         }

@@ -395,19 +395,27 @@ fn delete_by_query(open: Open<'_>, dir: &Path) -> Result<(), String> {
     expect_count(store.as_ref(), "user.name:root", 0)
 }
 
-fn retention(open: Open<'_>, dir: &Path) -> Result<(), String> {
-    let store = loaded(open, dir)?;
-    let acme = tenant("acme")?;
-    let report = store
+/// Retention of one day, applied at 2026-11-02T12:00Z.
+fn keep_one_day(
+    store: &dyn EventStore,
+    tenant: &TenantId,
+) -> Result<crate::events::RetentionReport, String> {
+    store
         .apply_retention(
-            &acme,
+            tenant,
             &RetentionPolicy {
                 max_age_days: Some(1),
                 max_bytes: None,
             },
             at("2026-11-02T12:00:00Z")?,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+fn retention(open: Open<'_>, dir: &Path) -> Result<(), String> {
+    let store = loaded(open, dir)?;
+    let acme = tenant("acme")?;
+    let report = keep_one_day(store.as_ref(), &acme)?;
     if report.removed_days != ["2026-11-01"] {
         return Err(format!("by age: {report:?}"));
     }
@@ -464,16 +472,7 @@ fn far_from_receipt(open: Open<'_>, dir: &Path) -> Result<(), String> {
     expect_count(store.as_ref(), "time:[1970-01-01 TO 1970-01-02]", 1)?;
     expect_count(store.as_ref(), "time:>=2031-01-01", 1)?;
     expect_count(store.as_ref(), "time:[2026-10-01 TO 2026-10-02]", 1)?;
-    let report = store
-        .apply_retention(
-            &acme,
-            &RetentionPolicy {
-                max_age_days: Some(1),
-                max_bytes: None,
-            },
-            at("2026-11-02T12:00:00Z")?,
-        )
-        .map_err(|e| e.to_string())?;
+    let report = keep_one_day(store.as_ref(), &acme)?;
     // Received on 2026-11-02 with the four events of that day: all seven stay.
     if report.removed_days != ["2026-11-01"] {
         return Err(format!("by age: {report:?}"));
