@@ -14,7 +14,8 @@
 #   ratio sets the index against.
 #
 # The sender is socat, reading the corpus: `mixed` is `gen-corpus mixed LINES 100` ( the parser tests' sample lines cycled, whose own timestamps
-# fall on 27 different days from 1970 to 2026, so every batch touches 27 day partitions);
+# fall on 27 different days from 1970 to 2026; events more than a day from their receipt are
+# filed under the receive day, so a batch writes to one or two days);
 # `generated` is `gen-events --lines LINES` (the events of bench/query-latency.sh as syslog
 # lines: a week in time order, so a batch touches one or two days). Reported per tool:
 # events/s (wall time from the first byte sent to the last event searchable, or written) and CPU
