@@ -62,31 +62,7 @@ impl TextMatch {
                 _ => {}
             }
         }
-        let mut pattern = String::from("^");
-        for part in parts {
-            match part {
-                Part::Literal(bytes) => {
-                    for &b in bytes {
-                        if b.is_ascii() {
-                            pattern.push_str(&regex::escape(&char::from(b).to_string()));
-                        } else {
-                            pattern.push_str(&format!("(?-u:\\x{b:02X})"));
-                        }
-                    }
-                }
-                Part::Any => pattern.push_str(".*"),
-                Part::One => pattern.push('.'),
-            }
-        }
-        pattern.push('$');
-        // Non-ASCII literals are written as bytes above, which a case-insensitive regex
-        // would not fold: build those from the text instead.
-        if !ascii
-            && !cased
-            && let Some(text) = text_pattern(parts)
-        {
-            pattern = text;
-        }
+        let pattern = regex_pattern(parts);
         RegexBuilder::new(&pattern)
             .case_insensitive(!cased)
             .dot_matches_new_line(true)
@@ -111,24 +87,30 @@ impl TextMatch {
     }
 }
 
-/// The pattern as UTF-8 text, when the literals are valid UTF-8.
-fn text_pattern(parts: &[Part]) -> Option<String> {
+/// An anchored regex of the parts. A literal that is UTF-8 is written as text, so that a
+/// case-insensitive regex folds its non-ASCII letters; other bytes (UTF-16 encodings) as bytes.
+fn regex_pattern(parts: &[Part]) -> String {
     let mut pattern = String::from("^");
     for part in parts {
         match part {
-            Part::Literal(bytes) => {
-                pattern.push_str(&regex::escape(std::str::from_utf8(bytes).ok()?))
-            }
+            Part::Literal(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => pattern.push_str(&regex::escape(text)),
+                Err(_) => {
+                    for b in bytes {
+                        pattern.push_str(&format!("(?-u:\\x{b:02X})"));
+                    }
+                }
+            },
             Part::Any => pattern.push_str(".*"),
             Part::One => pattern.push('.'),
         }
     }
     pattern.push('$');
-    Some(pattern)
+    pattern
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// A numeric comparison.
