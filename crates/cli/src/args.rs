@@ -217,6 +217,10 @@ pub struct RulesTestArgs {
     /// Output format: table (one line per match), or JSON (one line per event with its matches).
     #[arg(long, short = 'f', value_enum, default_value_t = RulesFormat::Table)]
     pub format: RulesFormat,
+    /// Evaluate every rule of the event's logsources, without the literal prefilter (the
+    /// matches are the same; for comparison and diagnosis).
+    #[arg(long)]
+    pub no_prefilter: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

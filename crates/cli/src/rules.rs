@@ -2,16 +2,17 @@
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use shieldwall_detect::ruleset::{self, LoadedRules};
-use shieldwall_detect::{Pipeline, RuleSettings};
+use shieldwall_detect::{Pipeline, Prefilter, RuleIndex, RuleSettings};
 
 use crate::args::{RuleSource, RulesCheckArgs, RulesCommand, RulesFormat, RulesTestArgs};
 
-/// The largest events file `rules test` reads.
-const MAX_EVENTS_BYTES: u64 = 256 << 20;
+/// The largest events file `rules test` reads (it is read whole, then parsed event by event).
+const MAX_EVENTS_BYTES: u64 = 1 << 30;
 
 pub fn run(command: RulesCommand) -> Result<()> {
     match command {
@@ -94,6 +95,7 @@ fn pipeline(name: &str) -> Result<Pipeline> {
 }
 
 fn test(args: RulesTestArgs) -> Result<()> {
+    let started = Instant::now();
     let loaded = load(&args.source)?;
     for e in &loaded.errors {
         eprintln!("warning: not loaded: {e}");
@@ -102,22 +104,21 @@ fn test(args: RulesTestArgs) -> Result<()> {
         bail!("no rule loaded from {}", args.source.rules.display());
     }
     let pipeline = args.pipeline.as_deref().map(pipeline).transpose()?;
-    let name = args.events.display().to_string();
-    let mut text = String::new();
-    if name == "-" {
-        io::stdin()
-            .lock()
-            .take(MAX_EVENTS_BYTES)
-            .read_to_string(&mut text)
-            .context("reading events from standard input")?;
+    let prefilter = if args.no_prefilter {
+        Prefilter::Off
     } else {
-        std::fs::File::open(&args.events)
-            .and_then(|f| f.take(MAX_EVENTS_BYTES).read_to_string(&mut text))
-            .with_context(|| format!("reading {name}"))?;
-    }
+        Prefilter::On
+    };
+    let index = RuleIndex::new(
+        loaded.rules.into_iter().map(|(_, r)| r).collect(),
+        prefilter,
+    )?;
+    let load_time = started.elapsed();
+    let text = read_events(&args.events)?;
+    let name = args.events.display().to_string();
     let mut out = BufWriter::new(io::stdout().lock());
-    let rules: Vec<_> = loaded.rules.iter().map(|(_, r)| r).collect();
-    let (mut events, mut matches) = (0usize, 0usize);
+    let (mut events, mut matches, mut evaluated) = (0usize, 0usize, 0usize);
+    let mut evaluating = Duration::ZERO;
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
     loop {
         let event = match stream.next() {
@@ -126,11 +127,15 @@ fn test(args: RulesTestArgs) -> Result<()> {
             Some(Err(e)) => bail!("{name}:{}: not a JSON value: {e}", e.line()),
         };
         events += 1;
-        let fired = ruleset::fired(rules.iter().copied(), pipeline.as_ref(), &event);
+        let started = Instant::now();
+        let (fired, stats) = index.fired_with_stats(pipeline.as_ref(), &event);
+        evaluating += started.elapsed();
+        evaluated += stats.evaluated;
         matches += fired.len();
+        let fired = fired.iter().filter_map(|i| index.rules().get(*i));
         match args.format {
             RulesFormat::Table => {
-                for rule in &fired {
+                for rule in fired {
                     writeln!(
                         out,
                         "event {events}\t{}\t{}\t{}",
@@ -142,7 +147,6 @@ fn test(args: RulesTestArgs) -> Result<()> {
             }
             RulesFormat::Json => {
                 let list: Vec<Value> = fired
-                    .iter()
                     .map(|r| json!({"id": r.id, "title": r.title, "level": r.level}))
                     .collect();
                 writeln!(out, "{}", json!({"event": events, "matches": list}))?;
@@ -150,14 +154,54 @@ fn test(args: RulesTestArgs) -> Result<()> {
         }
     }
     out.flush()?;
+    let seconds = evaluating.as_secs_f64();
     eprintln!(
         "{events} event(s), {} rule(s), {matches} match(es){}",
-        rules.len(),
+        index.rules().len(),
         if pipeline.is_none() {
             " (no --pipeline: every rule ran on every event, logsources not checked)"
         } else {
             ""
         }
     );
+    eprintln!(
+        "rules loaded in {:.3} s; events matched in {seconds:.3} s ({:.0} events/s), {:.1} rules \
+         evaluated per event ({} prefilter literals, {} rules always evaluated)",
+        load_time.as_secs_f64(),
+        if seconds > 0.0 {
+            events as f64 / seconds
+        } else {
+            0.0
+        },
+        if events > 0 {
+            evaluated as f64 / events as f64
+        } else {
+            0.0
+        },
+        index.literal_count(),
+        index.unfiltered_count(),
+    );
     Ok(())
+}
+
+/// The events file (or standard input, `-`) whole; refused when larger than the limit rather
+/// than cut short.
+fn read_events(path: &Path) -> Result<String> {
+    let name = path.display().to_string();
+    let mut text = String::new();
+    let read = if name == "-" {
+        io::stdin()
+            .lock()
+            .take(MAX_EVENTS_BYTES + 1)
+            .read_to_string(&mut text)
+            .context("reading events from standard input")?
+    } else {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_EVENTS_BYTES + 1).read_to_string(&mut text))
+            .with_context(|| format!("reading {name}"))?
+    };
+    if read as u64 > MAX_EVENTS_BYTES {
+        bail!("{name}: larger than {MAX_EVENTS_BYTES} bytes; split it into smaller files");
+    }
+    Ok(text)
 }

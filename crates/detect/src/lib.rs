@@ -8,6 +8,7 @@
 pub mod condition;
 pub mod error;
 pub mod event;
+pub mod index;
 pub mod matcher;
 pub mod pipeline;
 pub mod rule;
@@ -16,5 +17,6 @@ pub mod value;
 
 pub use error::RuleError;
 pub use event::{EventFields, FieldValue};
+pub use index::{Prefilter, RuleIndex};
 pub use pipeline::Pipeline;
 pub use rule::{Detection, LogSource, Rule, RuleSettings};

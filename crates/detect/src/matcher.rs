@@ -31,7 +31,12 @@ pub enum TextMatch {
     /// Anything, even empty (`*`).
     Anything,
     /// Other wildcard patterns, and non-ASCII values compared case-insensitively.
-    Pattern(Regex),
+    Pattern {
+        /// The anchored regex.
+        regex: Regex,
+        /// A literal every match contains (ASCII lower case unless cased), for the prefilter.
+        required: Option<Vec<u8>>,
+    },
 }
 
 impl TextMatch {
@@ -63,14 +68,45 @@ impl TextMatch {
             }
         }
         let pattern = regex_pattern(parts);
-        RegexBuilder::new(&pattern)
+        let regex = RegexBuilder::new(&pattern)
             .case_insensitive(!cased)
             .dot_matches_new_line(true)
             .unicode(true)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
-            .map(TextMatch::Pattern)
-            .map_err(|e| format!("value too large to match: {e}"))
+            .map_err(|e| format!("value too large to match: {e}"))?;
+        // Without `cased`, non-ASCII text folds by Unicode rules, which ASCII lower case cannot
+        // follow; ASCII runs and bytes that are not UTF-8 fold ASCII only (`regex_pattern`).
+        let required = parts
+            .iter()
+            .flat_map(|p| match (p, cased) {
+                (Part::Literal(b), true) => vec![b.as_slice()],
+                (Part::Literal(b), false) => match std::str::from_utf8(b) {
+                    Ok(text) => ascii_runs(text)
+                        .filter(|r| r.is_ascii())
+                        .map(str::as_bytes)
+                        .collect(),
+                    Err(_) => vec![b.as_slice()],
+                },
+                (Part::Any | Part::One, _) => Vec::new(),
+            })
+            .max_by_key(|b| b.len())
+            .filter(|b| !b.is_empty())
+            .map(<[u8]>::to_ascii_lowercase);
+        Ok(TextMatch::Pattern { regex, required })
+    }
+
+    /// A literal that every text this matches contains, in ASCII lower case: the text's
+    /// ASCII-lower-cased form then contains it too. `None` when there is none.
+    pub fn required_literal(&self) -> Option<Vec<u8>> {
+        match self {
+            TextMatch::Exact(v)
+            | TextMatch::Prefix(v)
+            | TextMatch::Suffix(v)
+            | TextMatch::Contains(v) => (!v.is_empty()).then(|| v.to_ascii_lowercase()),
+            TextMatch::Anything => None,
+            TextMatch::Pattern { required, .. } => required.clone(),
+        }
     }
 
     /// Whether `text` matches; `lowered` is `text` in ASCII lower case (for uncased values).
@@ -82,19 +118,28 @@ impl TextMatch {
             TextMatch::Suffix(v) => hay.ends_with(v),
             TextMatch::Contains(v) => contains(hay, v),
             TextMatch::Anything => true,
-            TextMatch::Pattern(re) => re.is_match(text),
+            TextMatch::Pattern { regex, .. } => regex.is_match(text),
         }
     }
 }
 
-/// An anchored regex of the parts. A literal that is UTF-8 is written as text, so that a
-/// case-insensitive regex folds its non-ASCII letters; other bytes (UTF-16 encodings) as bytes.
+/// An anchored regex of the parts. ASCII letters fold ASCII only, as the other text matchers
+/// do (Unicode folding would let `k` match the Kelvin sign); non-ASCII text folds by Unicode
+/// rules; bytes that are not UTF-8 (UTF-16 encodings) are written as bytes.
 fn regex_pattern(parts: &[Part]) -> String {
     let mut pattern = String::from("^");
     for part in parts {
         match part {
             Part::Literal(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => pattern.push_str(&regex::escape(text)),
+                Ok(text) => {
+                    for run in ascii_runs(text) {
+                        if run.is_ascii() {
+                            pattern.push_str(&format!("(?-u:{})", regex::escape(run)));
+                        } else {
+                            pattern.push_str(&regex::escape(run));
+                        }
+                    }
+                }
                 Err(_) => {
                     for b in bytes {
                         pattern.push_str(&format!("(?-u:\\x{b:02X})"));
@@ -107,6 +152,21 @@ fn regex_pattern(parts: &[Part]) -> String {
     }
     pattern.push('$');
     pattern
+}
+
+/// `text` cut into maximal runs that are all ASCII or all not.
+fn ascii_runs(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let first = rest.chars().next()?;
+        let end = rest
+            .char_indices()
+            .find(|(_, c)| c.is_ascii() != first.is_ascii())
+            .map_or(rest.len(), |(i, _)| i);
+        let (run, tail) = rest.split_at(end);
+        rest = tail;
+        Some(run)
+    })
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -380,7 +440,7 @@ mod tests {
         assert!(matches!(text("a*", false), TextMatch::Prefix(_)));
         assert!(matches!(text("*a", false), TextMatch::Suffix(_)));
         assert!(matches!(text("*a*", false), TextMatch::Contains(_)));
-        assert!(matches!(text("a*b", false), TextMatch::Pattern(_)));
+        assert!(matches!(text("a*b", false), TextMatch::Pattern { .. }));
         let t = text(r"*\CMD.exe", false);
         assert!(m(&t, r"C:\Windows\System32\cmd.EXE", false));
         assert!(!m(&t, r"C:\Windows\System32\xcmd.exe", false));
@@ -396,6 +456,20 @@ mod tests {
     fn non_ascii_values_fold_case() {
         let t = text("*ÄRGER*", false);
         assert!(m(&t, "viel ärger heute", false));
+        assert_eq!(t.required_literal(), Some(b"rger".to_vec()));
+    }
+
+    #[test]
+    fn ascii_letters_fold_ascii_only() {
+        // U+212A KELVIN SIGN folds to `k` under Unicode rules.
+        let t = text("*kill*me", false);
+        assert!(m(&t, "KILL me", false) && !m(&t, "KILL mx", false));
+        assert!(!m(&t, "\u{212A}illme", false));
+        assert_eq!(t.required_literal(), Some(b"kill".to_vec()));
+        let t = text("*kÄ*", false);
+        assert!(m(&t, "Kä", false));
+        assert!(!m(&t, "\u{212A}ä", false));
+        assert_eq!(t.required_literal(), Some(b"k".to_vec()));
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl Default for RuleSettings {
 }
 
 /// Where a rule applies.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 pub struct LogSource {
     /// `process_creation`, `webserver`, `firewall`...
     #[serde(default)]
@@ -270,7 +270,7 @@ impl Detection {
         }
     }
 
-    fn names(&self, of: &OfTarget) -> Vec<&String> {
+    pub(crate) fn names(&self, of: &OfTarget) -> Vec<&String> {
         self.selections
             .keys()
             .filter(|name| match of {

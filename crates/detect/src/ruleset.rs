@@ -1,12 +1,9 @@
 //! Rule directories: every `.yml`/`.yaml` file under a directory loaded, the failures kept
-//! with their file, line and reason while the rest load; and which rules an event fires.
+//! with their file, line and reason while the rest load.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::error::RuleError;
-use crate::pipeline::Pipeline;
 use crate::rule::{Rule, RuleSettings};
 
 /// The deepest directory nesting followed.
@@ -72,26 +69,6 @@ fn collect(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<
             collect(&path, depth + 1, files, errors);
         } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
             files.push(path);
-        }
-    }
-}
-
-/// The rules `event` fires. With a pipeline, a rule runs only on events of its logsource and
-/// field names resolve through the pipeline; without one, every rule runs on the event as is.
-pub fn fired<'r>(
-    rules: impl IntoIterator<Item = &'r Rule>,
-    pipeline: Option<&Pipeline>,
-    event: &Value,
-) -> Vec<&'r Rule> {
-    match pipeline {
-        None => rules.into_iter().filter(|r| r.matches(event)).collect(),
-        Some(pipeline) => {
-            let sources = pipeline.logsources(event);
-            let view = pipeline.view(event);
-            rules
-                .into_iter()
-                .filter(|r| sources.iter().any(|s| r.logsource.covers(s)) && r.matches(&view))
-                .collect()
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use shieldwall_detect::{Pipeline, Rule, RuleSettings};
+use shieldwall_detect::{Pipeline, Prefilter, Rule, RuleIndex, RuleSettings};
 
 /// Samples whose expected rule must fire (raise when support grows).
 const EXPECTED_AT_LEAST: usize = 202;
@@ -83,11 +83,14 @@ fn regression_samples_fire_their_rules() {
     .iter()
     .filter_map(|f| Rule::load(f, &settings).ok())
     .collect();
+    let index = RuleIndex::new(rules.clone(), Prefilter::On).unwrap();
+    let unfiltered = RuleIndex::new(rules.clone(), Prefilter::Off).unwrap();
     let by_id: BTreeMap<&str, &Rule> = rules
         .iter()
         .filter_map(|r| r.id.as_deref().map(|id| (id, r)))
         .collect();
     let pipeline = Pipeline::windows().unwrap();
+    let (mut evaluated, mut covered, mut events_seen) = (0, 0, 0);
 
     let infos = files_named(&root.join("regression_data"), &|p| {
         p.file_name().is_some_and(|n| n == "info.yml")
@@ -115,15 +118,21 @@ fn regression_samples_fire_their_rules() {
             };
             let mut fired = 0;
             for event in &events {
-                let sources = pipeline.logsources(event);
-                let view = pipeline.view(event);
-                let runs = |r: &Rule| sources.iter().any(|s| r.logsource.covers(s));
-                if runs(rule) && rule.matches(&view) {
-                    fired += 1;
-                }
-                for other in &rules {
-                    if other.id.as_deref() != Some(expected) && runs(other) && other.matches(&view)
-                    {
+                let (hits, stats) = index.fired_with_stats(Some(&pipeline), event);
+                assert_eq!(
+                    hits,
+                    unfiltered.fired(Some(&pipeline), event),
+                    "{}: the prefilter changed what fires",
+                    json.display()
+                );
+                events_seen += 1;
+                evaluated += stats.evaluated;
+                covered += stats.covered;
+                for hit in hits {
+                    let other = &rules[hit];
+                    if other.id.as_deref() == Some(expected) {
+                        fired += 1;
+                    } else {
                         *others.entry(other.title.clone()).or_default() += 1;
                     }
                 }
@@ -156,6 +165,13 @@ fn regression_samples_fire_their_rules() {
     for (title, n) in &others {
         eprintln!("    {n:4}  {title}");
     }
+    eprintln!(
+        "per event, {:.1} rules had its logsource and {:.1} were evaluated (prefilter: {} literals, {} rules always evaluated)",
+        covered as f64 / events_seen as f64,
+        evaluated as f64 / events_seen as f64,
+        index.literal_count(),
+        index.unfiltered_count()
+    );
     assert!(samples >= 202, "{samples} samples");
     assert!(
         as_expected >= EXPECTED_AT_LEAST,
