@@ -210,8 +210,9 @@ pub struct RulesTestArgs {
     pub source: RuleSource,
     /// The events (JSON), or - for standard input.
     pub events: PathBuf,
-    /// Honour each rule's logsource through a pipeline: `windows-evtx` (built in) or a pipeline
-    /// file. Without it every rule runs on every event, fields looked up as written.
+    /// Honour each rule's logsource through a pipeline: built in, `windows-evtx` (Windows
+    /// events as evtx_dump writes them) or `shieldwall-event` (what `shieldwall parse` prints),
+    /// or a pipeline file. Without it every rule runs on every event, fields looked up as written.
     #[arg(long, value_name = "NAME|FILE")]
     pub pipeline: Option<String>,
     /// Output format: table (one line per match), or JSON (one line per event with its matches).

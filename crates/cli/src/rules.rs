@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
+use shieldwall_detect::pipeline;
 use shieldwall_detect::ruleset::{self, LoadedRules};
 use shieldwall_detect::{Pipeline, Prefilter, RuleIndex, RuleSettings};
 
@@ -84,12 +85,16 @@ fn check(args: RulesCheckArgs) -> Result<()> {
 }
 
 fn pipeline(name: &str) -> Result<Pipeline> {
-    if name == "windows-evtx" {
-        return Ok(Pipeline::windows()?);
+    if let Some((built_in, _, _)) = pipeline::BUILT_IN.iter().find(|(n, _, _)| *n == name) {
+        return Ok(Pipeline::built_in(built_in)?);
     }
     let path = Path::new(name);
     let text = std::fs::read_to_string(path).with_context(|| {
-        format!("--pipeline {name}: neither `windows-evtx` nor a readable pipeline file")
+        let names: Vec<&str> = pipeline::BUILT_IN.iter().map(|(n, _, _)| *n).collect();
+        format!(
+            "--pipeline {name}: neither a built-in pipeline ({}) nor a readable pipeline file",
+            names.join(", ")
+        )
     })?;
     Ok(Pipeline::parse(path, &text)?)
 }

@@ -11,6 +11,10 @@
 //!     - when: {Event.System.Channel: Security}     # all must hold; a list is an OR
 //!       is: [{product: windows, service: security}]
 //! ```
+//!
+//! A name may map to a list of paths, the first present being taken; `include` takes the
+//! logsources of a built-in pipeline with the start of their paths renamed
+//! (`{pipeline: windows-evtx, paths: {Event.System: vendor}}`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +29,15 @@ use crate::rule::LogSource;
 /// The pipeline for Windows events as evtx_dump and Chainsaw write them as JSON.
 pub const WINDOWS_EVTX: &str = include_str!("../pipelines/windows.yml");
 
+/// The pipeline for Shieldwall's own normalised events (`docs/event-schema.md`).
+pub const SHIELDWALL_EVENT: &str = include_str!("../pipelines/event.yml");
+
+/// The built-in pipelines by name.
+pub const BUILT_IN: &[(&str, &str, &str)] = &[
+    ("windows-evtx", "pipelines/windows.yml", WINDOWS_EVTX),
+    ("shieldwall-event", "pipelines/event.yml", SHIELDWALL_EVENT),
+];
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PipelineFile {
@@ -32,7 +45,25 @@ struct PipelineFile {
     #[serde(default)]
     fields: FieldsFile,
     #[serde(default)]
+    include: Vec<IncludeFile>,
+    #[serde(default)]
     logsources: Vec<LogsourceFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncludeFile {
+    pipeline: String,
+    #[serde(default)]
+    paths: BTreeMap<String, String>,
+}
+
+/// One path, or several tried in order.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Paths {
+    One(String),
+    Several(Vec<String>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,7 +72,7 @@ struct FieldsFile {
     #[serde(default)]
     search: Vec<String>,
     #[serde(default)]
-    names: BTreeMap<String, String>,
+    names: BTreeMap<String, Paths>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,7 +88,7 @@ pub struct Pipeline {
     /// Its name.
     pub name: String,
     search: Vec<Vec<String>>,
-    names: BTreeMap<String, Vec<String>>,
+    names: BTreeMap<String, Vec<Vec<String>>>,
     logsources: Vec<LogsourceRule>,
 }
 
@@ -74,7 +105,32 @@ struct LogsourceRule {
 impl Pipeline {
     /// The built-in Windows pipeline.
     pub fn windows() -> Result<Pipeline, RuleError> {
-        Pipeline::parse(Path::new("pipelines/windows.yml"), WINDOWS_EVTX)
+        Pipeline::built_in("windows-evtx")
+    }
+
+    /// The built-in pipeline for Shieldwall's normalised events.
+    pub fn shieldwall_event() -> Result<Pipeline, RuleError> {
+        Pipeline::built_in("shieldwall-event")
+    }
+
+    /// A built-in pipeline by name (`BUILT_IN`).
+    pub fn built_in(name: &str) -> Result<Pipeline, RuleError> {
+        let (_, file, text) = BUILT_IN
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = BUILT_IN.iter().map(|(n, _, _)| *n).collect();
+                RuleError::at(
+                    Path::new(name),
+                    0,
+                    0,
+                    format!(
+                        "no built-in pipeline of that name (there are: {})",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        Pipeline::parse(Path::new(file), text)
     }
 
     /// Reads a pipeline; `path` names it in errors.
@@ -84,6 +140,22 @@ impl Pipeline {
             serde_saphyr::from_str(text).map_err(|e| RuleError::yaml(path, &e))?;
         let split = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
         let mut logsources = Vec::new();
+        for include in &file.include {
+            if include.pipeline == file.name {
+                return Err(at(0, 0, format!("`{}` includes itself", file.name)));
+            }
+            // Built-in pipelines include nothing, so this cannot recurse further.
+            let included = Pipeline::built_in(&include.pipeline)
+                .map_err(|e| at(0, 0, format!("include: {}", e.reason)))?;
+            for rule in included.logsources {
+                let when = rule
+                    .when
+                    .into_iter()
+                    .map(|(path, values)| (renamed(&path, &include.paths), values))
+                    .collect();
+                logsources.push(LogsourceRule { when, is: rule.is });
+            }
+        }
         for entry in file.logsources {
             let mut when = Vec::new();
             for (field, value) in entry.when {
@@ -112,7 +184,13 @@ impl Pipeline {
                 .fields
                 .names
                 .iter()
-                .map(|(k, v)| (k.clone(), split(v)))
+                .map(|(k, v)| {
+                    let paths = match v {
+                        Paths::One(p) => vec![split(p)],
+                        Paths::Several(ps) => ps.iter().map(|p| split(p)).collect(),
+                    };
+                    (k.clone(), paths)
+                })
                 .collect(),
             logsources,
         })
@@ -166,8 +244,10 @@ pub struct PipelineEvent<'a> {
 
 impl EventFields for PipelineEvent<'_> {
     fn field(&self, name: &str) -> Option<&Value> {
-        if let Some(path) = self.pipeline.names.get(name) {
-            return walk(self.event, path.iter().map(String::as_str));
+        if let Some(paths) = self.pipeline.names.get(name) {
+            return paths
+                .iter()
+                .find_map(|path| walk(self.event, path.iter().map(String::as_str)));
         }
         for prefix in &self.pipeline.search {
             let mut bases = Vec::new();
@@ -215,6 +295,21 @@ fn lookup_in<'a>(base: &'a Value, name: &str) -> Option<&'a Value> {
     map.iter()
         .find(|(key, _)| key.contains(' ') && key.chars().filter(|c| *c != ' ').eq(name.chars()))
         .map(|(_, v)| v)
+}
+
+/// `path` with its longest prefix found in `renames` replaced.
+fn renamed(path: &[String], renames: &BTreeMap<String, String>) -> Vec<String> {
+    for cut in (1..=path.len()).rev() {
+        let (head, tail) = path.split_at(cut);
+        if let Some(to) = renames.get(&head.join(".")) {
+            return to
+                .split('.')
+                .map(str::to_owned)
+                .chain(tail.iter().cloned())
+                .collect();
+        }
+    }
+    path.to_vec()
 }
 
 fn walk<'a, 'p>(value: &'a Value, path: impl Iterator<Item = &'p str>) -> Option<&'a Value> {
@@ -276,5 +371,51 @@ mod tests {
             ..LogSource::default()
         };
         assert!(!ls.iter().any(|l| linux.covers(l)));
+    }
+
+    #[test]
+    fn shieldwall_events_take_windows_logsources_and_name_lists() {
+        let p = Pipeline::shieldwall_event().unwrap();
+        let windows = json!({"parser": "windows-event-json", "vendor": {
+            "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+            "Image": "C:\\x\\cmd.exe"}, "actor": {"process": {"path": "ignored"}}});
+        let creation = LogSource {
+            product: Some("windows".into()),
+            category: Some("process_creation".into()),
+            service: None,
+        };
+        assert!(p.logsources(&windows).iter().any(|l| creation.covers(l)));
+        assert_eq!(
+            p.view(&windows).field("Image"),
+            Some(&json!("C:\\x\\cmd.exe"))
+        );
+        let linux = json!({"parser": "auditd", "vendor": {"type": "SYSCALL"},
+            "actor": {"process": {"path": "/usr/bin/nc"}}});
+        assert_eq!(p.view(&linux).field("Image"), Some(&json!("/usr/bin/nc")));
+        assert_eq!(p.view(&linux).field("type"), Some(&json!("SYSCALL")));
+        let linux_creation = LogSource {
+            product: Some("linux".into()),
+            ..creation.clone()
+        };
+        assert!(p.logsources(&linux).iter().any(|l| linux_creation.covers(l)));
+        assert!(!p.logsources(&linux).iter().any(|l| creation.covers(l)));
+        // The parser decides; a record's own `parser` key is in `vendor`, not at the top.
+        let forged = json!({"parser": "json", "vendor": {"parser": "auditd", "type": "SYSCALL"}});
+        assert!(p.logsources(&forged).is_empty());
+    }
+
+    #[test]
+    fn includes_rename_paths_and_refuse_unknown_pipelines() {
+        let renames = BTreeMap::from([("Event.System".to_owned(), "vendor".to_owned())]);
+        let path: Vec<String> = ["Event", "System", "Channel"].map(String::from).to_vec();
+        assert_eq!(renamed(&path, &renames), ["vendor", "Channel"]);
+        let other: Vec<String> = ["Event", "EventData"].map(String::from).to_vec();
+        assert_eq!(renamed(&other, &renames), other);
+        let err = Pipeline::parse(
+            Path::new("p.yml"),
+            "name: p\ninclude: [{pipeline: nope}]\n",
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("no built-in pipeline"), "{err}");
     }
 }
