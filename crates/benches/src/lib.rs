@@ -1,5 +1,8 @@
 //! Inputs for Shieldwall's benchmarks: generated deployment manifests of any size, log corpora,
-//! user parser sets, and realistic security events for the event store ([`EventGenerator`]).
+//! user parser sets, and realistic security events for the event store ([`EventGenerator`]);
+//! and our Sigma engine beside rsigma's ([`sigma`]).
+
+pub mod sigma;
 
 use std::fmt::Write as _;
 

@@ -312,7 +312,15 @@ fn entry_literals(entry: &FieldMatcher) -> Literals {
         ValueMatch::Text(t) => t.required_literal().map(|l| BTreeSet::from([l])),
         _ => None,
     });
-    if entry.all { best(each) } else { union(each) }
+    if entry.all {
+        return best(each);
+    }
+    // The set's needles are `contains` values; an empty one matches every text.
+    let set = entry.contains_set.as_ref().map(|set| {
+        (!set.needles.iter().any(Vec::is_empty))
+            .then(|| set.needles.iter().map(|n| n.to_ascii_lowercase()).collect())
+    });
+    union(set.into_iter().chain(each))
 }
 
 /// The union of alternatives: `None` when one of them is.

@@ -8,7 +8,9 @@
 
 use std::net::IpAddr;
 
+use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
 use serde_json::Value;
 
 use crate::event::EventFields;
@@ -43,11 +45,13 @@ impl TextMatch {
     /// Compiles a Sigma string; `cased` keeps the case.
     pub fn compile(value: &SigmaString, cased: bool) -> Result<TextMatch, String> {
         let parts = value.parts();
-        let ascii = parts.iter().all(|p| match p {
-            Part::Literal(b) => b.is_ascii(),
+        // Text whose letters fold by ASCII rules alone compares as bytes after ASCII lower
+        // casing: ASCII, and characters without case such as emoji.
+        let simple = parts.iter().all(|p| match p {
+            Part::Literal(b) => std::str::from_utf8(b).is_ok_and(folds_by_ascii_rules),
             Part::Any | Part::One => true,
         });
-        if ascii || cased {
+        if simple || cased {
             let fold = |b: &Vec<u8>| {
                 if cased {
                     b.clone()
@@ -82,8 +86,8 @@ impl TextMatch {
             .flat_map(|p| match (p, cased) {
                 (Part::Literal(b), true) => vec![b.as_slice()],
                 (Part::Literal(b), false) => match std::str::from_utf8(b) {
-                    Ok(text) => ascii_runs(text)
-                        .filter(|r| r.is_ascii())
+                    Ok(text) => folding_runs(text)
+                        .filter(|r| folds_by_ascii_rules(r))
                         .map(str::as_bytes)
                         .collect(),
                     Err(_) => vec![b.as_slice()],
@@ -132,8 +136,8 @@ fn regex_pattern(parts: &[Part]) -> String {
         match part {
             Part::Literal(bytes) => match std::str::from_utf8(bytes) {
                 Ok(text) => {
-                    for run in ascii_runs(text) {
-                        if run.is_ascii() {
+                    for run in folding_runs(text) {
+                        if folds_by_ascii_rules(run) {
                             pattern.push_str(&format!("(?-u:{})", regex::escape(run)));
                         } else {
                             pattern.push_str(&regex::escape(run));
@@ -154,14 +158,31 @@ fn regex_pattern(parts: &[Part]) -> String {
     pattern
 }
 
-/// `text` cut into maximal runs that are all ASCII or all not.
-fn ascii_runs(text: &str) -> impl Iterator<Item = &str> {
+/// Whether Unicode case folding gives `c` no other form than ASCII folding does: an ASCII
+/// character, or one without case (emoji, most symbols, CJK). Decided with the tables the regex
+/// crate folds by.
+fn folds_like_ascii(c: char) -> bool {
+    if c.is_ascii() {
+        return true;
+    }
+    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+    class.case_fold_simple();
+    class.ranges() == [ClassUnicodeRange::new(c, c)]
+}
+
+/// Whether every character of `text` folds like ASCII.
+fn folds_by_ascii_rules(text: &str) -> bool {
+    text.chars().all(folds_like_ascii)
+}
+
+/// `text` cut into maximal runs whose characters all fold like ASCII, or all do not.
+fn folding_runs(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
-        let first = rest.chars().next()?;
+        let first = folds_like_ascii(rest.chars().next()?);
         let end = rest
             .char_indices()
-            .find(|(_, c)| c.is_ascii() != first.is_ascii())
+            .find(|(_, c)| folds_like_ascii(*c) != first)
             .map_or(rest.len(), |(i, _)| i);
         let (run, tail) = rest.split_at(end);
         rest = tail;
@@ -250,13 +271,33 @@ pub enum ValueMatch {
     FieldRef(String),
 }
 
+/// The `contains` values of an entry, found in one pass (for entries with many of them).
+#[derive(Debug, Clone)]
+pub struct ContainsSet {
+    /// The values, in ASCII lower case unless the entry is `cased`.
+    pub needles: Vec<Vec<u8>>,
+    automaton: AhoCorasick,
+}
+
+impl ContainsSet {
+    /// Below this many `contains` values, one search per value is as fast.
+    pub const MIN_VALUES: usize = 4;
+
+    fn new(needles: Vec<Vec<u8>>) -> Result<ContainsSet, String> {
+        let automaton = AhoCorasick::new(&needles).map_err(|e| e.to_string())?;
+        Ok(ContainsSet { needles, automaton })
+    }
+}
+
 /// One entry of a selection.
 #[derive(Debug, Clone)]
 pub struct FieldMatcher {
     /// The field; `None` for keywords (any text value of the event).
     pub field: Option<String>,
-    /// The values, an OR unless `all`.
+    /// The values, an OR unless `all` (those in `contains_set` excepted).
     pub values: Vec<ValueMatch>,
+    /// Without `all`: the `contains` values taken out of `values`, when there are many.
+    pub contains_set: Option<ContainsSet>,
     /// `all`: every value must match.
     pub all: bool,
     /// `cased`.
@@ -266,6 +307,37 @@ pub struct FieldMatcher {
 }
 
 impl FieldMatcher {
+    /// An entry; without `all`, many `contains` values are gathered into one set.
+    pub fn new(
+        field: Option<String>,
+        mut values: Vec<ValueMatch>,
+        all: bool,
+        cased: bool,
+        negate: bool,
+    ) -> Result<FieldMatcher, String> {
+        let is_contains = |v: &ValueMatch| matches!(v, ValueMatch::Text(TextMatch::Contains(_)));
+        let mut contains_set = None;
+        if !all && values.iter().filter(|v| is_contains(v)).count() >= ContainsSet::MIN_VALUES {
+            let mut needles = Vec::new();
+            values.retain(|v| match v {
+                ValueMatch::Text(TextMatch::Contains(needle)) => {
+                    needles.push(needle.clone());
+                    false
+                }
+                _ => true,
+            });
+            contains_set = Some(ContainsSet::new(needles)?);
+        }
+        Ok(FieldMatcher {
+            field,
+            values,
+            contains_set,
+            all,
+            cased,
+            negate,
+        })
+    }
+
     /// Whether the event matches this entry.
     pub fn matches(&self, event: &dyn EventFields) -> bool {
         let positive = match &self.field {
@@ -276,32 +348,75 @@ impl FieldMatcher {
     }
 
     fn keywords(&self, event: &dyn EventFields) -> bool {
-        let mut hit = vec![false; self.values.len()];
         let mut lowered = Vec::new();
+        if !self.all {
+            let mut found = false;
+            event.for_each_text(&mut |text| {
+                if !found {
+                    found = self.any_value_matches_text(text.as_bytes(), &mut lowered, event);
+                }
+            });
+            return found;
+        }
+        let mut hit = vec![false; self.values.len()];
         event.for_each_text(&mut |text| {
-            lowered.clear();
-            lowered.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+            lower_into(&mut lowered, text.as_bytes());
             for (value, hit) in self.values.iter().zip(hit.iter_mut()) {
                 if !*hit && self.value_matches_text(value, text.as_bytes(), &lowered, event) {
                     *hit = true;
                 }
             }
         });
-        if self.all {
-            hit.iter().all(|h| *h)
-        } else {
-            hit.iter().any(|h| *h)
-        }
+        hit.iter().all(|h| *h)
     }
 
     fn field_matches(&self, event: &dyn EventFields, field: &str) -> bool {
         let value = event.field(field);
-        let check = |m: &ValueMatch| self.value_matches(m, value, event);
         if self.all {
-            self.values.iter().all(check)
-        } else {
-            self.values.iter().any(check)
+            return self
+                .values
+                .iter()
+                .all(|m| self.value_matches(m, value, event));
         }
+        // `null` and `exists` are about the field; the other values about its scalars.
+        let about_field = self.values.iter().any(|m| match m {
+            ValueMatch::Null => value.is_none_or(Value::is_null),
+            ValueMatch::Exists(want) => value.is_some() == *want,
+            _ => false,
+        });
+        if about_field {
+            return true;
+        }
+        let Some(value) = value else {
+            return false;
+        };
+        let mut found = false;
+        let mut lowered = Vec::new();
+        scalars(value, &mut |text| {
+            if !found {
+                found = self.any_value_matches_text(text.as_bytes(), &mut lowered, event);
+            }
+        });
+        found
+    }
+
+    /// Whether one of the values (an OR) matches `text`; `lowered` is scratch space.
+    fn any_value_matches_text(
+        &self,
+        text: &[u8],
+        lowered: &mut Vec<u8>,
+        event: &dyn EventFields,
+    ) -> bool {
+        lower_into(lowered, text);
+        if let Some(set) = &self.contains_set {
+            let hay = if self.cased { text } else { lowered.as_slice() };
+            if set.automaton.is_match(hay) {
+                return true;
+            }
+        }
+        self.values
+            .iter()
+            .any(|m| self.value_matches_text(m, text, lowered, event))
     }
 
     fn value_matches(
@@ -321,8 +436,7 @@ impl FieldMatcher {
                 let mut lowered = Vec::new();
                 scalars(value, &mut |text| {
                     if !found {
-                        lowered.clear();
-                        lowered.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                        lower_into(&mut lowered, text.as_bytes());
                         found = self.value_matches_text(m, text.as_bytes(), &lowered, event);
                     }
                 });
@@ -380,6 +494,12 @@ impl FieldMatcher {
             ValueMatch::Null | ValueMatch::Exists(_) => false,
         }
     }
+}
+
+/// `text` in ASCII lower case, into `out`.
+fn lower_into(out: &mut Vec<u8>, text: &[u8]) {
+    out.clear();
+    out.extend(text.iter().map(u8::to_ascii_lowercase));
 }
 
 /// Calls `each` with the text of every scalar in `value` (array elements one by one).
@@ -457,6 +577,43 @@ mod tests {
         let t = text("*ÄRGER*", false);
         assert!(m(&t, "viel ärger heute", false));
         assert_eq!(t.required_literal(), Some(b"rger".to_vec()));
+    }
+
+    #[test]
+    fn caseless_characters_compare_as_bytes() {
+        let t = text("*😀*", false);
+        assert!(matches!(t, TextMatch::Contains(_)));
+        assert!(m(&t, "cmd /c echo 😀", false));
+        assert!(!m(&t, "cmd /c echo 😁", false));
+        assert_eq!(t.required_literal(), Some("😀".as_bytes().to_vec()));
+        // `ſ` folds to `s` under Unicode rules: it stays with the regex.
+        let t = text("*ſ*", false);
+        assert!(matches!(t, TextMatch::Pattern { .. }));
+        assert!(m(&t, "S", false));
+        let t = text("*😀?x*", false);
+        assert!(matches!(t, TextMatch::Pattern { .. }));
+        assert!(m(&t, "a😀yXb", false));
+        assert_eq!(t.required_literal(), Some("😀".as_bytes().to_vec()));
+        assert!(folds_like_ascii('中') && !folds_like_ascii('\u{212A}') && !folds_like_ascii('é'));
+    }
+
+    #[test]
+    fn many_contains_values_are_one_set() {
+        let values: Vec<ValueMatch> = ["alpha", "beta", "gamma", "delta", "x*y"]
+            .iter()
+            .map(|v| {
+                ValueMatch::Text(
+                    TextMatch::compile(&SigmaString::parse(&format!("*{v}*")), false).unwrap(),
+                )
+            })
+            .collect();
+        let entry = FieldMatcher::new(Some("F".into()), values, false, false, false).unwrap();
+        assert_eq!(entry.contains_set.as_ref().unwrap().needles.len(), 4);
+        assert_eq!(entry.values.len(), 1);
+        let ev = |v: &str| serde_json::json!({ "F": v });
+        assert!(entry.matches(&ev("the GAMMA ray")));
+        assert!(entry.matches(&ev("x then Y")));
+        assert!(!entry.matches(&ev("epsilon")));
     }
 
     #[test]

@@ -397,7 +397,11 @@ mod tests {
             product: Some("linux".into()),
             ..creation.clone()
         };
-        assert!(p.logsources(&linux).iter().any(|l| linux_creation.covers(l)));
+        assert!(
+            p.logsources(&linux)
+                .iter()
+                .any(|l| linux_creation.covers(l))
+        );
         assert!(!p.logsources(&linux).iter().any(|l| creation.covers(l)));
         // The parser decides; a record's own `parser` key is in `vendor`, not at the top.
         let forged = json!({"parser": "json", "vendor": {"parser": "auditd", "type": "SYSCALL"}});
@@ -411,11 +415,8 @@ mod tests {
         assert_eq!(renamed(&path, &renames), ["vendor", "Channel"]);
         let other: Vec<String> = ["Event", "EventData"].map(String::from).to_vec();
         assert_eq!(renamed(&other, &renames), other);
-        let err = Pipeline::parse(
-            Path::new("p.yml"),
-            "name: p\ninclude: [{pipeline: nope}]\n",
-        )
-        .unwrap_err();
+        let err = Pipeline::parse(Path::new("p.yml"), "name: p\ninclude: [{pipeline: nope}]\n")
+            .unwrap_err();
         assert!(err.reason.contains("no built-in pipeline"), "{err}");
     }
 }

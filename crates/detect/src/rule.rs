@@ -482,13 +482,13 @@ fn entry(key: &str, value: &Value, settings: &RuleSettings) -> Result<FieldMatch
             &mut values,
         )?;
     }
-    Ok(FieldMatcher {
-        field: if field.is_empty() { None } else { Some(field) },
+    FieldMatcher::new(
+        if field.is_empty() { None } else { Some(field) },
         values,
         all,
         cased,
         negate,
-    })
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -19,6 +19,9 @@ fn wanted(rule: &Rule, pick: usize) -> Vec<(Option<String>, Vec<u8>)> {
     for groups in rule.detection.selections.values() {
         for entries in groups {
             for entry in entries {
+                for needle in entry.contains_set.iter().flat_map(|s| &s.needles) {
+                    out.push((entry.field.clone(), needle.clone()));
+                }
                 for value in &entry.values {
                     let ValueMatch::Text(text) = value else {
                         continue;
