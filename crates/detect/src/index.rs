@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use serde_json::Value;
 
 use crate::condition::Condition;
@@ -24,6 +24,14 @@ use crate::event::EventFields;
 use crate::matcher::{FieldMatcher, ValueMatch};
 use crate::pipeline::Pipeline;
 use crate::rule::{Detection, LogSource, Rule};
+
+/// The longest literal the prefilter looks for: 8 bytes of a literal are selective enough, and
+/// with longer ones the automaton grows by states nobody needs (decision 37).
+const MAX_LITERAL: usize = 8;
+
+/// The shortest literal the prefilter looks for: shorter ones (` `, `.`, `3`) are in nearly
+/// every event, and reporting each of their occurrences costs more than evaluating the rule.
+const MIN_LITERAL: usize = 4;
 
 /// Whether the literal prefilter runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +58,8 @@ pub struct RuleIndex {
     always: Vec<Vec<u32>>,
     /// For each logsource group, how many rules it has.
     group_sizes: Vec<usize>,
+    /// The groups by the hash of their (product, category, service).
+    group_lookup: HashMap<u64, Vec<u32>>,
 }
 
 /// What evaluating one event did, for benchmarks and metrics.
@@ -73,7 +83,7 @@ impl RuleIndex {
         let mut always: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             let i = u32::try_from(i).map_err(|_| too_many())?;
-            let key = lowered(&rule.logsource);
+            let key = rule.logsource.lowered();
             let next = u32::try_from(groups.len()).map_err(|_| too_many())?;
             let group = *group_ids.entry(key.clone()).or_insert_with(|| {
                 groups.push(key);
@@ -82,7 +92,8 @@ impl RuleIndex {
             });
             group_of.push(group);
             let required = match prefilter {
-                Prefilter::On => rule_literals(&rule.detection),
+                Prefilter::On => rule_literals(&rule.detection)
+                    .filter(|set| set.iter().all(|l| l.len() >= MIN_LITERAL)),
                 Prefilter::Off => None,
             };
             match required {
@@ -92,7 +103,11 @@ impl RuleIndex {
                     }
                 }
                 Some(set) => {
-                    for literal in set {
+                    for mut literal in set {
+                        // A part of a required literal is required too; short ones keep the
+                        // automaton small enough to be a DFA. The end is kept: paths and
+                        // names differ there (`\\windows\\system32\\whoami.exe`).
+                        literal.drain(..literal.len().saturating_sub(MAX_LITERAL));
                         let next = u32::try_from(literals.len()).map_err(|_| too_many())?;
                         let id = *literal_ids.entry(literal.clone()).or_insert_with(|| {
                             literals.push(literal);
@@ -109,12 +124,17 @@ impl RuleIndex {
         let automaton = if literals.is_empty() {
             None
         } else {
-            Some(AhoCorasick::new(&literals).map_err(|e| RuleError {
-                file: Default::default(),
-                line: 0,
-                column: 0,
-                reason: format!("building the literal prefilter: {e}"),
-            })?)
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&literals)
+                    .map_err(|e| RuleError {
+                        file: Default::default(),
+                        line: 0,
+                        column: 0,
+                        reason: format!("building the literal prefilter: {e}"),
+                    })?,
+            )
         };
         let mut group_sizes = vec![0; groups.len()];
         for g in &group_of {
@@ -122,9 +142,22 @@ impl RuleIndex {
                 *n += 1;
             }
         }
+        let mut group_lookup: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            let key = (
+                g.product.as_deref(),
+                g.category.as_deref(),
+                g.service.as_deref(),
+            );
+            group_lookup
+                .entry(key_hash(key))
+                .or_default()
+                .push(u32::try_from(i).map_err(|_| too_many())?);
+        }
         Ok(RuleIndex {
             rules,
             group_sizes,
+            group_lookup,
             group_of,
             groups,
             automaton,
@@ -164,11 +197,11 @@ impl RuleIndex {
         let covered_groups: Vec<bool> = match pipeline {
             None => vec![true; self.groups.len()],
             Some(pipeline) => {
-                let sources = pipeline.logsources(event);
-                self.groups
-                    .iter()
-                    .map(|g| sources.iter().any(|s| g.covers(s)))
-                    .collect()
+                let mut covered = vec![false; self.groups.len()];
+                for source in pipeline.logsources(event) {
+                    self.groups_covered_by(source, &mut covered);
+                }
+                covered
             }
         };
         let covered = |rule: u32| {
@@ -196,14 +229,15 @@ impl RuleIndex {
         if let Some(automaton) = &self.automaton {
             let mut haystack = Vec::with_capacity(1024);
             lowered_values(event, &mut haystack, 0);
-            let mut seen = vec![false; self.rules_of_literal.len()];
-            for hit in automaton.find_overlapping_iter(haystack.as_slice()) {
-                let id = hit.pattern().as_usize();
-                if let Some(seen @ false) = seen.get_mut(id) {
-                    *seen = true;
-                    if let Some(rules) = self.rules_of_literal.get(id) {
-                        candidates.extend(rules.iter().copied().filter(|r| covered(*r)));
-                    }
+            let mut found: Vec<usize> = automaton
+                .find_overlapping_iter(haystack.as_slice())
+                .map(|hit| hit.pattern().as_usize())
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            for id in found {
+                if let Some(rules) = self.rules_of_literal.get(id) {
+                    candidates.extend(rules.iter().copied().filter(|r| covered(*r)));
                 }
             }
         }
@@ -217,6 +251,42 @@ impl RuleIndex {
         (fired, stats)
     }
 
+    /// Marks the groups `source` covers: those whose every attribute is unset or `source`'s,
+    /// found by looking up the 8 ways of leaving attributes out.
+    fn groups_covered_by(&self, source: &LogSource, covered: &mut [bool]) {
+        // Pipelines keep their logsources in lower case (`LogSource::lowered`).
+        let (product, category, service) = (&source.product, &source.category, &source.service);
+        for mask in 0..8u8 {
+            fn pick(mask: u8, bit: u8, value: &Option<String>) -> Option<&str> {
+                if mask & bit == 0 {
+                    None
+                } else {
+                    value.as_deref()
+                }
+            }
+            let key = (
+                pick(mask, 1, product),
+                pick(mask, 2, category),
+                pick(mask, 4, service),
+            );
+            if mask != 0 && key == (None, None, None) {
+                continue;
+            }
+            for group in self.group_lookup.get(&key_hash(key)).into_iter().flatten() {
+                let same = self.groups.get(*group as usize).is_some_and(|g| {
+                    (
+                        g.product.as_deref(),
+                        g.category.as_deref(),
+                        g.service.as_deref(),
+                    ) == key
+                });
+                if same && let Some(c) = covered.get_mut(*group as usize) {
+                    *c = true;
+                }
+            }
+        }
+    }
+
     fn evaluate(&self, candidates: &[u32], event: &dyn EventFields) -> Vec<usize> {
         candidates
             .iter()
@@ -226,21 +296,26 @@ impl RuleIndex {
     }
 }
 
+/// FNV-1a over the three attributes (a few short strings: SipHash's strength is not needed,
+/// the keys are the rules' own).
+fn key_hash(key: (Option<&str>, Option<&str>, Option<&str>)) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [key.0, key.1, key.2] {
+        let bytes = part.map_or(&[0xff][..], str::as_bytes);
+        for b in bytes.iter().chain(&[0]) {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash
+}
+
 fn too_many() -> RuleError {
     RuleError {
         file: Default::default(),
         line: 0,
         column: 0,
         reason: "more than 4 billion rules or literals".into(),
-    }
-}
-
-fn lowered(source: &LogSource) -> LogSource {
-    let low = |s: &Option<String>| s.as_ref().map(|s| s.to_ascii_lowercase());
-    LogSource {
-        category: low(&source.category),
-        product: low(&source.product),
-        service: low(&source.service),
     }
 }
 
@@ -296,7 +371,7 @@ fn condition_literals(detection: &Detection, condition: &Condition) -> Literals 
 }
 
 fn search_literals(detection: &Detection, name: &str) -> Literals {
-    let groups = detection.selections.get(name)?;
+    let groups = detection.selection(name)?;
     union(
         groups
             .iter()

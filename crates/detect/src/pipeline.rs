@@ -89,11 +89,13 @@ pub struct Pipeline {
     pub name: String,
     search: Vec<Vec<String>>,
     names: BTreeMap<String, Vec<Vec<String>>>,
+    /// The distinct paths `when` conditions look at, each resolved once per event.
+    paths: Vec<Vec<String>>,
     logsources: Vec<LogsourceRule>,
 }
 
-/// A field path and the values it may have.
-type Condition = (Vec<String>, Vec<String>);
+/// A field path (by its position in `Pipeline::paths`) and the values it may have.
+type Condition = (usize, Vec<String>);
 
 /// When every condition holds, the event belongs to these logsources.
 #[derive(Debug, Clone)]
@@ -139,6 +141,14 @@ impl Pipeline {
         let file: PipelineFile =
             serde_saphyr::from_str(text).map_err(|e| RuleError::yaml(path, &e))?;
         let split = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        let mut slot = |path: Vec<String>| match paths.iter().position(|p| *p == path) {
+            Some(i) => i,
+            None => {
+                paths.push(path);
+                paths.len() - 1
+            }
+        };
         let mut logsources = Vec::new();
         for include in &file.include {
             if include.pipeline == file.name {
@@ -151,7 +161,10 @@ impl Pipeline {
                 let when = rule
                     .when
                     .into_iter()
-                    .map(|(path, values)| (renamed(&path, &include.paths), values))
+                    .map(|(path, values)| {
+                        let path = included.paths.get(path).cloned().unwrap_or_default();
+                        (slot(renamed(&path, &include.paths)), values)
+                    })
                     .collect();
                 logsources.push(LogsourceRule { when, is: rule.is });
             }
@@ -170,12 +183,13 @@ impl Pipeline {
                         format!("`when` of `{field}`: values must be text or numbers"),
                     )
                 })?;
-                when.push((split(&field), values));
+                when.push((slot(split(&field)), values));
             }
             if entry.is.is_empty() {
                 return Err(at(0, 0, "a logsource entry with an empty `is`".into()));
             }
-            logsources.push(LogsourceRule { when, is: entry.is });
+            let is = entry.is.iter().map(LogSource::lowered).collect();
+            logsources.push(LogsourceRule { when, is });
         }
         Ok(Pipeline {
             name: file.name,
@@ -192,18 +206,26 @@ impl Pipeline {
                     (k.clone(), paths)
                 })
                 .collect(),
+            paths,
             logsources,
         })
     }
 
-    /// The logsources `event` belongs to.
+    /// The logsources `event` belongs to (their attributes in lower case).
     pub fn logsources(&self, event: &Value) -> Vec<&LogSource> {
+        let found: Vec<Option<&Value>> = self
+            .paths
+            .iter()
+            .map(|p| walk(event, p.iter().map(String::as_str)))
+            .collect();
         let mut out = Vec::new();
         for LogsourceRule { when, is } in &self.logsources {
             let holds = when.iter().all(|(path, values)| {
-                walk(event, path.iter().map(String::as_str))
-                    .and_then(text_of)
-                    .is_some_and(|t| values.iter().any(|v| v.eq_ignore_ascii_case(&t)))
+                found
+                    .get(*path)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|v| values.iter().any(|want| equals_text(v, want)))
             });
             if holds {
                 out.extend(is.iter());
@@ -214,14 +236,34 @@ impl Pipeline {
 
     /// `event` with Sigma's field names resolved by this pipeline.
     pub fn view<'a>(&'a self, event: &'a Value) -> PipelineEvent<'a> {
+        let mut bases = Vec::new();
+        for prefix in &self.search {
+            objects_at(event, prefix, &mut bases);
+        }
+        let spaced = bases
+            .iter()
+            .filter_map(|b| b.as_object())
+            .any(|map| map.keys().any(|k| k.contains(' ')));
         PipelineEvent {
             pipeline: self,
             event,
+            bases,
+            spaced,
         }
     }
 }
 
 impl LogSource {
+    /// This logsource with its attributes in ASCII lower case.
+    pub fn lowered(&self) -> LogSource {
+        let low = |s: &Option<String>| s.as_ref().map(|s| s.to_ascii_lowercase());
+        LogSource {
+            category: low(&self.category),
+            product: low(&self.product),
+            service: low(&self.service),
+        }
+    }
+
     /// Whether a rule with this logsource runs on an event of logsource `event`: every
     /// attribute the rule names is the event's (ignoring case).
     pub fn covers(&self, event: &LogSource) -> bool {
@@ -236,10 +278,14 @@ impl LogSource {
 }
 
 /// An event seen through a pipeline.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PipelineEvent<'a> {
     pipeline: &'a Pipeline,
     event: &'a Value,
+    /// The objects under the search paths, in order.
+    bases: Vec<&'a Value>,
+    /// Whether one of them has a key with a space.
+    spaced: bool,
 }
 
 impl EventFields for PipelineEvent<'_> {
@@ -249,13 +295,9 @@ impl EventFields for PipelineEvent<'_> {
                 .iter()
                 .find_map(|path| walk(self.event, path.iter().map(String::as_str)));
         }
-        for prefix in &self.pipeline.search {
-            let mut bases = Vec::new();
-            objects_at(self.event, prefix, &mut bases);
-            for base in bases {
-                if let Some(v) = lookup_in(base, name) {
-                    return Some(v);
-                }
+        for base in &self.bases {
+            if let Some(v) = lookup_in(base, name, self.spaced) {
+                return Some(v);
             }
         }
         self.event.field(name)
@@ -287,9 +329,12 @@ fn objects_at<'a>(value: &'a Value, path: &[String], out: &mut Vec<&'a Value>) {
 
 /// `name` (a dotted path) under `base`; a plain name also matches a key written with spaces
 /// (Sigma strips them: `Source Name` is `SourceName`).
-fn lookup_in<'a>(base: &'a Value, name: &str) -> Option<&'a Value> {
+fn lookup_in<'a>(base: &'a Value, name: &str, spaced: bool) -> Option<&'a Value> {
     if let Some(v) = walk(base, name.split('.')) {
         return Some(v);
+    }
+    if !spaced {
+        return None;
     }
     let map = base.as_object()?;
     map.iter()
@@ -318,6 +363,19 @@ fn walk<'a, 'p>(value: &'a Value, path: impl Iterator<Item = &'p str>) -> Option
         at = at.as_object()?.get(step)?;
     }
     Some(at)
+}
+
+/// Whether `value` is a scalar whose text is `want`, ignoring ASCII case.
+fn equals_text(value: &Value, want: &str) -> bool {
+    match value {
+        Value::String(s) => s.eq_ignore_ascii_case(want),
+        Value::Number(n) => match (n.as_i64(), want.parse::<i64>()) {
+            (Some(n), Ok(w)) => n == w,
+            _ => n.to_string() == want,
+        },
+        Value::Bool(b) => want.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        _ => false,
+    }
 }
 
 fn text_of(value: &Value) -> Option<String> {

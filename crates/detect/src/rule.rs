@@ -109,13 +109,29 @@ pub struct Rule {
     pub detection: Detection,
 }
 
+/// A search identifier's entries: an OR of AND-groups.
+pub type Groups = Vec<Vec<FieldMatcher>>;
+
 /// The compiled `detection` of a rule.
 #[derive(Debug, Clone)]
 pub struct Detection {
-    /// Each search identifier: an OR of AND-groups of entries.
-    pub selections: BTreeMap<String, Vec<Vec<FieldMatcher>>>,
+    /// Each search identifier with its entries, in name order.
+    pub selections: Vec<(String, Groups)>,
     /// The condition (a list of conditions is their OR).
     pub condition: Condition,
+    /// The condition with names resolved to positions in `selections`.
+    plan: Plan,
+}
+
+/// A condition over positions in `Detection::selections`.
+#[derive(Debug, Clone)]
+enum Plan {
+    Search(usize),
+    Not(Box<Plan>),
+    And(Vec<Plan>),
+    Or(Vec<Plan>),
+    AtLeast(usize, Vec<usize>),
+    All(Vec<usize>),
 }
 
 impl Rule {
@@ -170,7 +186,7 @@ impl Rule {
                 "`timeframe` in a detection (Sigma 1 aggregations) is not supported; use a correlation rule".into(),
             ));
         }
-        let mut selections = BTreeMap::new();
+        let mut selections = Vec::new();
         for (name, value) in &entries {
             let compiled = selection(&value.value, settings).map_err(|reason| {
                 at(
@@ -179,7 +195,7 @@ impl Rule {
                     format!("search identifier `{name}`: {reason}"),
                 )
             })?;
-            selections.insert(name.clone(), compiled);
+            selections.push((name.clone(), compiled));
         }
         let condition_line = condition.referenced.line();
         let texts: Vec<String> = match &condition.value {
@@ -216,6 +232,7 @@ impl Rule {
         } else {
             Condition::Or(conditions)
         };
+        let plan = plan(&condition, &selections);
         Ok(Rule {
             title,
             id: file.id,
@@ -238,6 +255,7 @@ impl Rule {
             detection: Detection {
                 selections,
                 condition,
+                plan,
             },
         })
     }
@@ -251,37 +269,43 @@ impl Rule {
 impl Detection {
     /// Whether `event` satisfies the condition.
     pub fn matches(&self, event: &dyn EventFields) -> bool {
-        self.eval(&self.condition, event)
+        self.eval(&self.plan, event)
     }
 
-    fn eval(&self, condition: &Condition, event: &dyn EventFields) -> bool {
-        match condition {
-            Condition::Search(name) => self.search(name, event),
-            Condition::Not(inner) => !self.eval(inner, event),
-            Condition::And(items) => items.iter().all(|c| self.eval(c, event)),
-            Condition::Or(items) => items.iter().any(|c| self.eval(c, event)),
-            Condition::Of { min, of } => {
-                let names = self.names(of);
-                match min {
-                    None => names.iter().all(|n| self.search(n, event)),
-                    Some(min) => names.iter().filter(|n| self.search(n, event)).count() >= *min,
-                }
+    fn eval(&self, plan: &Plan, event: &dyn EventFields) -> bool {
+        match plan {
+            Plan::Search(i) => self.search(*i, event),
+            Plan::Not(inner) => !self.eval(inner, event),
+            Plan::And(items) => items.iter().all(|p| self.eval(p, event)),
+            Plan::Or(items) => items.iter().any(|p| self.eval(p, event)),
+            Plan::All(slots) => slots.iter().all(|i| self.search(*i, event)),
+            Plan::AtLeast(min, slots) => {
+                let mut hits = 0;
+                slots.iter().any(|i| {
+                    hits += usize::from(self.search(*i, event));
+                    hits >= *min
+                })
             }
         }
     }
 
-    pub(crate) fn names(&self, of: &OfTarget) -> Vec<&String> {
+    /// The entries of the search identifier `name`.
+    pub fn selection(&self, name: &str) -> Option<&Groups> {
         self.selections
-            .keys()
-            .filter(|name| match of {
-                OfTarget::Them => !name.starts_with('_'),
-                OfTarget::Pattern(p) => condition::pattern_matches(p, name),
-            })
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.selections.get(i))
+            .map(|(_, groups)| groups)
+    }
+
+    pub(crate) fn names(&self, of: &OfTarget) -> Vec<&String> {
+        names(&self.selections, of)
+            .filter_map(|i| self.selections.get(i).map(|(n, _)| n))
             .collect()
     }
 
-    fn search(&self, name: &str, event: &dyn EventFields) -> bool {
-        self.selections.get(name).is_some_and(|groups| {
+    fn search(&self, slot: usize, event: &dyn EventFields) -> bool {
+        self.selections.get(slot).is_some_and(|(_, groups)| {
             groups
                 .iter()
                 .any(|group| group.iter().all(|entry| entry.matches(event)))
@@ -289,14 +313,47 @@ impl Detection {
     }
 }
 
+/// The positions of the identifiers `of` ranges over.
+fn names<'a>(
+    selections: &'a [(String, Groups)],
+    of: &'a OfTarget,
+) -> impl Iterator<Item = usize> + 'a {
+    selections
+        .iter()
+        .enumerate()
+        .filter(move |(_, (name, _))| match of {
+            OfTarget::Them => !name.starts_with('_'),
+            OfTarget::Pattern(p) => condition::pattern_matches(p, name),
+        })
+        .map(|(i, _)| i)
+}
+
+/// `condition` over positions (its names were checked by `check_names`).
+fn plan(condition: &Condition, selections: &[(String, Groups)]) -> Plan {
+    match condition {
+        Condition::Search(name) => Plan::Search(
+            selections
+                .binary_search_by(|(n, _)| n.as_str().cmp(name))
+                .unwrap_or(usize::MAX),
+        ),
+        Condition::Not(inner) => Plan::Not(Box::new(plan(inner, selections))),
+        Condition::And(items) => Plan::And(items.iter().map(|c| plan(c, selections)).collect()),
+        Condition::Or(items) => Plan::Or(items.iter().map(|c| plan(c, selections)).collect()),
+        Condition::Of { min, of } => {
+            let slots = names(selections, of).collect();
+            match min {
+                None => Plan::All(slots),
+                Some(min) => Plan::AtLeast(*min, slots),
+            }
+        }
+    }
+}
+
 /// Every name the condition uses exists, every pattern matches one.
-fn check_names(
-    condition: &Condition,
-    selections: &BTreeMap<String, Vec<Vec<FieldMatcher>>>,
-) -> Result<(), String> {
+fn check_names(condition: &Condition, selections: &[(String, Groups)]) -> Result<(), String> {
     match condition {
         Condition::Search(name) => {
-            if selections.contains_key(name) {
+            if selections.iter().any(|(n, _)| n == name) {
                 Ok(())
             } else {
                 Err(format!("no search identifier `{name}` in the detection"))
@@ -305,7 +362,7 @@ fn check_names(
         Condition::Of {
             of: OfTarget::Them, ..
         } => {
-            if selections.keys().any(|n| !n.starts_with('_')) {
+            if selections.iter().any(|(n, _)| !n.starts_with('_')) {
                 Ok(())
             } else {
                 Err("`them` names no search identifier".into())
@@ -315,7 +372,10 @@ fn check_names(
             of: OfTarget::Pattern(p),
             ..
         } => {
-            if selections.keys().any(|n| condition::pattern_matches(p, n)) {
+            if selections
+                .iter()
+                .any(|(n, _)| condition::pattern_matches(p, n))
+            {
                 Ok(())
             } else {
                 Err(format!("`{p}` matches no search identifier"))

@@ -16,7 +16,7 @@ use shieldwall_detect::{Prefilter, Rule, RuleIndex};
 /// A value some entry of `rule` looks for, and the field it looks in (`None`: keywords).
 fn wanted(rule: &Rule, pick: usize) -> Vec<(Option<String>, Vec<u8>)> {
     let mut out = Vec::new();
-    for groups in rule.detection.selections.values() {
+    for (_, groups) in &rule.detection.selections {
         for entries in groups {
             for entry in entries {
                 for needle in entry.contains_set.iter().flat_map(|s| &s.needles) {
