@@ -39,10 +39,9 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
 
 #[test]
 fn ours_and_rsigma_fire_the_same_rules() {
-    let Some(sigma) = shieldwall_testkit::shared_path(
-        "testdata/sigma",
-        "ours_and_rsigma_fire_the_same_rules",
-    ) else {
+    let Some(sigma) =
+        shieldwall_testkit::shared_path("testdata/sigma", "ours_and_rsigma_fire_the_same_rules")
+    else {
         return;
     };
     let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../parse/tests/samples");
@@ -68,10 +67,16 @@ fn ours_and_rsigma_fire_the_same_rules() {
         let their = theirs.fired(&ours.pipeline, event);
         both += mine.intersection(&their).count();
         for id in mine.difference(&their) {
-            differences.entry((id.clone(), "ours only")).or_default().push(n);
+            differences
+                .entry((id.clone(), "ours only"))
+                .or_default()
+                .push(n);
         }
         for id in their.difference(&mine) {
-            differences.entry((id.clone(), "rsigma only")).or_default().push(n);
+            differences
+                .entry((id.clone(), "rsigma only"))
+                .or_default()
+                .push(n);
         }
     }
     let titles: BTreeMap<&str, &str> = ours
@@ -103,7 +108,10 @@ fn ours_and_rsigma_fire_the_same_rules() {
             eprintln!("        event: {}", events[at[0]]);
         }
     }
-    assert!(both > 500, "only {both} matches in common: the comparison says little");
+    assert!(
+        both > 500,
+        "only {both} matches in common: the comparison says little"
+    );
     assert!(
         unexplained.is_empty(),
         "{} differences without an explanation: {unexplained:#?}",

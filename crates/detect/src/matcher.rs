@@ -194,6 +194,81 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
 }
 
+/// A `re` value.
+#[derive(Debug, Clone)]
+pub struct RegexMatch {
+    /// The compiled pattern.
+    pub regex: Regex,
+    /// Literals one of which every match contains, in ASCII lower case (for the prefilter).
+    pub required: Option<Vec<Vec<u8>>>,
+}
+
+/// The flags a `re` value is compiled with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RegexFlags {
+    /// Characters rather than bytes (`.`, classes, case folding).
+    pub unicode: bool,
+    /// `i`.
+    pub insensitive: bool,
+    /// `m`.
+    pub multiline: bool,
+    /// `s`.
+    pub dotall: bool,
+}
+
+impl RegexMatch {
+    /// Compiles `pattern`; the error is the regex crate's.
+    pub fn compile(pattern: &str, flags: RegexFlags) -> Result<RegexMatch, regex::Error> {
+        let regex = RegexBuilder::new(pattern)
+            .unicode(flags.unicode)
+            .case_insensitive(flags.insensitive)
+            .multi_line(flags.multiline)
+            .dot_matches_new_line(flags.dotall)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()?;
+        Ok(RegexMatch {
+            regex,
+            required: regex_literals(pattern, flags),
+        })
+    }
+}
+
+/// Literals one of which every match of `pattern` contains: the prefixes (or suffixes) regex-syntax
+/// finds, when they are finitely many and none is empty; in ASCII lower case, which keeps them
+/// contained in the ASCII-lower-cased text (other bytes, such as the Kelvin sign a Unicode `(?i)k`
+/// also matches, stay as they are on both sides).
+fn regex_literals(pattern: &str, flags: RegexFlags) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(flags.unicode)
+        .utf8(false)
+        .case_insensitive(flags.insensitive)
+        .multi_line(flags.multiline)
+        .dot_matches_new_line(flags.dotall)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let literals = |kind: ExtractKind| {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let literals = seq.literals()?;
+        if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+            return None;
+        }
+        let mut out: Vec<Vec<u8>> = literals
+            .iter()
+            .map(|l| l.as_bytes().to_ascii_lowercase())
+            .collect();
+        out.sort();
+        out.dedup();
+        Some(out)
+    };
+    let shortest = |set: &Vec<Vec<u8>>| set.iter().map(Vec::len).min().unwrap_or(0);
+    match (literals(ExtractKind::Prefix), literals(ExtractKind::Suffix)) {
+        (Some(p), Some(s)) => Some(if shortest(&s) > shortest(&p) { s } else { p }),
+        (p, s) => p.or(s),
+    }
+}
+
 /// A numeric comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compare {
@@ -251,7 +326,7 @@ pub enum ValueMatch {
     /// Text (wildcards, `contains`, encodings...).
     Text(TextMatch),
     /// `re`.
-    Regex(Regex),
+    Regex(RegexMatch),
     /// `cidr`.
     Cidr {
         /// The network address.
@@ -454,7 +529,7 @@ impl FieldMatcher {
     ) -> bool {
         match m {
             ValueMatch::Text(t) => t.matches(text, lowered, self.cased),
-            ValueMatch::Regex(re) => re.is_match(text),
+            ValueMatch::Regex(re) => re.regex.is_match(text),
             ValueMatch::Cidr { network, prefix } => std::str::from_utf8(text)
                 .ok()
                 .and_then(|t| t.trim().parse::<IpAddr>().ok())
@@ -506,7 +581,12 @@ fn lower_into(out: &mut Vec<u8>, text: &[u8]) {
 fn scalars(value: &Value, each: &mut dyn FnMut(&str)) {
     match value {
         Value::String(s) => each(s),
-        Value::Number(n) => each(&n.to_string()),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            // Integers (event ids, ports, status codes) are written without allocating.
+            (Some(u), _) => each(decimal(u128::from(u), false, &mut [0; 40])),
+            (None, Some(i)) => each(decimal(u128::from(i.unsigned_abs()), true, &mut [0; 40])),
+            _ => each(&n.to_string()),
+        },
         Value::Bool(b) => each(if *b { "true" } else { "false" }),
         Value::Array(items) => {
             for item in items {
@@ -517,6 +597,28 @@ fn scalars(value: &Value, each: &mut dyn FnMut(&str)) {
         }
         Value::Null | Value::Object(_) => {}
     }
+}
+
+/// `n` in decimal (with a `-` when `negative`), written into the end of `buf`.
+fn decimal(mut n: u128, negative: bool, buf: &mut [u8; 40]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b'-';
+        }
+    }
+    std::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or_default()
 }
 
 /// Parses `a.b.c.d/n` or `x::/n`.
@@ -641,6 +743,44 @@ mod tests {
         assert_eq!(DatePart::Hour.of("2026-04-17 23:59:00.079"), Some(23.0));
         assert_eq!(DatePart::Hour.of("2026-04-17T01:00:00+02:00"), Some(23.0));
         assert_eq!(DatePart::Hour.of("yesterday"), None);
+    }
+
+    #[test]
+    fn regex_literals_are_prefixes_or_suffixes() {
+        let flags = RegexFlags::default();
+        let lits = |p: &str, f: RegexFlags| regex_literals(p, f);
+        assert_eq!(
+            lits("mimi(katz|dogz)", flags),
+            Some(vec![b"mimidogz".to_vec(), b"mimikatz".to_vec()])
+        );
+        assert_eq!(lits(r".*\.EXE$", flags), Some(vec![b".exe".to_vec()]));
+        assert_eq!(lits("a|", flags), None);
+        assert_eq!(lits(".*", flags), None);
+        let insensitive = RegexFlags {
+            insensitive: true,
+            unicode: true,
+            ..flags
+        };
+        let set = lits("kill", insensitive).unwrap();
+        assert!(set.contains(&b"kill".to_vec()));
+        // The Kelvin sign, which Unicode `(?i)k` matches, stays a literal of its own.
+        assert!(set.iter().any(|l| l.starts_with("\u{212A}".as_bytes())));
+    }
+
+    #[test]
+    fn integers_read_as_json_writes_them() {
+        for n in [
+            serde_json::json!(0),
+            serde_json::json!(4624),
+            serde_json::json!(-17),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(1.5),
+        ] {
+            let mut seen = Vec::new();
+            scalars(&n, &mut |t| seen.push(t.to_owned()));
+            assert_eq!(seen, [n.to_string()]);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::condition::{self, Condition, OfTarget};
 use crate::error::RuleError;
 use crate::event::EventFields;
 use crate::matcher::{
-    Compare, DatePart, FieldMatcher, REGEX_SIZE_LIMIT, TextMatch, ValueMatch, parse_cidr,
+    Compare, DatePart, FieldMatcher, RegexFlags, RegexMatch, TextMatch, ValueMatch, parse_cidr,
 };
 use crate::value::{ExpandError, SigmaString};
 
@@ -622,19 +622,18 @@ fn compile_value(
             // A pattern in ASCII gets PCRE's classes without its UTF mode (`\w`, `\d`, `\s`
             // are ASCII, as in the specification's PCRE flavour, which also keeps `\w{1,64}`
             // small); one that holds other characters (`[-/–]`) is matched by characters.
-            let re = regex::bytes::RegexBuilder::new(&text)
-                .unicode(!text.is_ascii())
-                .case_insensitive(insensitive)
-                .multi_line(multiline)
-                .dot_matches_new_line(dotall)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| {
-                    format!(
-                        "`{key}`: regular expression: {}",
-                        regex_reason(&e.to_string())
-                    )
-                })?;
+            let flags = RegexFlags {
+                unicode: !text.is_ascii(),
+                insensitive,
+                multiline,
+                dotall,
+            };
+            let re = RegexMatch::compile(&text, flags).map_err(|e| {
+                format!(
+                    "`{key}`: regular expression: {}",
+                    regex_reason(&e.to_string())
+                )
+            })?;
             out.push(ValueMatch::Regex(re));
             Ok(())
         }

@@ -23,6 +23,12 @@ fn wanted(rule: &Rule, pick: usize) -> Vec<(Option<String>, Vec<u8>)> {
                     out.push((entry.field.clone(), needle.clone()));
                 }
                 for value in &entry.values {
+                    if let ValueMatch::Regex(re) = value {
+                        // A literal every match starts or ends with: often a match itself.
+                        for literal in re.required.iter().flatten().take(2) {
+                            out.push((entry.field.clone(), literal.clone()));
+                        }
+                    }
                     let ValueMatch::Text(text) = value else {
                         continue;
                     };
