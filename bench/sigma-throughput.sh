@@ -11,8 +11,8 @@
 # rule files of the corpus (name order); evaluation only is timed (events parsed and rules loaded
 # before the clock starts). rsigma is given each event's product for its logsource pruning; both
 # count the matches among the rules of each event's logsources (ours: `shieldwall-event`).
-# Reports events per second (median of the runs), the ratio, the matches, and the peak
-# resident memory of each process with all rules loaded (events included).
+# Reports events per second (median of the runs), the ratio, the matches, the peak resident
+# memory of each process (events included), and the memory of all rules loaded with no events.
 #
 # Needs the SigmaHQ corpus (../shared/testdata/sigma, or SHIELDWALL_SHARED_DIR).
 source "$(dirname "$0")/lib.sh"
@@ -51,4 +51,10 @@ for rules in 100 1000 all; do
     done
     awk -v a="${rate[ours]}" -v b="${rate[rsigma]}" -v r="$rules" \
         'BEGIN { printf "%-6s ratio ours/rsigma: %.2f\n", r, (b > 0 ? a / b : 0) }'
+done
+
+: > "$WORK/none.ndjson"
+for engine in ours rsigma; do
+    kb=$("$BENCH" run "$engine" "$SIGMA" "$WORK/none.ndjson" 2>/dev/null | field peak_rss_kb)
+    printf 'all rules loaded, no events: %-7s peak RSS %s MiB\n' "$engine" "$((kb / 1024))"
 done
