@@ -1,14 +1,22 @@
-//! Fuzzes Sigma rule loading and matching: any text loads or fails with a reason (and a line
+//! Fuzzes Sigma rule and filter loading and matching: any text loads or fails with a reason (and a line
 //! inside the text when it names one), never panicking; a rule that loads is evaluated against
 //! events of several shapes, directly and through the Windows pipeline, without panicking.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shieldwall_detect::{Pipeline, Rule, RuleSettings};
+use shieldwall_detect::{Filter, Pipeline, Rule, RuleSettings};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let _ = shieldwall_detect::condition::parse(&text);
+    if let Err(e) = Filter::parse(
+        std::path::Path::new("fuzz.yml"),
+        &text,
+        &RuleSettings::default(),
+    ) {
+        assert!(!e.reason.is_empty());
+        assert!(e.line <= line_breaks(&text) + 1, "{e}");
+    }
     match Rule::parse(
         std::path::Path::new("fuzz.yml"),
         &text,

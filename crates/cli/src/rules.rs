@@ -61,7 +61,11 @@ fn check(args: RulesCheckArgs) -> Result<()> {
                     })
                 })
                 .collect();
-            let report = json!({"loaded": loaded.rules.len(), "failed": failed});
+            let report = json!({
+                "loaded": loaded.rules.len(),
+                "filters": loaded.filters.len(),
+                "failed": failed,
+            });
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
@@ -71,8 +75,9 @@ fn check(args: RulesCheckArgs) -> Result<()> {
             }
             writeln!(
                 out,
-                "{} rule(s) loaded, {} failed",
+                "{} rule(s) loaded, {} filter(s), {} failed",
                 loaded.rules.len(),
+                loaded.filters.len(),
                 loaded.errors.len()
             )?;
         }

@@ -69,7 +69,49 @@ fn check_reports_what_loads_and_why_the_rest_does_not() {
     std::fs::remove_file(dir.path().join("rules/nested/bad.yaml")).unwrap();
     let out = shieldwall(dir.path(), &["rules", "check", "rules"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 rule(s) loaded, 0 failed"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 rule(s) loaded, 0 filter(s), 0 failed")
+    );
+}
+
+const ADMIN_FILTER: &str = "title: Admins may run whoami
+logsource:
+    product: windows
+filter:
+    rules: [11111111-1111-4111-8111-111111111111, 22222222-2222-4222-8222-222222222222]
+    admins:
+        User|startswith: 'adm_'
+    condition: admins
+";
+
+#[test]
+fn filters_tune_the_rules_they_name() {
+    let dir = rules_dir();
+    std::fs::remove_file(dir.path().join("rules/nested/bad.yaml")).unwrap();
+    std::fs::write(dir.path().join("rules/mf_admins.yml"), ADMIN_FILTER).unwrap();
+    let out = shieldwall(dir.path(), &["rules", "check", "rules", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["loaded"], 1);
+    assert_eq!(report["filters"], 1);
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert!(
+        failed[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("names rule `22222222-2222-4222-8222-222222222222`, which is not loaded"),
+        "{report}"
+    );
+    std::fs::write(
+        dir.path().join("events.json"),
+        r#"{"Image": "c:\\x\\whoami.exe", "User": "adm_jane"} {"Image": "c:\\x\\whoami.exe", "User": "jane"}"#,
+    )
+    .unwrap();
+    let out = shieldwall(dir.path(), &["rules", "test", "rules", "events.json"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.lines().count(), 1, "{table}");
+    assert!(table.starts_with("event 2\t"), "{table}");
 }
 
 #[test]

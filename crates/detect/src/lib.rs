@@ -8,6 +8,7 @@
 pub mod condition;
 pub mod error;
 pub mod event;
+pub mod filter;
 pub mod index;
 pub mod matcher;
 pub mod pipeline;
@@ -17,6 +18,7 @@ pub mod value;
 
 pub use error::RuleError;
 pub use event::{EventFields, FieldValue};
+pub use filter::Filter;
 pub use index::{Prefilter, RuleIndex};
 pub use pipeline::Pipeline;
 pub use rule::{Detection, LogSource, Rule, RuleSettings};

@@ -107,6 +107,20 @@ pub struct Rule {
     pub logsource: LogSource,
     /// The compiled detection.
     pub detection: Detection,
+    /// Sigma filters applied to the rule (`ruleset::apply_filters`): an event that one of them
+    /// matches does not fire the rule.
+    pub filters: Vec<AppliedFilter>,
+}
+
+/// A Sigma filter's detection, as applied to a rule.
+#[derive(Debug, Clone)]
+pub struct AppliedFilter {
+    /// The filter's title, for reports.
+    pub title: String,
+    /// The filter's `id`.
+    pub id: Option<String>,
+    /// Events it matches are dropped from the rule's matches.
+    pub detection: Detection,
 }
 
 /// A search identifier's entries: an OR of AND-groups.
@@ -174,8 +188,49 @@ impl Rule {
         let detection = file
             .detection
             .ok_or_else(|| at(0, 0, "no `detection`".into()))?;
-        let detection_line = detection.referenced.line();
-        let mut entries = detection.value;
+        let detection = Detection::compile(path, detection, settings)?;
+        Ok(Rule {
+            title,
+            id: file.id,
+            status: file.status,
+            description: file.description,
+            author: file.author,
+            license: file.license,
+            references: file.references,
+            tags: file.tags,
+            level: file.level,
+            falsepositives: match file.falsepositives {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect(),
+                Some(Value::String(s)) => vec![s],
+                _ => Vec::new(),
+            },
+            logsource,
+            detection,
+            filters: Vec::new(),
+        })
+    }
+
+    /// Whether `event` matches the rule's detection and none of its filters (the logsource is
+    /// the caller's concern).
+    pub fn matches(&self, event: &dyn EventFields) -> bool {
+        self.detection.matches(event) && !self.filters.iter().any(|f| f.detection.matches(event))
+    }
+}
+
+impl Detection {
+    /// Compiles a `detection` block (or a filter's, without its `rules`): search identifiers
+    /// and the `condition`; `path` names the file in errors.
+    pub(crate) fn compile(
+        path: &Path,
+        block: Spanned<BTreeMap<String, Spanned<Value>>>,
+        settings: &RuleSettings,
+    ) -> Result<Detection, RuleError> {
+        let at = |line: u64, column: u64, reason: String| RuleError::at(path, line, column, reason);
+        let detection_line = block.referenced.line();
+        let mut entries = block.value;
         let condition = entries
             .remove("condition")
             .ok_or_else(|| at(detection_line, 0, "the detection has no `condition`".into()))?;
@@ -233,40 +288,13 @@ impl Rule {
             Condition::Or(conditions)
         };
         let plan = plan(&condition, &selections);
-        Ok(Rule {
-            title,
-            id: file.id,
-            status: file.status,
-            description: file.description,
-            author: file.author,
-            license: file.license,
-            references: file.references,
-            tags: file.tags,
-            level: file.level,
-            falsepositives: match file.falsepositives {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect(),
-                Some(Value::String(s)) => vec![s],
-                _ => Vec::new(),
-            },
-            logsource,
-            detection: Detection {
-                selections,
-                condition,
-                plan,
-            },
+        Ok(Detection {
+            selections,
+            condition,
+            plan,
         })
     }
 
-    /// Whether `event` matches the rule's detection (the logsource is the caller's concern).
-    pub fn matches(&self, event: &dyn EventFields) -> bool {
-        self.detection.matches(event)
-    }
-}
-
-impl Detection {
     /// Whether `event` satisfies the condition.
     pub fn matches(&self, event: &dyn EventFields) -> bool {
         self.eval(&self.plan, event)

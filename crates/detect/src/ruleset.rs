@@ -1,9 +1,11 @@
-//! Rule directories: every `.yml`/`.yaml` file under a directory loaded, the failures kept
-//! with their file, line and reason while the rest load.
+//! Rule directories: every `.yml`/`.yaml` file under a directory loaded as a rule or a Sigma
+//! filter, the filters applied to the rules they name, the failures kept with their file, line
+//! and reason while the rest load.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::RuleError;
+use crate::filter::{self, Filter};
 use crate::rule::{Rule, RuleSettings};
 
 /// The deepest directory nesting followed.
@@ -12,8 +14,11 @@ const MAX_DEPTH: usize = 16;
 /// What loading a directory gave.
 #[derive(Debug, Default)]
 pub struct LoadedRules {
-    /// The rules that loaded, with their files, in file name order.
+    /// The rules that loaded, with their files, in file name order, the filters that name them
+    /// applied.
     pub rules: Vec<(PathBuf, Rule)>,
+    /// The Sigma filters that loaded.
+    pub filters: Vec<Filter>,
     /// The files that did not load.
     pub errors: Vec<RuleError>,
 }
@@ -29,11 +34,28 @@ pub fn load(path: &Path, settings: &RuleSettings) -> LoadedRules {
     }
     files.sort();
     for file in files {
-        match Rule::load(&file, settings) {
+        let text = match filter::read_bounded(&file) {
+            Ok(text) => text,
+            Err(e) => {
+                out.errors.push(e);
+                continue;
+            }
+        };
+        if Filter::is_filter(&text) {
+            match Filter::parse(&file, &text, settings) {
+                Ok(filter) => out.filters.push(filter),
+                Err(e) => out.errors.push(e),
+            }
+            continue;
+        }
+        match Rule::parse(&file, &text, settings) {
             Ok(rule) => out.rules.push((file, rule)),
             Err(e) => out.errors.push(e),
         }
     }
+    let (paths, mut rules): (Vec<PathBuf>, Vec<Rule>) = out.rules.into_iter().unzip();
+    out.errors.extend(filter::apply(&mut rules, &out.filters));
+    out.rules = paths.into_iter().zip(rules).collect();
     out
 }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use shieldwall_detect::{Pipeline, Rule, RuleSettings};
+use shieldwall_detect::{Filter, Pipeline, Rule, RuleSettings};
 
 #[test]
 fn sigma_rule_seeds_load_or_fail_with_a_reason_and_evaluate() {
@@ -19,6 +19,10 @@ fn sigma_rule_seeds_load_or_fail_with_a_reason_and_evaluate() {
     for (path, data) in shieldwall_testkit::fuzz_inputs("sigma_rule") {
         let text = String::from_utf8_lossy(&data);
         let _ = shieldwall_detect::condition::parse(&text);
+        if let Err(e) = Filter::parse(Path::new("fuzz.yml"), &text, &RuleSettings::default()) {
+            assert!(!e.reason.is_empty(), "{}", path.display());
+            assert!(e.line <= line_breaks(&text) + 1, "{}: {e}", path.display());
+        }
         match Rule::parse(Path::new("fuzz.yml"), &text, &RuleSettings::default()) {
             Err(e) => {
                 assert!(!e.reason.is_empty(), "{}", path.display());
