@@ -14,6 +14,7 @@ pub mod matcher;
 pub mod pipeline;
 pub mod rule;
 pub mod ruleset;
+pub mod tenants;
 pub mod value;
 
 pub use error::RuleError;
@@ -22,3 +23,4 @@ pub use filter::Filter;
 pub use index::{Prefilter, RuleIndex};
 pub use pipeline::Pipeline;
 pub use rule::{Detection, LogSource, Rule, RuleSettings};
+pub use tenants::TenantRules;

@@ -59,7 +59,13 @@ pub fn load(path: &Path, settings: &RuleSettings) -> LoadedRules {
     out
 }
 
-fn collect(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, errors: &mut Vec<RuleError>) {
+/// The `.yml` and `.yaml` files under `dir`, recursively (to `MAX_DEPTH` levels).
+pub(crate) fn collect(
+    dir: &Path,
+    depth: usize,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<RuleError>,
+) {
     let error = |reason: String| RuleError {
         file: dir.to_owned(),
         line: 0,

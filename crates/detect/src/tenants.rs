@@ -1,0 +1,288 @@
+//! Rule directories per tenant for a running server: `ROOT/<tenant>/` holds the tenant's rule
+//! and filter files (searched recursively). [`TenantRules::refresh`] notices files that were
+//! added, changed or removed; a file that no longer loads keeps its last good version in service
+//! and its error is reported; a tenant's index is rebuilt only when one of its files changed,
+//! and replaced whole, so that evaluation never sees half a rule set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::error::RuleError;
+use crate::filter::{self, Filter};
+use crate::index::{Prefilter, RuleIndex};
+use crate::rule::{Rule, RuleSettings};
+use crate::ruleset;
+
+/// What a file holds.
+#[derive(Debug, Clone)]
+enum Content {
+    Rule(Box<Rule>),
+    Filter(Box<Filter>),
+}
+
+#[derive(Debug)]
+struct FileState {
+    /// Modification time and length when last read.
+    stamp: (Option<SystemTime>, u64),
+    /// The last version that loaded.
+    good: Option<Content>,
+    /// Why the current version does not load.
+    error: Option<RuleError>,
+}
+
+#[derive(Debug, Default)]
+struct Tenant {
+    files: BTreeMap<PathBuf, FileState>,
+    index: Option<Arc<RuleIndex>>,
+    /// Filters that name unknown rules or rules of another logsource.
+    filter_errors: Vec<RuleError>,
+    /// Directories that could not be read.
+    dir_errors: Vec<RuleError>,
+}
+
+/// The rule sets of every tenant under a root directory.
+#[derive(Debug)]
+pub struct TenantRules {
+    root: PathBuf,
+    settings: RuleSettings,
+    tenants: BTreeMap<String, Tenant>,
+    root_error: Option<RuleError>,
+}
+
+impl TenantRules {
+    /// Tenants under `root`; nothing is read until [`TenantRules::refresh`].
+    pub fn new(root: PathBuf, settings: RuleSettings) -> TenantRules {
+        TenantRules {
+            root,
+            settings,
+            tenants: BTreeMap::new(),
+            root_error: None,
+        }
+    }
+
+    /// Rescans the directories, reloads changed files and rebuilds the indexes of the tenants
+    /// whose files changed. Returns those tenants.
+    pub fn refresh(&mut self) -> Vec<String> {
+        let names = match tenant_dirs(&self.root) {
+            Ok(names) => {
+                self.root_error = None;
+                names
+            }
+            Err(e) => {
+                // Keep serving what was loaded: an unreadable root is reported, not emptied.
+                self.root_error = Some(e);
+                return Vec::new();
+            }
+        };
+        let mut changed: Vec<String> = self
+            .tenants
+            .keys()
+            .filter(|t| !names.contains(t))
+            .cloned()
+            .collect();
+        self.tenants.retain(|t, _| names.contains(t));
+        for name in names {
+            let dir = self.root.join(&name);
+            let tenant = self.tenants.entry(name.clone()).or_default();
+            if refresh_tenant(tenant, &dir, &self.settings) {
+                changed.push(name);
+            }
+        }
+        changed.sort();
+        changed
+    }
+
+    /// The tenant's current index, `None` for a tenant with no directory.
+    pub fn index(&self, tenant: &str) -> Option<Arc<RuleIndex>> {
+        self.tenants.get(tenant).and_then(|t| t.index.clone())
+    }
+
+    /// The tenants with a directory.
+    pub fn tenants(&self) -> impl Iterator<Item = &str> {
+        self.tenants.keys().map(String::as_str)
+    }
+
+    /// What is wrong now, by tenant: files that do not load (their last good version, if any,
+    /// stays in service), filters that do not apply, directories that cannot be read.
+    pub fn errors(&self) -> Vec<(String, RuleError)> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.root_error {
+            out.push((String::new(), e.clone()));
+        }
+        for (name, tenant) in &self.tenants {
+            let file_errors = tenant.files.values().filter_map(|f| {
+                f.error.as_ref().map(|e| {
+                    let mut e = e.clone();
+                    if f.good.is_some() {
+                        e.reason
+                            .push_str(" (its last good version stays in service)");
+                    }
+                    e
+                })
+            });
+            for e in tenant
+                .dir_errors
+                .iter()
+                .cloned()
+                .chain(file_errors)
+                .chain(tenant.filter_errors.iter().cloned())
+            {
+                out.push((name.clone(), e));
+            }
+        }
+        out
+    }
+}
+
+/// The tenant directories under `root`: every directory whose name does not start with `.`.
+fn tenant_dirs(root: &Path) -> Result<Vec<String>, RuleError> {
+    let error = |e: std::io::Error| RuleError::at(root, 0, 0, e.to_string());
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root).map_err(error)? {
+        let entry = entry.map_err(error)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Reloads what changed under `dir`; rebuilds the index when something did.
+fn refresh_tenant(tenant: &mut Tenant, dir: &Path, settings: &RuleSettings) -> bool {
+    let mut paths = Vec::new();
+    tenant.dir_errors.clear();
+    ruleset::collect(dir, 0, &mut paths, &mut tenant.dir_errors);
+    let mut changed = false;
+    let before = tenant.files.len();
+    tenant.files.retain(|p, _| paths.contains(p));
+    changed |= tenant.files.len() != before;
+    for path in paths {
+        let stamp = std::fs::metadata(&path)
+            .map(|m| (m.modified().ok(), m.len()))
+            .unwrap_or((None, 0));
+        if tenant.files.get(&path).is_some_and(|f| f.stamp == stamp) {
+            continue;
+        }
+        let loaded = filter::read_bounded(&path).and_then(|text| {
+            if Filter::is_filter(&text) {
+                Filter::parse(&path, &text, settings).map(|f| Content::Filter(Box::new(f)))
+            } else {
+                Rule::parse(&path, &text, settings).map(|r| Content::Rule(Box::new(r)))
+            }
+        });
+        let state = tenant.files.entry(path).or_insert(FileState {
+            stamp,
+            good: None,
+            error: None,
+        });
+        state.stamp = stamp;
+        match loaded {
+            Ok(content) => {
+                state.good = Some(content);
+                state.error = None;
+                changed = true;
+            }
+            Err(e) => state.error = Some(e),
+        }
+    }
+    if changed || tenant.index.is_none() {
+        let mut rules = Vec::new();
+        let mut filters = Vec::new();
+        for state in tenant.files.values() {
+            match &state.good {
+                Some(Content::Rule(rule)) => rules.push((**rule).clone()),
+                Some(Content::Filter(filter)) => filters.push((**filter).clone()),
+                None => {}
+            }
+        }
+        tenant.filter_errors = filter::apply(&mut rules, &filters);
+        match RuleIndex::new(rules, Prefilter::On) {
+            Ok(index) => tenant.index = Some(Arc::new(index)),
+            Err(e) => tenant.dir_errors.push(e),
+        }
+        return true;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(title: &str, image: &str) -> String {
+        format!(
+            "title: {title}\nlogsource: {{product: windows}}\ndetection:\n  sel: {{Image|endswith: '{image}'}}\n  condition: sel\n"
+        )
+    }
+
+    fn fired(rules: &TenantRules, tenant: &str, image: &str) -> Vec<String> {
+        let Some(index) = rules.index(tenant) else {
+            return Vec::new();
+        };
+        index
+            .fired(None, &json!({ "Image": image }))
+            .into_iter()
+            .map(|i| index.rules()[i].title.clone())
+            .collect()
+    }
+
+    #[test]
+    fn tenants_reload_changes_and_keep_the_last_good_version() {
+        let root = tempfile::tempdir().unwrap();
+        let a = root.path().join("acme");
+        std::fs::create_dir_all(a.join("nested")).unwrap();
+        std::fs::create_dir_all(root.path().join("globex")).unwrap();
+        std::fs::write(a.join("whoami.yml"), rule("Whoami", "whoami.exe")).unwrap();
+        std::fs::write(a.join("nested/net.yml"), rule("Net", "net.exe")).unwrap();
+        std::fs::write(root.path().join("globex/cmd.yml"), rule("Cmd", "cmd.exe")).unwrap();
+        let mut rules = TenantRules::new(root.path().to_owned(), RuleSettings::default());
+        assert_eq!(rules.refresh(), ["acme", "globex"]);
+        assert_eq!(fired(&rules, "acme", "c:\\whoami.exe"), ["Whoami"]);
+        assert!(
+            fired(&rules, "globex", "c:\\whoami.exe").is_empty(),
+            "tenants apart"
+        );
+        assert_eq!(rules.refresh(), Vec::<String>::new(), "nothing changed");
+
+        // A broken version: the old one stays, the error is reported with file and line.
+        std::fs::write(
+            a.join("whoami.yml"),
+            "title: Whoami\nlogsource: {}\ndetection:\n  sel: {Image|nope: x}\n  condition: sel\n",
+        )
+        .unwrap();
+        rules.refresh();
+        assert_eq!(fired(&rules, "acme", "c:\\whoami.exe"), ["Whoami"]);
+        let errors = rules.errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "acme");
+        assert_eq!(errors[0].1.line, 4);
+        assert!(
+            errors[0].1.reason.contains("last good version stays"),
+            "{errors:?}"
+        );
+
+        // A good change replaces it; a removed file goes; a filter applies.
+        std::fs::write(a.join("whoami.yml"), rule("Whoami v2", "whoami.exe")).unwrap();
+        std::fs::remove_file(a.join("nested/net.yml")).unwrap();
+        std::fs::write(
+            a.join("mf.yml"),
+            "title: F\nlogsource: {product: windows}\nfilter:\n  rules: [Whoami v2]\n  sel: {Image|startswith: 'c:\\tools\\'}\n  condition: sel\n",
+        )
+        .unwrap();
+        assert_eq!(rules.refresh(), ["acme"]);
+        assert!(rules.errors().is_empty(), "{:?}", rules.errors());
+        assert_eq!(fired(&rules, "acme", "c:\\whoami.exe"), ["Whoami v2"]);
+        assert!(fired(&rules, "acme", "c:\\tools\\whoami.exe").is_empty());
+        assert!(fired(&rules, "acme", "c:\\net.exe").is_empty());
+
+        // A tenant directory that goes away takes its rules with it.
+        std::fs::remove_dir_all(root.path().join("globex")).unwrap();
+        assert_eq!(rules.refresh(), ["globex"]);
+        assert!(rules.index("globex").is_none());
+    }
+}
