@@ -45,6 +45,8 @@ pub struct ServeConfig {
     pub pipeline: PipelineSettings,
     /// User parser directories.
     pub parsers: ParserSettings,
+    /// Detection rules.
+    pub detection: DetectionSettings,
     /// Source health checks.
     pub health: HealthSettings,
     /// The event store.
@@ -164,6 +166,22 @@ pub struct ParserSettings {
     pub reload_secs: u64,
 }
 
+/// Detection rules (`[detection]`, docs/detection.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionSettings {
+    /// The directory that holds one rule directory per tenant (`RULES_DIR/<tenant>/`), relative
+    /// to the configuration file. Default: none (no detection).
+    #[serde(default)]
+    pub rules_dir: Option<PathBuf>,
+    /// Seconds between checks for changed rule files. Default: 5.
+    #[serde(default = "default_reload_secs")]
+    pub reload_secs: u64,
+    /// Values of `expand` placeholders (`Admins = ["root", "adm_*"]`). Default: none.
+    #[serde(default)]
+    pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 /// Source health (`[health]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -214,6 +232,15 @@ impl Default for PipelineSettings {
             flush_events: default_flush_events(),
             flush_ms: default_flush_ms(),
             pause_file: None,
+        }
+    }
+}
+impl Default for DetectionSettings {
+    fn default() -> Self {
+        DetectionSettings {
+            rules_dir: None,
+            reload_secs: default_reload_secs(),
+            placeholders: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -303,6 +330,8 @@ struct RawConfig {
     pipeline: PipelineSettings,
     #[serde(default)]
     parsers: ParserSettings,
+    #[serde(default)]
+    detection: DetectionSettings,
     #[serde(default)]
     health: HealthSettings,
     #[serde(default)]
@@ -506,11 +535,14 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
     parsers.dirs = parsers.dirs.into_iter().map(resolve).collect();
     let mut pipeline = raw.pipeline;
     pipeline.pause_file = pipeline.pause_file.map(resolve);
+    let mut detection = raw.detection;
+    detection.rules_dir = detection.rules_dir.map(resolve);
     Ok(ServeConfig {
         data_dir,
         spool: raw.spool,
         pipeline,
         parsers,
+        detection,
         health: raw.health,
         store: raw.store,
         sources,

@@ -5,6 +5,7 @@
 //! process ([`run`]). Later the API and the console join the same process.
 
 pub mod config;
+pub mod detection;
 pub mod parsers;
 pub mod run;
 pub mod store_sink;

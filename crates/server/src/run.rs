@@ -39,6 +39,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ServeConfig, Transport};
+use crate::detection::{Detection, DetectionSnapshot};
 use crate::parsers::ParserFiles;
 use crate::store_sink::{StoreCounters, StoreSink, StoreSnapshot};
 
@@ -103,6 +104,8 @@ pub struct Status {
     pub store: StoreSnapshot,
     /// Store partitions that cannot be read.
     pub store_unreadable: Vec<String>,
+    /// Detection rules in service and their matches.
+    pub detection: DetectionSnapshot,
 }
 
 /// A running server.
@@ -222,17 +225,16 @@ impl Server {
             }
         }
 
-        let mut pipeline = Pipeline::new(
-            Arc::clone(&spool),
-            normaliser,
-            rules,
-            Box::new(StoreSink::new(
+        let detection = Detection::start(&config.detection);
+        let sink = detection
+            .sink(Box::new(StoreSink::new(
                 Arc::clone(&store),
                 config.store.ndjson_copy.then_some(events_dir.as_path()),
                 Arc::clone(&store_counters),
-            )),
-        )
-        .map_err(|e| ServeError::Pipeline(e.to_string()))?;
+            )))
+            .map_err(ServeError::Pipeline)?;
+        let mut pipeline = Pipeline::new(Arc::clone(&spool), normaliser, rules, Box::new(sink))
+            .map_err(|e| ServeError::Pipeline(e.to_string()))?;
         pipeline.set_flush_policy(FlushPolicy {
             events: config.pipeline.flush_events,
             interval: jiff::SignedDuration::from_millis(
@@ -246,6 +248,7 @@ impl Server {
             spool,
             board,
             parser_files,
+            detection,
             config: config.clone(),
             stop: Arc::clone(&pipeline_stop),
             store,
@@ -387,6 +390,7 @@ struct PipelineWorker {
     spool: Arc<Mutex<Spool>>,
     board: Arc<HealthBoard>,
     parser_files: ParserFiles,
+    detection: Detection,
     config: ServeConfig,
     stop: Arc<AtomicBool>,
     tenants: HashMap<String, String>,
@@ -426,6 +430,8 @@ impl PipelineWorker {
         let idle = Duration::from_millis(self.config.pipeline.idle_ms.max(1));
         let check_every = Duration::from_secs(self.config.health.check_secs.max(1));
         let reload_every = Duration::from_secs(self.config.parsers.reload_secs.max(1));
+        let rules_every = Duration::from_secs(self.config.detection.reload_secs.max(1));
+        let mut last_rules = Instant::now();
         let retention_every = Duration::from_secs(self.config.store.retention_check_secs.max(1));
         self.apply_retention();
         let mut last_retention = Instant::now();
@@ -462,6 +468,10 @@ impl PipelineWorker {
             if last_reload.elapsed() >= reload_every {
                 last_reload = Instant::now();
                 self.reload_parsers();
+            }
+            if last_rules.elapsed() >= rules_every {
+                last_rules = Instant::now();
+                self.detection.reload();
             }
             if last_retention.elapsed() >= retention_every {
                 last_retention = Instant::now();
@@ -541,6 +551,7 @@ impl PipelineWorker {
             pipeline_paused: self.paused,
             store: self.store_counters.snapshot(),
             store_unreadable: self.store.unreadable(),
+            detection: self.detection.counters().snapshot(),
         };
         if let Err(e) = write_status(&self.config.data_dir, &status) {
             tracing::warn!("cannot write status.json: {e}");

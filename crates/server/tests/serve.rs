@@ -234,3 +234,105 @@ fn the_example_configuration_loads() {
     assert!(config.sources.len() >= 2);
     assert!(config.parsers.dirs[0].ends_with("examples/parsers"));
 }
+
+const SSH_FAILURES: &str = "title: SSH password failures
+id: 3c1f7b2e-1111-4c2a-9e1d-000000000001
+level: low
+logsource:
+    product: linux
+    service: sshd
+detection:
+    keywords:
+        - 'Failed password'
+    condition: keywords
+";
+
+async fn send(addr: std::net::SocketAddr, lines: Vec<String>) {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        for line in &lines {
+            stream.write_all(line.as_bytes()).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+fn matches(data: &Path, rule: &str) -> u64 {
+    status(data)["detection"]["matches"]["default"][rule]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules/default");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("ssh.yml"), SSH_FAILURES).unwrap();
+    std::fs::write(
+        rules.join("broken.yml"),
+        "title: Broken\nlogsource: {product: linux}\ndetection:\n  sel: {x|sometimes: y}\n  condition: sel\n",
+    )
+    .unwrap();
+    let config = configuration(
+        dir.path(),
+        "[detection]\nrules_dir = \"rules\"\nreload_secs = 1\n",
+    );
+    let server = Server::start(config).await.unwrap();
+    let addr = server.started().addresses[0].1;
+    let data = dir.path().join("data");
+    let failed = |i: usize| {
+        format!(
+            "<38>Nov 29 10:00:0{i} web1 sshd[12{i}]: Failed password for root from 203.0.113.9 port 5214{i} ssh2\n"
+        )
+    };
+    send(
+        addr,
+        vec![
+            failed(1),
+            failed(2),
+            // The same words from another program are not sshd's.
+            "<38>Nov 29 10:00:03 web1 app[9]: Failed password for nobody\n".into(),
+        ],
+    )
+    .await;
+    let rule = "3c1f7b2e-1111-4c2a-9e1d-000000000001";
+    wait_for("two matches in status.json", || matches(&data, rule) == 2).await;
+    let now = status(&data);
+    assert_eq!(now["detection"]["rules"]["default"], 1);
+    let errors = now["detection"]["rule_errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{now}");
+    let error = errors[0].as_str().unwrap();
+    assert!(error.contains("broken.yml:4"), "{error}");
+    assert!(error.contains("sometimes"), "{error}");
+
+    // A changed rule is in service after the reload interval, without a restart.
+    std::fs::write(
+        rules.join("ssh.yml"),
+        SSH_FAILURES
+            .replace("000000000001", "000000000002")
+            .replace("Failed password", "Accepted publickey"),
+    )
+    .unwrap();
+    std::fs::remove_file(rules.join("broken.yml")).unwrap();
+    let new_rule = "3c1f7b2e-1111-4c2a-9e1d-000000000002";
+    wait_for("the changed rule and no errors", || {
+        let s = status(&data);
+        s["detection"]["rule_errors"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    })
+    .await;
+    send(
+        addr,
+        vec![
+            failed(4),
+            "<38>Nov 29 10:00:05 web1 sshd[130]: Accepted publickey for deploy from 198.51.100.4 port 40000 ssh2\n".into(),
+        ],
+    )
+    .await;
+    wait_for("the changed rule to fire", || matches(&data, new_rule) == 1).await;
+    assert_eq!(matches(&data, rule), 2, "the old rule is out of service");
+    server.shutdown().await.unwrap();
+}
