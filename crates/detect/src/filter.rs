@@ -48,9 +48,14 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Whether `text` is a filter rather than a rule: it has a top-level `filter` key.
+    /// Whether `text` is a filter rather than a rule: it has a top-level `filter` key (plain or
+    /// quoted).
     pub fn is_filter(text: &str) -> bool {
-        text.lines().any(|l| l.starts_with("filter:"))
+        text.lines().any(|l| {
+            ["filter:", "\"filter\":", "'filter':"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
     }
 
     /// Reads and compiles the filter in `path`.

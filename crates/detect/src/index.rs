@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::condition::Condition;
 use crate::error::RuleError;
 use crate::event::EventFields;
-use crate::matcher::{FieldMatcher, ValueMatch};
+use crate::matcher::{FieldMatcher, ValueMatch, with_number_text};
 use crate::pipeline::Pipeline;
 use crate::rule::{Detection, LogSource, Rule};
 
@@ -229,15 +229,25 @@ impl RuleIndex {
         }
         if let Some(automaton) = &self.automaton {
             let mut haystack = Vec::with_capacity(1024);
-            lowered_values(event, &mut haystack, 0);
-            let mut found: Vec<usize> = automaton
-                .find_overlapping_iter(haystack.as_slice())
-                .map(|hit| hit.pattern().as_usize())
-                .collect();
-            found.sort_unstable();
-            found.dedup();
-            for id in found {
-                if let Some(rules) = self.rules_of_literal.get(id) {
+            if lowered_values(event, &mut haystack, 0) {
+                // One bit per literal: bounded whatever the event's size.
+                let mut seen = vec![0u64; self.rules_of_literal.len().div_ceil(64)];
+                for hit in automaton.find_overlapping_iter(haystack.as_slice()) {
+                    let id = hit.pattern().as_usize();
+                    let Some(word) = seen.get_mut(id / 64) else {
+                        continue;
+                    };
+                    let bit = 1u64 << (id % 64);
+                    if *word & bit == 0 {
+                        *word |= bit;
+                        if let Some(rules) = self.rules_of_literal.get(id) {
+                            candidates.extend(rules.iter().copied().filter(|r| covered(*r)));
+                        }
+                    }
+                }
+            } else {
+                // Nested deeper than the scan goes: every rule of the logsource runs.
+                for rules in &self.rules_of_literal {
                     candidates.extend(rules.iter().copied().filter(|r| covered(*r)));
                 }
             }
@@ -320,23 +330,30 @@ fn too_many() -> RuleError {
     }
 }
 
-/// Nesting beyond this is not scanned (nor searched by keywords: `event.rs`).
+/// Nesting beyond this is not scanned; an event nested deeper runs every rule of its logsource,
+/// since a field lookup (a dotted path) has no such limit.
 const MAX_DEPTH: usize = 32;
 
 /// Every scalar of `value` as text in ASCII lower case, separated by NUL bytes. A literal found
-/// across a separator only lets an extra rule be evaluated; it never hides one.
-fn lowered_values(value: &Value, out: &mut Vec<u8>, depth: usize) {
+/// across a separator only lets an extra rule be evaluated; it never hides one. `false` when
+/// `value` is nested deeper than `MAX_DEPTH` and was not scanned whole.
+fn lowered_values(value: &Value, out: &mut Vec<u8>, depth: usize) -> bool {
     if depth > MAX_DEPTH {
-        return;
+        return false;
     }
     match value {
         Value::String(s) => push_lowered(out, s.as_bytes()),
-        Value::Number(n) => push_lowered(out, n.to_string().as_bytes()),
+        Value::Number(n) => with_number_text(n, |text| push_lowered(out, text.as_bytes())),
         Value::Bool(b) => push_lowered(out, if *b { b"true" } else { b"false" }),
         Value::Null => {}
-        Value::Array(items) => items.iter().for_each(|v| lowered_values(v, out, depth + 1)),
-        Value::Object(map) => map.values().for_each(|v| lowered_values(v, out, depth + 1)),
+        Value::Array(items) => {
+            return items.iter().all(|v| lowered_values(v, out, depth + 1));
+        }
+        Value::Object(map) => {
+            return map.values().all(|v| lowered_values(v, out, depth + 1));
+        }
     }
+    true
 }
 
 fn push_lowered(out: &mut Vec<u8>, text: &[u8]) {
@@ -480,6 +497,22 @@ mod tests {
             literals("  sel: [evil, wicked]\n  condition: sel"),
             Some(vec!["evil".into(), "wicked".into()])
         );
+    }
+
+    #[test]
+    fn events_nested_deeper_than_the_scan_run_every_rule() {
+        let path = vec!["a"; 40].join(".");
+        let rules = vec![rule(&format!(
+            "  sel: {{'{path}': evilvalue}}\n  condition: sel"
+        ))];
+        let on = RuleIndex::new(rules.clone(), Prefilter::On).unwrap();
+        let off = RuleIndex::new(rules, Prefilter::Off).unwrap();
+        let mut event = json!("evilvalue");
+        for _ in 0..40 {
+            event = json!({ "a": event });
+        }
+        assert_eq!(on.fired(None, &event), [0]);
+        assert_eq!(off.fired(None, &event), [0]);
     }
 
     #[test]

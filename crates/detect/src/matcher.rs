@@ -581,12 +581,7 @@ fn lower_into(out: &mut Vec<u8>, text: &[u8]) {
 fn scalars(value: &Value, each: &mut dyn FnMut(&str)) {
     match value {
         Value::String(s) => each(s),
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            // Integers (event ids, ports, status codes) are written without allocating.
-            (Some(u), _) => each(decimal(u128::from(u), false, &mut [0; 40])),
-            (None, Some(i)) => each(decimal(u128::from(i.unsigned_abs()), true, &mut [0; 40])),
-            _ => each(&n.to_string()),
-        },
+        Value::Number(n) => with_number_text(n, each),
         Value::Bool(b) => each(if *b { "true" } else { "false" }),
         Value::Array(items) => {
             for item in items {
@@ -596,6 +591,16 @@ fn scalars(value: &Value, each: &mut dyn FnMut(&str)) {
             }
         }
         Value::Null | Value::Object(_) => {}
+    }
+}
+
+/// Calls `f` with `n` as JSON writes it; integers (event ids, ports, status codes) are written
+/// without allocating.
+pub(crate) fn with_number_text<R>(n: &serde_json::Number, f: impl FnOnce(&str) -> R) -> R {
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => f(decimal(u128::from(u), false, &mut [0; 40])),
+        (None, Some(i)) => f(decimal(u128::from(i.unsigned_abs()), true, &mut [0; 40])),
+        _ => f(&n.to_string()),
     }
 }
 

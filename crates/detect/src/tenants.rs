@@ -22,10 +22,29 @@ enum Content {
     Filter(Box<Filter>),
 }
 
+/// What tells a changed file: modification and status-change times, inode and length (an
+/// edit that keeps the length and the modification time still changes the status-change time or,
+/// through a rename, the inode).
+type Stamp = (Option<SystemTime>, u64, u64, i64, i64);
+
+fn stamp_of(path: &Path) -> Stamp {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return (None, 0, 0, 0, 0);
+    };
+    #[cfg(unix)]
+    let (ino, ctime, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (ino, ctime, ctime_ns) = (0, 0, 0);
+    (meta.modified().ok(), meta.len(), ino, ctime, ctime_ns)
+}
+
 #[derive(Debug)]
 struct FileState {
-    /// Modification time and length when last read.
-    stamp: (Option<SystemTime>, u64),
+    /// The file's stamp when last read.
+    stamp: Stamp,
     /// The last version that loaded.
     good: Option<Content>,
     /// Why the current version does not load.
@@ -38,6 +57,8 @@ struct Tenant {
     index: Option<Arc<RuleIndex>>,
     /// Filters that name unknown rules or rules of another logsource.
     filter_errors: Vec<RuleError>,
+    /// Why the last index build failed (the previous index stays in service).
+    index_error: Option<RuleError>,
     /// Directories that could not be read.
     dir_errors: Vec<RuleError>,
 }
@@ -128,6 +149,7 @@ impl TenantRules {
                 .cloned()
                 .chain(file_errors)
                 .chain(tenant.filter_errors.iter().cloned())
+                .chain(tenant.index_error.iter().cloned())
             {
                 out.push((name.clone(), e));
             }
@@ -157,13 +179,16 @@ fn refresh_tenant(tenant: &mut Tenant, dir: &Path, settings: &RuleSettings) -> b
     tenant.dir_errors.clear();
     ruleset::collect(dir, 0, &mut paths, &mut tenant.dir_errors);
     let mut changed = false;
-    let before = tenant.files.len();
-    tenant.files.retain(|p, _| paths.contains(p));
-    changed |= tenant.files.len() != before;
+    // A directory that could not be read may hold files still: nothing is taken out of service
+    // until it reads again.
+    if tenant.dir_errors.is_empty() {
+        let present: std::collections::BTreeSet<&PathBuf> = paths.iter().collect();
+        let before = tenant.files.len();
+        tenant.files.retain(|p, _| present.contains(p));
+        changed |= tenant.files.len() != before;
+    }
     for path in paths {
-        let stamp = std::fs::metadata(&path)
-            .map(|m| (m.modified().ok(), m.len()))
-            .unwrap_or((None, 0));
+        let stamp = stamp_of(&path);
         if tenant.files.get(&path).is_some_and(|f| f.stamp == stamp) {
             continue;
         }
@@ -189,24 +214,31 @@ fn refresh_tenant(tenant: &mut Tenant, dir: &Path, settings: &RuleSettings) -> b
             Err(e) => state.error = Some(e),
         }
     }
-    if changed || tenant.index.is_none() {
-        let mut rules = Vec::new();
-        let mut filters = Vec::new();
-        for state in tenant.files.values() {
-            match &state.good {
-                Some(Content::Rule(rule)) => rules.push((**rule).clone()),
-                Some(Content::Filter(filter)) => filters.push((**filter).clone()),
-                None => {}
-            }
-        }
-        tenant.filter_errors = filter::apply(&mut rules, &filters);
-        match RuleIndex::new(rules, Prefilter::On) {
-            Ok(index) => tenant.index = Some(Arc::new(index)),
-            Err(e) => tenant.dir_errors.push(e),
-        }
-        return true;
+    let first = tenant.index.is_none() && tenant.index_error.is_none();
+    if !changed && !first {
+        return false;
     }
-    false
+    let mut rules = Vec::new();
+    let mut filters = Vec::new();
+    for state in tenant.files.values() {
+        match &state.good {
+            Some(Content::Rule(rule)) => rules.push((**rule).clone()),
+            Some(Content::Filter(filter)) => filters.push((**filter).clone()),
+            None => {}
+        }
+    }
+    tenant.filter_errors = filter::apply(&mut rules, &filters);
+    match RuleIndex::new(rules, Prefilter::On) {
+        Ok(index) => {
+            tenant.index = Some(Arc::new(index));
+            tenant.index_error = None;
+            true
+        }
+        Err(e) => {
+            tenant.index_error = Some(e);
+            false
+        }
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +311,21 @@ mod tests {
         assert_eq!(fired(&rules, "acme", "c:\\whoami.exe"), ["Whoami v2"]);
         assert!(fired(&rules, "acme", "c:\\tools\\whoami.exe").is_empty());
         assert!(fired(&rules, "acme", "c:\\net.exe").is_empty());
+
+        // An edit that keeps length and modification time is still seen.
+        let before = std::fs::metadata(a.join("whoami.yml"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::fs::write(a.join("whoami.yml"), rule("Whoami v3", "whoami.exe")).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(a.join("whoami.yml"))
+            .unwrap()
+            .set_modified(before)
+            .unwrap();
+        assert_eq!(rules.refresh(), ["acme"]);
+        assert_eq!(fired(&rules, "acme", "c:\\whoami.exe"), ["Whoami v3"]);
 
         // A tenant directory that goes away takes its rules with it.
         std::fs::remove_dir_all(root.path().join("globex")).unwrap();

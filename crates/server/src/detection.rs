@@ -50,6 +50,8 @@ pub struct Detection {
     rules: Option<TenantRules>,
     indexes: Indexes,
     counters: Arc<DetectionCounters>,
+    /// The errors reported at the last reload, so that each is logged once when it appears.
+    reported: Vec<String>,
 }
 
 impl Detection {
@@ -68,6 +70,7 @@ impl Detection {
             rules,
             indexes: Arc::default(),
             counters: Arc::default(),
+            reported: Vec::new(),
         };
         detection.reload();
         detection
@@ -102,10 +105,11 @@ impl Detection {
                     }
                 }
             }
-            for e in &errors {
-                tracing::error!("detection rule rejected: {e}");
-            }
         }
+        for e in errors.iter().filter(|e| !self.reported.contains(e)) {
+            tracing::error!("detection rule rejected: {e}");
+        }
+        self.reported.clone_from(&errors);
         let mut counts = self
             .counters
             .inner
