@@ -19,7 +19,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::error::RuleError;
-use crate::rule::{AppliedFilter, Detection, LogSource, MAX_RULE_BYTES, Rule, RuleSettings};
+use crate::rule::{AppliedFilter, Detection, LogSource, Rule, RuleSettings, title_and_logsource};
 
 #[derive(Debug, Deserialize)]
 struct FilterFile {
@@ -58,24 +58,12 @@ impl Filter {
         })
     }
 
-    /// Reads and compiles the filter in `path`.
-    pub fn load(path: &Path, settings: &RuleSettings) -> Result<Filter, RuleError> {
-        let text = read_bounded(path)?;
-        Filter::parse(path, &text, settings)
-    }
-
     /// Compiles the filter in `text`; `path` names it in errors.
     pub fn parse(path: &Path, text: &str, settings: &RuleSettings) -> Result<Filter, RuleError> {
         let at = |line: u64, column: u64, reason: String| RuleError::at(path, line, column, reason);
         let file: FilterFile =
             serde_saphyr::from_str(text).map_err(|e| RuleError::yaml(path, &e))?;
-        let title = file
-            .title
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| at(0, 0, "no `title`".into()))?;
-        let logsource = file
-            .logsource
-            .ok_or_else(|| at(0, 0, "no `logsource`".into()))?;
+        let (title, logsource) = title_and_logsource(path, file.title, file.logsource)?;
         let mut block = file.filter.ok_or_else(|| at(0, 0, "no `filter`".into()))?;
         let line = block.referenced.line();
         let listed = block
@@ -182,19 +170,6 @@ fn describe(source: &LogSource) -> String {
     } else {
         parts.join(", ")
     }
-}
-
-/// The text of `path`, refused when larger than a rule file may be.
-pub(crate) fn read_bounded(path: &Path) -> Result<String, RuleError> {
-    let error = |reason: String| RuleError::at(path, 0, 0, reason);
-    let meta = std::fs::metadata(path).map_err(|e| error(e.to_string()))?;
-    if meta.len() > MAX_RULE_BYTES as u64 {
-        return Err(error(format!(
-            "{} bytes: larger than the {MAX_RULE_BYTES}-byte limit of a rule file",
-            meta.len()
-        )));
-    }
-    std::fs::read_to_string(path).map_err(|e| error(e.to_string()))
 }
 
 #[cfg(test)]

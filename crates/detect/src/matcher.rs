@@ -453,13 +453,11 @@ impl FieldMatcher {
                 .iter()
                 .all(|m| self.value_matches(m, value, event));
         }
-        // `null` and `exists` are about the field; the other values about its scalars.
-        let about_field = self.values.iter().any(|m| match m {
-            ValueMatch::Null => value.is_none_or(Value::is_null),
-            ValueMatch::Exists(want) => value.is_some() == *want,
-            _ => false,
-        });
-        if about_field {
+        if self
+            .values
+            .iter()
+            .any(|m| field_level(m, value) == Some(true))
+        {
             return true;
         }
         let Some(value) = value else {
@@ -500,24 +498,21 @@ impl FieldMatcher {
         value: Option<&Value>,
         event: &dyn EventFields,
     ) -> bool {
-        match m {
-            ValueMatch::Null => value.is_none_or(Value::is_null),
-            ValueMatch::Exists(want) => value.is_some() == *want,
-            _ => {
-                let Some(value) = value else {
-                    return false;
-                };
-                let mut found = false;
-                let mut lowered = Vec::new();
-                scalars(value, &mut |text| {
-                    if !found {
-                        lower_into(&mut lowered, text.as_bytes());
-                        found = self.value_matches_text(m, text.as_bytes(), &lowered, event);
-                    }
-                });
-                found
-            }
+        if let Some(answer) = field_level(m, value) {
+            return answer;
         }
+        let Some(value) = value else {
+            return false;
+        };
+        let mut found = false;
+        let mut lowered = Vec::new();
+        scalars(value, &mut |text| {
+            if !found {
+                lower_into(&mut lowered, text.as_bytes());
+                found = self.value_matches_text(m, text.as_bytes(), &lowered, event);
+            }
+        });
+        found
     }
 
     fn value_matches_text(
@@ -568,6 +563,16 @@ impl FieldMatcher {
             }
             ValueMatch::Null | ValueMatch::Exists(_) => false,
         }
+    }
+}
+
+/// For `null` and `exists`, which are about the field rather than its scalars, whether the
+/// field (`None`: missing) matches; `None` for the other values.
+fn field_level(m: &ValueMatch, value: Option<&Value>) -> Option<bool> {
+    match m {
+        ValueMatch::Null => Some(value.is_none_or(Value::is_null)),
+        ValueMatch::Exists(want) => Some(value.is_some() == *want),
+        _ => None,
     }
 }
 

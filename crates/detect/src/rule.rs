@@ -137,6 +137,32 @@ pub struct Detection {
     plan: Plan,
 }
 
+/// The `title` (not blank) and `logsource` every rule and filter has.
+pub(crate) fn title_and_logsource(
+    path: &Path,
+    title: Option<String>,
+    logsource: Option<LogSource>,
+) -> Result<(String, LogSource), RuleError> {
+    let title = title
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| RuleError::at(path, 0, 0, "no `title`".into()))?;
+    let logsource = logsource.ok_or_else(|| RuleError::at(path, 0, 0, "no `logsource`".into()))?;
+    Ok((title, logsource))
+}
+
+/// The text of `path`, refused when larger than a rule file may be.
+pub(crate) fn read_bounded(path: &Path) -> Result<String, RuleError> {
+    let error = |reason: String| RuleError::at(path, 0, 0, reason);
+    let meta = std::fs::metadata(path).map_err(|e| error(e.to_string()))?;
+    if meta.len() > MAX_RULE_BYTES as u64 {
+        return Err(error(format!(
+            "{} bytes: larger than the {MAX_RULE_BYTES}-byte limit of a rule file",
+            meta.len()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| error(e.to_string()))
+}
+
 /// A condition over positions in `Detection::selections`.
 #[derive(Debug, Clone)]
 enum Plan {
@@ -151,21 +177,7 @@ enum Plan {
 impl Rule {
     /// Reads and compiles the rule in `path`.
     pub fn load(path: &Path, settings: &RuleSettings) -> Result<Rule, RuleError> {
-        let error = |reason: String| RuleError {
-            file: path.to_owned(),
-            line: 0,
-            column: 0,
-            reason,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| error(e.to_string()))?;
-        if meta.len() > MAX_RULE_BYTES as u64 {
-            return Err(error(format!(
-                "{} bytes: larger than the {MAX_RULE_BYTES}-byte limit of a rule file",
-                meta.len()
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        Rule::parse(path, &text, settings)
+        Rule::parse(path, &read_bounded(path)?, settings)
     }
 
     /// Compiles the rule in `text`; `path` names it in errors.
@@ -178,13 +190,7 @@ impl Rule {
         if file.filter.is_some() {
             return Err(at(0, 0, "a Sigma filter, not a detection rule".into()));
         }
-        let title = file
-            .title
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| at(0, 0, "no `title`".into()))?;
-        let logsource = file
-            .logsource
-            .ok_or_else(|| at(0, 0, "no `logsource`".into()))?;
+        let (title, logsource) = title_and_logsource(path, file.title, file.logsource)?;
         let detection = file
             .detection
             .ok_or_else(|| at(0, 0, "no `detection`".into()))?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::RuleError;
 use crate::filter::{self, Filter};
-use crate::rule::{Rule, RuleSettings};
+use crate::rule::{Rule, RuleSettings, read_bounded};
 
 /// The deepest directory nesting followed.
 const MAX_DEPTH: usize = 16;
@@ -23,6 +23,25 @@ pub struct LoadedRules {
     pub errors: Vec<RuleError>,
 }
 
+/// What a file of a rule directory holds.
+#[derive(Debug, Clone)]
+pub enum RuleFile {
+    /// A detection rule.
+    Rule(Box<Rule>),
+    /// A Sigma filter.
+    Filter(Box<Filter>),
+}
+
+/// Reads `path` as a rule or, when it has a `filter` block, as a filter.
+pub fn load_file(path: &Path, settings: &RuleSettings) -> Result<RuleFile, RuleError> {
+    let text = read_bounded(path)?;
+    if Filter::is_filter(&text) {
+        Filter::parse(path, &text, settings).map(|f| RuleFile::Filter(Box::new(f)))
+    } else {
+        Rule::parse(path, &text, settings).map(|r| RuleFile::Rule(Box::new(r)))
+    }
+}
+
 /// Loads `path` (a rule file, or a directory searched recursively).
 pub fn load(path: &Path, settings: &RuleSettings) -> LoadedRules {
     let mut files = Vec::new();
@@ -34,22 +53,9 @@ pub fn load(path: &Path, settings: &RuleSettings) -> LoadedRules {
     }
     files.sort();
     for file in files {
-        let text = match filter::read_bounded(&file) {
-            Ok(text) => text,
-            Err(e) => {
-                out.errors.push(e);
-                continue;
-            }
-        };
-        if Filter::is_filter(&text) {
-            match Filter::parse(&file, &text, settings) {
-                Ok(filter) => out.filters.push(filter),
-                Err(e) => out.errors.push(e),
-            }
-            continue;
-        }
-        match Rule::parse(&file, &text, settings) {
-            Ok(rule) => out.rules.push((file, rule)),
+        match load_file(&file, settings) {
+            Ok(RuleFile::Rule(rule)) => out.rules.push((file, *rule)),
+            Ok(RuleFile::Filter(filter)) => out.filters.push(*filter),
             Err(e) => out.errors.push(e),
         }
     }

@@ -10,17 +10,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::RuleError;
-use crate::filter::{self, Filter};
+use crate::filter;
 use crate::index::{Prefilter, RuleIndex};
-use crate::rule::{Rule, RuleSettings};
-use crate::ruleset;
-
-/// What a file holds.
-#[derive(Debug, Clone)]
-enum Content {
-    Rule(Box<Rule>),
-    Filter(Box<Filter>),
-}
+use crate::rule::RuleSettings;
+use crate::ruleset::{self, RuleFile};
 
 /// What tells a changed file: modification and status-change times, inode and length (an
 /// edit that keeps the length and the modification time still changes the status-change time or,
@@ -46,7 +39,7 @@ struct FileState {
     /// The file's stamp when last read.
     stamp: Stamp,
     /// The last version that loaded.
-    good: Option<Content>,
+    good: Option<RuleFile>,
     /// Why the current version does not load.
     error: Option<RuleError>,
 }
@@ -192,13 +185,7 @@ fn refresh_tenant(tenant: &mut Tenant, dir: &Path, settings: &RuleSettings) -> b
         if tenant.files.get(&path).is_some_and(|f| f.stamp == stamp) {
             continue;
         }
-        let loaded = filter::read_bounded(&path).and_then(|text| {
-            if Filter::is_filter(&text) {
-                Filter::parse(&path, &text, settings).map(|f| Content::Filter(Box::new(f)))
-            } else {
-                Rule::parse(&path, &text, settings).map(|r| Content::Rule(Box::new(r)))
-            }
-        });
+        let loaded = ruleset::load_file(&path, settings);
         let state = tenant.files.entry(path).or_insert(FileState {
             stamp,
             good: None,
@@ -222,8 +209,8 @@ fn refresh_tenant(tenant: &mut Tenant, dir: &Path, settings: &RuleSettings) -> b
     let mut filters = Vec::new();
     for state in tenant.files.values() {
         match &state.good {
-            Some(Content::Rule(rule)) => rules.push((**rule).clone()),
-            Some(Content::Filter(filter)) => filters.push((**filter).clone()),
+            Some(RuleFile::Rule(rule)) => rules.push((**rule).clone()),
+            Some(RuleFile::Filter(filter)) => filters.push((**filter).clone()),
             None => {}
         }
     }
