@@ -124,6 +124,8 @@ impl Ours {
 pub struct Theirs {
     /// The engine.
     pub engine: rsigma_eval::Engine,
+    /// Each compiled rule's logsource, by rule id.
+    pub logsources: BTreeMap<String, LogSource>,
     /// Files or rules that did not load, with the reason.
     pub failures: Vec<String>,
 }
@@ -153,7 +155,26 @@ impl Theirs {
             let title = rules.get(i).map_or("?", |r| r.title.as_str());
             failures.push(format!("{title}: {e}"));
         }
-        Ok(Theirs { engine, failures })
+        let logsources = engine
+            .rules()
+            .iter()
+            .filter_map(|r| {
+                let ls = &r.logsource;
+                Some((
+                    r.id.clone()?,
+                    LogSource {
+                        category: ls.category.clone(),
+                        product: ls.product.clone(),
+                        service: ls.service.clone(),
+                    },
+                ))
+            })
+            .collect();
+        Ok(Theirs {
+            engine,
+            logsources,
+            failures,
+        })
     }
 
     /// The results for `event`, skipping rules of another product when `product` is given
@@ -178,34 +199,24 @@ impl Theirs {
 
     /// The ids of the rules `event` fires among those of the event's logsources by `pipeline`.
     pub fn fired(&self, pipeline: &Pipeline, event: &Value) -> BTreeSet<String> {
-        let sources = pipeline.logsources(event);
-        let by_id = self.logsources();
-        self.evaluate(event, None)
-            .into_iter()
-            .filter_map(|r| r.header.rule_id.clone())
-            .filter(|id| {
-                by_id
-                    .get(id.as_str())
-                    .is_some_and(|l| sources.iter().any(|s| l.covers(s)))
-            })
-            .collect()
+        self.in_logsource(pipeline, event, &self.evaluate(event, None))
     }
 
-    /// Each compiled rule's logsource, by id.
-    pub fn logsources(&self) -> BTreeMap<&str, LogSource> {
-        self.engine
-            .rules()
+    /// The ids of `results` whose rules have one of `event`'s logsources by `pipeline`.
+    pub fn in_logsource(
+        &self,
+        pipeline: &Pipeline,
+        event: &Value,
+        results: &[rsigma_eval::EvaluationResult],
+    ) -> BTreeSet<String> {
+        let sources = pipeline.logsources(event);
+        results
             .iter()
-            .filter_map(|r| {
-                let ls = &r.logsource;
-                Some((
-                    r.id.as_deref()?,
-                    LogSource {
-                        category: ls.category.clone(),
-                        product: ls.product.clone(),
-                        service: ls.service.clone(),
-                    },
-                ))
+            .filter_map(|r| r.header.rule_id.clone())
+            .filter(|id| {
+                self.logsources
+                    .get(id)
+                    .is_some_and(|l| sources.iter().any(|s| l.covers(s)))
             })
             .collect()
     }

@@ -106,20 +106,11 @@ fn evaluate(engine: &str, sigma: &str, events: &str, rules: Option<usize>) -> Re
             let seconds = started.elapsed().as_secs_f64();
             eprintln!("rsigma: loaded in {load:.2} s");
             // Counted as ours are: the rules of the event's logsources only.
-            let logsources = theirs.logsources();
-            let mut matches = 0;
-            for (event, results) in events.iter().zip(&results) {
-                let sources = pipeline.logsources(event);
-                matches += results
-                    .iter()
-                    .filter_map(|r| r.header.rule_id.as_deref())
-                    .filter(|id| {
-                        logsources
-                            .get(id)
-                            .is_some_and(|l| sources.iter().any(|s| l.covers(s)))
-                    })
-                    .count();
-            }
+            let matches = events
+                .iter()
+                .zip(&results)
+                .map(|(event, results)| theirs.in_logsource(&pipeline, event, results).len())
+                .sum();
             (
                 theirs.engine.rule_count(),
                 theirs.failures.len(),
