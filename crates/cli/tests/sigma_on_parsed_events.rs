@@ -16,33 +16,38 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Runs the binary with `args`; it must succeed.
+fn shieldwall(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_shieldwall"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "shieldwall {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Parses `lines` and runs the rules under `rules` on the events; for each line, the ids of
 /// the rules it fires.
 fn fired(dir: &Path, rules: &Path, lines: &[String]) -> Vec<BTreeSet<String>> {
     let input = dir.join("lines.log");
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let parsed = Command::new(env!("CARGO_BIN_EXE_shieldwall"))
-        .args(["parse", input.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        parsed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&parsed.stderr)
-    );
+    let parsed = shieldwall(&["parse", input.to_str().unwrap()]);
     let events = dir.join("events.ndjson");
     std::fs::write(&events, &parsed.stdout).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_shieldwall"))
-        .args(["rules", "test", rules.to_str().unwrap()])
-        .arg(&events)
-        .args(["--pipeline", "shieldwall-event", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = shieldwall(&[
+        "rules",
+        "test",
+        rules.to_str().unwrap(),
+        events.to_str().unwrap(),
+        "--pipeline",
+        "shieldwall-event",
+        "--format",
+        "json",
+    ]);
     eprintln!(
         "{}",
         String::from_utf8_lossy(&out.stderr)
