@@ -6,6 +6,7 @@
 //! loads as one that silently never matches.
 
 pub mod condition;
+pub mod correlation;
 pub mod error;
 pub mod event;
 pub mod filter;
@@ -17,6 +18,7 @@ pub mod ruleset;
 pub mod tenants;
 pub mod value;
 
+pub use correlation::{CorrelationRule, CorrelationSet, Correlator};
 pub use error::RuleError;
 pub use event::{EventFields, FieldValue};
 pub use filter::Filter;

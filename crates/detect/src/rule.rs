@@ -57,6 +57,8 @@ struct RuleFile {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
     status: Option<String>,
     #[serde(default)]
     description: Option<String>,
@@ -87,6 +89,8 @@ pub struct Rule {
     pub title: String,
     /// `id` (a UUID in SigmaHQ rules).
     pub id: Option<String>,
+    /// `name`: how correlation rules may refer to it.
+    pub name: Option<String>,
     /// `status`.
     pub status: Option<String>,
     /// `description`.
@@ -198,6 +202,7 @@ impl Rule {
         Ok(Rule {
             title,
             id: file.id,
+            name: file.name,
             status: file.status,
             description: file.description,
             author: file.author,
