@@ -222,6 +222,13 @@ pub struct RulesTestArgs {
     /// matches are the same; for comparison and diagnosis).
     #[arg(long)]
     pub no_prefilter: bool,
+    /// The field holding each event's time (RFC 3339 text, or seconds since the epoch), which
+    /// correlation rules need.
+    #[arg(long, value_name = "FIELD", default_value = "time")]
+    pub time_field: String,
+    /// How far out of time order an event may come and still be correlated as if in order.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub lateness: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

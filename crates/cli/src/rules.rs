@@ -2,12 +2,15 @@
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
 use serde_json::{Value, json};
-use shieldwall_detect::pipeline;
+use shieldwall_detect::correlation::{CorrelationHit, CorrelationLimits, Observation};
 use shieldwall_detect::ruleset::{self, LoadedRules};
+use shieldwall_detect::{CorrelationSet, Correlator, EventFields, pipeline};
 use shieldwall_detect::{Pipeline, Prefilter, RuleIndex, RuleSettings};
 
 use crate::args::{RuleSource, RulesCheckArgs, RulesCommand, RulesFormat, RulesTestArgs};
@@ -45,7 +48,13 @@ fn load(source: &RuleSource) -> Result<LoadedRules> {
 }
 
 fn check(args: RulesCheckArgs) -> Result<()> {
-    let loaded = load(&args.source)?;
+    let mut loaded = load(&args.source)?;
+    let correlations = loaded.correlations.len();
+    if correlations > 0 {
+        let rules: Vec<_> = loaded.rules.iter().map(|(_, r)| r.clone()).collect();
+        let (_, errors) = CorrelationSet::new(&rules, std::mem::take(&mut loaded.correlations));
+        loaded.errors.extend(errors);
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
         RulesFormat::Json => {
@@ -64,6 +73,7 @@ fn check(args: RulesCheckArgs) -> Result<()> {
             let report = json!({
                 "loaded": loaded.rules.len(),
                 "filters": loaded.filters.len(),
+                "correlations": correlations,
                 "failed": failed,
             });
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -75,7 +85,7 @@ fn check(args: RulesCheckArgs) -> Result<()> {
             }
             writeln!(
                 out,
-                "{} rule(s) loaded, {} filter(s), {} failed",
+                "{} rule(s) loaded, {} filter(s), {correlations} correlation(s), {} failed",
                 loaded.rules.len(),
                 loaded.filters.len(),
                 loaded.errors.len()
@@ -84,7 +94,7 @@ fn check(args: RulesCheckArgs) -> Result<()> {
     }
     out.flush()?;
     if !loaded.errors.is_empty() {
-        bail!("{} rule file(s) did not load", loaded.errors.len());
+        bail!("{} rule(s) did not load", loaded.errors.len());
     }
     Ok(())
 }
@@ -123,6 +133,21 @@ fn test(args: RulesTestArgs) -> Result<()> {
         loaded.rules.into_iter().map(|(_, r)| r).collect(),
         prefilter,
     )?;
+    let (set, errors) = CorrelationSet::new(index.rules(), loaded.correlations);
+    for e in &errors {
+        eprintln!("warning: not loaded: {e}");
+    }
+    let set = Arc::new(set);
+    let mut correlator = (!set.is_empty()).then(|| {
+        Correlator::new(
+            Arc::clone(&set),
+            CorrelationLimits {
+                lateness: Duration::from_secs(args.lateness),
+                ..CorrelationLimits::default()
+            },
+        )
+    });
+    let (mut untimed, mut correlated) = (0usize, 0usize);
     let load_time = started.elapsed();
     let text = read_events(&args.events)?;
     let name = args.events.display().to_string();
@@ -142,6 +167,28 @@ fn test(args: RulesTestArgs) -> Result<()> {
         evaluating += started.elapsed();
         evaluated += stats.evaluated;
         matches += fired.len();
+        let mut hits = Vec::new();
+        if let Some(correlator) = &mut correlator {
+            let view = pipeline.as_ref().map(|p| p.view(&event));
+            let fields: &dyn EventFields = match &view {
+                Some(view) => view,
+                None => &event,
+            };
+            match fields.field(&args.time_field).and_then(time_of) {
+                Some(time) => {
+                    hits = correlator.observe(&Observation {
+                        time,
+                        received: None,
+                        event: events as u128,
+                        fired: &fired,
+                        fields,
+                    });
+                }
+                None => untimed += usize::from(!fired.is_empty()),
+            }
+        }
+        correlated += hits.len();
+        write_hits(&mut out, args.format, &hits)?;
         let fired = fired.iter().filter_map(|i| index.rules().get(*i));
         match args.format {
             RulesFormat::Table => {
@@ -163,7 +210,26 @@ fn test(args: RulesTestArgs) -> Result<()> {
             }
         }
     }
+    if let Some(correlator) = &mut correlator {
+        let hits = correlator.flush();
+        correlated += hits.len();
+        write_hits(&mut out, args.format, &hits)?;
+    }
     out.flush()?;
+    if correlator.is_some() {
+        eprintln!(
+            "{} correlation rule(s), {correlated} hit(s){}",
+            set.rules().len(),
+            if untimed > 0 {
+                format!(
+                    "; {untimed} event(s) with matches had no readable `{}` and were not correlated",
+                    args.time_field
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     let seconds = evaluating.as_secs_f64();
     eprintln!(
         "{events} event(s), {} rule(s), {matches} match(es){}",
@@ -191,6 +257,58 @@ fn test(args: RulesTestArgs) -> Result<()> {
         index.literal_count(),
         index.unfiltered_count(),
     );
+    Ok(())
+}
+
+/// An event time: RFC 3339 text, or seconds since the epoch.
+fn time_of(value: &Value) -> Option<Timestamp> {
+    match value {
+        Value::String(s) => s.parse().ok(),
+        Value::Number(n) => {
+            let seconds = n.as_f64()?;
+            Timestamp::from_microsecond((seconds * 1e6) as i64).ok()
+        }
+        _ => None,
+    }
+}
+
+/// One line per correlation hit.
+fn write_hits(out: &mut impl Write, format: RulesFormat, hits: &[CorrelationHit]) -> Result<()> {
+    for hit in hits {
+        let Some(rule) = hit.rule() else { continue };
+        match format {
+            RulesFormat::Table => {
+                let group: Vec<String> =
+                    hit.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(
+                    out,
+                    "correlation {}\t{}\t{}\t{}\t{}\tvalue {}",
+                    hit.time,
+                    rule.level.as_deref().unwrap_or("-"),
+                    rule.id.as_deref().unwrap_or("-"),
+                    rule.title,
+                    group.join(","),
+                    hit.value
+                )?;
+            }
+            RulesFormat::Json => {
+                let group: serde_json::Map<String, Value> = hit
+                    .group
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"correlation": {
+                        "id": rule.id, "title": rule.title, "level": rule.level,
+                        "time": hit.time.to_string(), "group": group, "value": hit.value,
+                        "events": hit.events, "alerts_alone": hit.alerts_alone(),
+                    }})
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 

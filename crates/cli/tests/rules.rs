@@ -70,7 +70,8 @@ fn check_reports_what_loads_and_why_the_rest_does_not() {
     let out = shieldwall(dir.path(), &["rules", "check", "rules"]);
     assert!(out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("1 rule(s) loaded, 0 filter(s), 0 failed")
+        String::from_utf8_lossy(&out.stdout)
+            .contains("1 rule(s) loaded, 0 filter(s), 0 correlation(s), 0 failed")
     );
 }
 

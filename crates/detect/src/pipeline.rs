@@ -463,7 +463,11 @@ mod tests {
         assert!(!p.logsources(&linux).iter().any(|l| creation.covers(l)));
         // The parser decides; a record's own `parser` key is in `vendor`, not at the top.
         let forged = json!({"parser": "json", "vendor": {"parser": "auditd", "type": "SYSCALL"}});
-        assert!(p.logsources(&forged).is_empty());
+        let own = LogSource {
+            product: Some("shieldwall".into()),
+            ..LogSource::default()
+        };
+        assert_eq!(p.logsources(&forged), [&own], "only what every event gets");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Rule directories per tenant for a running server: `ROOT/<tenant>/` holds the tenant's rule
-//! and filter files (searched recursively). [`TenantRules::refresh`] notices files that were
+//! Rule directories per tenant for a running server: `ROOT/<tenant>/` holds the tenant's rule,
+//! filter and correlation files (searched recursively). [`TenantRules::refresh`] notices files that were
 //! added, changed or removed; a file that no longer loads keeps its last good version in service
 //! and its error is reported; a tenant's index is rebuilt only when one of its files changed,
 //! and replaced whole, so that evaluation never sees half a rule set.
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::correlation::CorrelationSet;
 use crate::error::RuleError;
 use crate::filter;
 use crate::index::{Prefilter, RuleIndex};
@@ -38,8 +39,8 @@ fn stamp_of(path: &Path) -> Stamp {
 struct FileState {
     /// The file's stamp when last read.
     stamp: Stamp,
-    /// The last version that loaded.
-    good: Option<RuleFile>,
+    /// The documents of the last version that loaded.
+    good: Option<Vec<RuleFile>>,
     /// Why the current version does not load.
     error: Option<RuleError>,
 }
@@ -48,8 +49,12 @@ struct FileState {
 struct Tenant {
     files: BTreeMap<PathBuf, FileState>,
     index: Option<Arc<RuleIndex>>,
+    /// The correlation rules over that index.
+    correlations: Arc<CorrelationSet>,
     /// Filters that name unknown rules or rules of another logsource.
     filter_errors: Vec<RuleError>,
+    /// Correlations that refer to unknown rules, or in a cycle.
+    correlation_errors: Vec<RuleError>,
     /// Why the last index build failed (the previous index stays in service).
     index_error: Option<RuleError>,
     /// Directories that could not be read.
@@ -113,6 +118,14 @@ impl TenantRules {
         self.tenants.get(tenant).and_then(|t| t.index.clone())
     }
 
+    /// The tenant's correlation rules, over the rules of its current [`TenantRules::index`]
+    /// (replaced together with it).
+    pub fn correlations(&self, tenant: &str) -> Option<Arc<CorrelationSet>> {
+        self.tenants
+            .get(tenant)
+            .map(|t| Arc::clone(&t.correlations))
+    }
+
     /// The tenants with a directory.
     pub fn tenants(&self) -> impl Iterator<Item = &str> {
         self.tenants.keys().map(String::as_str)
@@ -142,6 +155,7 @@ impl TenantRules {
                 .cloned()
                 .chain(file_errors)
                 .chain(tenant.filter_errors.iter().cloned())
+                .chain(tenant.correlation_errors.iter().cloned())
                 .chain(tenant.index_error.iter().cloned())
             {
                 out.push((name.clone(), e));
@@ -207,16 +221,22 @@ fn refresh_tenant(tenant: &mut Tenant, dir: &Path, settings: &RuleSettings) -> b
     }
     let mut rules = Vec::new();
     let mut filters = Vec::new();
-    for state in tenant.files.values() {
-        match &state.good {
-            Some(RuleFile::Rule(rule)) => rules.push((**rule).clone()),
-            Some(RuleFile::Filter(filter)) => filters.push((**filter).clone()),
-            None => {}
+    let mut correlations = Vec::new();
+    for (path, state) in &tenant.files {
+        for document in state.good.iter().flatten() {
+            match document {
+                RuleFile::Rule(rule) => rules.push((**rule).clone()),
+                RuleFile::Filter(filter) => filters.push((**filter).clone()),
+                RuleFile::Correlation(c) => correlations.push((path.clone(), (**c).clone())),
+            }
         }
     }
     tenant.filter_errors = filter::apply(&mut rules, &filters);
     match RuleIndex::new(rules, Prefilter::On) {
         Ok(index) => {
+            let (set, errors) = CorrelationSet::new(index.rules(), correlations);
+            tenant.correlations = Arc::new(set);
+            tenant.correlation_errors = errors;
             tenant.index = Some(Arc::new(index));
             tenant.index_error = None;
             true
