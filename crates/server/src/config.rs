@@ -180,6 +180,23 @@ pub struct DetectionSettings {
     /// Values of `expand` placeholders (`Admins = ["root", "adm_*"]`). Default: none.
     #[serde(default)]
     pub placeholders: std::collections::BTreeMap<String, Vec<String>>,
+    /// Seconds an event may arrive behind the newest event time of its tenant and still be
+    /// correlated as if in order (docs/correlation.md). Correlation hits wait this long.
+    /// Default: 60.
+    #[serde(default = "default_lateness_secs")]
+    pub lateness_secs: u64,
+    /// Correlation groups kept per tenant; past it the least recently active eighth is
+    /// dropped (and counted). Default: 500000.
+    #[serde(default = "default_max_groups")]
+    pub max_groups: usize,
+}
+
+fn default_lateness_secs() -> u64 {
+    60
+}
+
+fn default_max_groups() -> usize {
+    500_000
 }
 
 /// Source health (`[health]`).
@@ -241,6 +258,8 @@ impl Default for DetectionSettings {
             rules_dir: None,
             reload_secs: default_reload_secs(),
             placeholders: std::collections::BTreeMap::new(),
+            lateness_secs: default_lateness_secs(),
+            max_groups: default_max_groups(),
         }
     }
 }

@@ -1,20 +1,88 @@
-//! Detection on the ingest stream (`[detection]`): each tenant's Sigma rules, from
-//! `rules_dir/<tenant>/`, evaluated through the `shieldwall-event` pipeline on every event once
-//! the store has it. Rule files are reloaded while the server runs. Until alerts exist, a match
-//! is counted per tenant and rule for `status.json` and logged.
+//! Detection on the ingest stream (`[detection]`): each tenant's Sigma rules and correlation
+//! rules, from `rules_dir/<tenant>/`, evaluated through the `shieldwall-event` pipeline on every
+//! event once the store has it. Rule files are reloaded while the server runs; a tenant's
+//! correlation state lives in one [`Correlator`] per tenant, flushed when its stream goes quiet.
+//! Until alerts exist, matches and correlation hits are counted per tenant and rule for
+//! `status.json` and logged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use shieldwall_collect::pipeline::{EventSink, SinkError};
 use shieldwall_core::Event;
-use shieldwall_detect::{Pipeline, RuleIndex, RuleSettings, TenantRules};
+use shieldwall_detect::correlation::{
+    CorrelationHit, CorrelationLimits, CorrelatorStats, Observation,
+};
+use shieldwall_detect::{
+    CorrelationSet, Correlator, Pipeline, RuleIndex, RuleSettings, TenantRules,
+};
 
 use crate::config::DetectionSettings;
 
-/// The indexes in service, by tenant; replaced whole on reload.
-type Indexes = Arc<RwLock<BTreeMap<String, Arc<RuleIndex>>>>;
+/// A tenant's rules in service: the index and the correlations over its rules, replaced
+/// together.
+#[derive(Clone)]
+struct TenantDetection {
+    index: Arc<RuleIndex>,
+    correlations: Arc<CorrelationSet>,
+}
+
+/// The rules in service, by tenant; replaced whole on reload.
+type Indexes = Arc<RwLock<BTreeMap<String, TenantDetection>>>;
+
+/// The correlators of the tenants, shared by the sink (events) and the run loop (idle flush).
+type SharedCorrelators = Arc<Mutex<Correlators>>;
+
+struct Correlators {
+    limits: CorrelationLimits,
+    /// Each tenant's correlator and when it last saw an event.
+    by_tenant: HashMap<String, (Correlator, Instant)>,
+}
+
+impl Correlators {
+    fn observe(
+        &mut self,
+        tenant: &str,
+        set: &Arc<CorrelationSet>,
+        observation: &Observation<'_>,
+    ) -> Vec<CorrelationHit> {
+        let limits = &self.limits;
+        let (correlator, seen) = self.by_tenant.entry(tenant.to_owned()).or_insert_with(|| {
+            (
+                Correlator::new(Arc::clone(set), limits.clone()),
+                Instant::now(),
+            )
+        });
+        let mut hits = Vec::new();
+        if !Arc::ptr_eq(correlator.set(), set) {
+            hits = correlator.replace_set(Arc::clone(set));
+        }
+        *seen = Instant::now();
+        hits.extend(correlator.observe(observation));
+        hits
+    }
+
+    /// Flushes the tenants quiet for the lateness tolerance; drops those without rules.
+    fn flush_idle(
+        &mut self,
+        tenants: &BTreeMap<String, TenantDetection>,
+    ) -> Vec<(String, CorrelationHit)> {
+        let mut out = Vec::new();
+        let idle = self.limits.lateness.max(Duration::from_secs(1));
+        self.by_tenant.retain(|tenant, (correlator, seen)| {
+            let in_service = tenants
+                .get(tenant)
+                .is_some_and(|t| !t.correlations.is_empty());
+            if !in_service || seen.elapsed() >= idle {
+                out.extend(correlator.flush().into_iter().map(|h| (tenant.clone(), h)));
+            }
+            in_service
+        });
+        out
+    }
+}
 
 /// What detection has done since the start, for `status.json`.
 #[derive(Debug, Default)]
@@ -33,6 +101,12 @@ pub struct DetectionSnapshot {
     pub matches: BTreeMap<String, BTreeMap<String, u64>>,
     /// Rule files rejected now, with file, line and reason.
     pub rule_errors: Vec<String>,
+    /// Correlation rules in service, by tenant.
+    pub correlation_rules: BTreeMap<String, usize>,
+    /// Correlation hits by tenant, then by rule (its id, or its title).
+    pub correlation_hits: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Each tenant's correlation state and what it refused (late, ungrouped...).
+    pub correlation_state: BTreeMap<String, CorrelatorStats>,
 }
 
 impl DetectionCounters {
@@ -49,6 +123,7 @@ impl DetectionCounters {
 pub struct Detection {
     rules: Option<TenantRules>,
     indexes: Indexes,
+    correlators: SharedCorrelators,
     counters: Arc<DetectionCounters>,
     /// The errors reported at the last reload, so that each is logged once when it appears.
     reported: Vec<String>,
@@ -66,9 +141,18 @@ impl Detection {
                 },
             )
         });
+        let limits = CorrelationLimits {
+            lateness: Duration::from_secs(settings.lateness_secs),
+            max_groups: settings.max_groups,
+            ..CorrelationLimits::default()
+        };
         let mut detection = Detection {
             rules,
             indexes: Arc::default(),
+            correlators: Arc::new(Mutex::new(Correlators {
+                limits,
+                by_tenant: HashMap::new(),
+            })),
             counters: Arc::default(),
             reported: Vec::new(),
         };
@@ -90,16 +174,23 @@ impl Detection {
         if !changed.is_empty() {
             let mut indexes = self.indexes.write().unwrap_or_else(PoisonError::into_inner);
             for tenant in &changed {
-                match rules.index(tenant) {
-                    Some(index) => {
+                match (rules.index(tenant), rules.correlations(tenant)) {
+                    (Some(index), Some(correlations)) => {
                         tracing::info!(
                             tenant = tenant.as_str(),
                             rules = index.rules().len(),
+                            correlations = correlations.rules().len(),
                             "detection rules loaded"
                         );
-                        indexes.insert(tenant.clone(), index);
+                        indexes.insert(
+                            tenant.clone(),
+                            TenantDetection {
+                                index,
+                                correlations,
+                            },
+                        );
                     }
-                    None => {
+                    _ => {
                         tracing::info!(tenant = tenant.as_str(), "detection rules removed");
                         indexes.remove(tenant);
                     }
@@ -115,14 +206,46 @@ impl Detection {
             .inner
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        counts.rules = self
+        let indexes = self.indexes.read().unwrap_or_else(PoisonError::into_inner);
+        counts.rules = indexes
+            .iter()
+            .map(|(t, i)| (t.clone(), i.index.rules().len()))
+            .collect();
+        counts.correlation_rules = indexes
+            .iter()
+            .map(|(t, i)| (t.clone(), i.correlations.rules().len()))
+            .collect();
+        counts.rule_errors = errors;
+    }
+
+    /// Correlates what waits in the reorder buffers of tenants whose stream has gone quiet, and
+    /// refreshes the correlation figures of `status.json`. Called by the run loop.
+    pub fn tick(&self) {
+        let indexes = self
             .indexes
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut correlators = self
+            .correlators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let hits = correlators.flush_idle(&indexes);
+        let state: BTreeMap<String, CorrelatorStats> = correlators
+            .by_tenant
             .iter()
-            .map(|(t, i)| (t.clone(), i.rules().len()))
+            .map(|(t, (c, _))| (t.clone(), c.stats()))
             .collect();
-        counts.rule_errors = errors;
+        drop(correlators);
+        let mut counts = self
+            .counters
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (tenant, hit) in hits {
+            record_hit(&mut counts, &tenant, &hit);
+        }
+        counts.correlation_state = state;
     }
 
     /// The counters `status.json` reports.
@@ -135,6 +258,7 @@ impl Detection {
         Ok(DetectingSink {
             inner,
             indexes: Arc::clone(&self.indexes),
+            correlators: Arc::clone(&self.correlators),
             pipeline: Pipeline::shieldwall_event().map_err(|e| e.to_string())?,
             counters: Arc::clone(&self.counters),
         })
@@ -145,6 +269,7 @@ impl Detection {
 pub struct DetectingSink {
     inner: Box<dyn EventSink>,
     indexes: Indexes,
+    correlators: SharedCorrelators,
     pipeline: Pipeline,
     counters: Arc<DetectionCounters>,
 }
@@ -157,31 +282,55 @@ impl EventSink for DetectingSink {
             return Ok(());
         }
         let mut found: Vec<(String, String)> = Vec::new();
+        let mut hits: Vec<(String, CorrelationHit)> = Vec::new();
         let mut evaluated = 0u64;
+        let mut correlators = self
+            .correlators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for event in events {
-            let Some(index) = indexes.get(event.tenant.as_str()) else {
+            let tenant = event.tenant.as_str();
+            let Some(rules) = indexes.get(tenant) else {
                 continue;
             };
             let Ok(value) = serde_json::to_value(event) else {
                 continue;
             };
             evaluated += 1;
-            for i in index.fired(Some(&self.pipeline), &value) {
-                let Some(rule) = index.rules().get(i) else {
+            let fired = rules.index.fired(Some(&self.pipeline), &value);
+            for i in &fired {
+                let Some(rule) = rules.index.rules().get(*i) else {
                     continue;
                 };
                 let name = rule.id.clone().unwrap_or_else(|| rule.title.clone());
-                tracing::info!(
-                    tenant = event.tenant.as_str(),
-                    rule = name.as_str(),
-                    title = rule.title.as_str(),
-                    level = rule.level.as_deref().unwrap_or("-"),
-                    event = %event.id,
-                    "rule fired"
-                );
-                found.push((event.tenant.as_str().to_owned(), name));
+                if rules.correlations.alerts_alone(*i) {
+                    tracing::info!(
+                        tenant,
+                        rule = name.as_str(),
+                        title = rule.title.as_str(),
+                        level = rule.level.as_deref().unwrap_or("-"),
+                        event = %event.id,
+                        "rule fired"
+                    );
+                }
+                found.push((tenant.to_owned(), name));
+            }
+            if rules.correlations.is_empty() {
+                continue;
+            }
+            let view = self.pipeline.view(&value);
+            let observation = Observation {
+                time: event.time,
+                received: Some(event.received),
+                event: event.id.as_uuid().as_u128(),
+                fired: &fired,
+                fields: &view,
+            };
+            for hit in correlators.observe(tenant, &rules.correlations, &observation) {
+                hits.push((tenant.to_owned(), hit));
             }
         }
+        drop(correlators);
         drop(indexes);
         let mut counts = self
             .counters
@@ -197,6 +346,36 @@ impl EventSink for DetectingSink {
                 .entry(rule)
                 .or_default() += 1;
         }
+        for (tenant, hit) in hits {
+            record_hit(&mut counts, &tenant, &hit);
+        }
         Ok(())
     }
+}
+
+/// Logs a correlation hit and counts it.
+fn record_hit(counts: &mut DetectionSnapshot, tenant: &str, hit: &CorrelationHit) {
+    let Some(rule) = hit.rule() else {
+        return;
+    };
+    let name = rule.id.clone().unwrap_or_else(|| rule.title.clone());
+    if hit.alerts_alone() {
+        let group: Vec<String> = hit.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        tracing::info!(
+            tenant,
+            rule = name.as_str(),
+            title = rule.title.as_str(),
+            level = rule.level.as_deref().unwrap_or("-"),
+            group = group.join(",").as_str(),
+            value = hit.value,
+            events = hit.events.len(),
+            "correlation fired"
+        );
+    }
+    *counts
+        .correlation_hits
+        .entry(tenant.to_owned())
+        .or_default()
+        .entry(name)
+        .or_default() += 1;
 }

@@ -472,6 +472,7 @@ impl PipelineWorker {
             if last_rules.elapsed() >= rules_every {
                 last_rules = Instant::now();
                 self.detection.reload();
+                self.detection.tick();
             }
             if last_retention.elapsed() >= retention_every {
                 last_retention = Instant::now();

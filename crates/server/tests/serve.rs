@@ -336,3 +336,61 @@ async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
     assert_eq!(matches(&data, rule), 2, "the old rule is out of service");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn correlation_rules_fire_on_the_ingest_stream_and_flush_when_it_goes_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules/default");
+    std::fs::create_dir_all(&rules).unwrap();
+    // The rules we ship: the base rule and the brute-force correlation over it.
+    let shipped = shieldwall_testkit::workspace_root().join("rules");
+    for file in ["base/sw_auth_failure.yml", "correlation/mr_brute_force.yml"] {
+        std::fs::copy(shipped.join(file), rules.join(file.replace('/', "_"))).unwrap();
+    }
+    let config = configuration(
+        dir.path(),
+        "[detection]\nrules_dir = \"rules\"\nreload_secs = 1\nlateness_secs = 1\n",
+    );
+    let server = Server::start(config).await.unwrap();
+    let addr = server.started().addresses[0].1;
+    let data = dir.path().join("data");
+    let failed = |i: usize, ip: &str| {
+        format!(
+            "<38>Nov 29 10:00:{i:02} web1 sshd[12{i}]: Failed password for root from {ip} port 5214{i} ssh2\n"
+        )
+    };
+    // Ten failures from one address, each pair swapped (one second out of order, within the
+    // tolerance), then four from another.
+    let mut lines: Vec<String> = (0..10).map(|i| failed(i ^ 1, "203.0.113.9")).collect();
+    lines.extend((10..14).map(|i| failed(i, "198.51.100.4")));
+    send(addr, lines).await;
+    let hits = |data: &Path| {
+        status(data)["detection"]["correlation_hits"]["default"]
+            .as_object()
+            .map(|m| {
+                m.values()
+                    .filter_map(serde_json::Value::as_u64)
+                    .sum::<u64>()
+            })
+            .unwrap_or(0)
+    };
+    wait_for("the brute-force correlation to fire", || hits(&data) == 1).await;
+    // The last second's events wait in the reorder buffer until the stream has been quiet for
+    // the tolerance; then all four of the other address are in its window.
+    wait_for("the quiet stream to be flushed", || {
+        let state = &status(&data)["detection"]["correlation_state"]["default"];
+        state["hits"] == 1 && state["pending"] == 0 && state["entries"] == 4
+    })
+    .await;
+    let now = status(&data);
+    assert_eq!(now["detection"]["correlation_rules"]["default"], 1, "{now}");
+    let state = &now["detection"]["correlation_state"]["default"];
+    assert_eq!(state["hits"], 1, "{now}");
+    assert_eq!(
+        state["groups"], 1,
+        "the other address's group is held: {now}"
+    );
+    assert_eq!(state["late"], 0, "{now}");
+    assert!(state["state_bytes"].as_u64().unwrap() > 0, "{now}");
+    server.shutdown().await.unwrap();
+}
