@@ -2,6 +2,7 @@
 //! within the lateness tolerance, then bounded per-group windows that fire correlation hits.
 
 use std::cmp::{Ordering, Reverse};
+use std::collections::hash_map::Entry as Slot;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -122,7 +123,29 @@ pub struct CorrelatorStats {
     pub hits: u64,
 }
 
-type Key = Box<[Box<str>]>;
+/// A group's values in one allocation: each as its length (4 bytes, little-endian) and its text.
+type Key = Box<[u8]>;
+
+fn encode_key(values: &[std::borrow::Cow<'_, str>]) -> Key {
+    let mut out = Vec::with_capacity(values.iter().map(|v| v.len() + 4).sum());
+    for v in values {
+        out.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(v.as_bytes());
+    }
+    out.into_boxed_slice()
+}
+
+fn decode_key(key: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = key;
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let len = u32::from_le_bytes(*len) as usize;
+        let (text, tail) = tail.split_at(len.min(tail.len()));
+        out.push(String::from_utf8_lossy(text).into_owned());
+        rest = tail;
+    }
+    out
+}
 
 #[derive(Debug)]
 struct Item {
@@ -287,18 +310,13 @@ impl Correlator {
             bytes += groups.capacity() * slot;
             for (key, group) in groups {
                 stats.entries += group.len();
-                bytes += key.len() * std::mem::size_of::<Box<str>>()
-                    + key.iter().map(|k| k.len()).sum::<usize>()
-                    + group.heap_bytes();
+                bytes += key.len() + group.heap_bytes();
             }
         }
         for Reverse(p) in &self.pending {
             bytes += std::mem::size_of::<Pending>()
                 + p.items.capacity() * std::mem::size_of::<Item>()
-                + p.items
-                    .iter()
-                    .map(|i| i.key.iter().map(|k| k.len() + 16).sum::<usize>())
-                    .sum::<usize>();
+                + p.items.iter().map(|i| i.key.len()).sum::<usize>();
         }
         stats.state_bytes = bytes;
         stats
@@ -327,8 +345,9 @@ impl Correlator {
                 self.stats.ungrouped += 1;
                 return None;
             };
-            key.push(text.into_owned().into_boxed_str());
+            key.push(text);
         }
+        let key = encode_key(&key);
         let kind = set.rules().get(reference.correlation)?.kind;
         let value_fields = set.value_fields(reference);
         let value = match kind {
@@ -364,7 +383,7 @@ impl Correlator {
         };
         Some(Item {
             reference,
-            key: key.into_boxed_slice(),
+            key,
             value,
         })
     }
@@ -450,15 +469,21 @@ impl Correlator {
         let set = Arc::clone(&self.set);
         let rule = set.rules().get(correlation)?;
         let (kind, span) = (rule.kind, micros(rule.timespan));
-        if !self.groups.get(correlation)?.contains_key(&key) {
+        if self.group_count >= self.limits.max_groups
+            && !self.groups.get(correlation)?.contains_key(&key)
+        {
             self.make_room();
-            self.group_count += 1;
-            self.groups
-                .get_mut(correlation)?
-                .insert(key.clone(), Group::default());
         }
         let cap = self.limits.max_entries_per_group.max(1);
-        let group = self.groups.get_mut(correlation)?.get_mut(&key)?;
+        // One lookup: the slot is found (or made) once, and emptied through the same handle.
+        let mut slot = match self.groups.get_mut(correlation)?.entry(key) {
+            Slot::Occupied(slot) => slot,
+            Slot::Vacant(slot) => {
+                self.group_count += 1;
+                slot.insert_entry(Group::new(kind))
+            }
+        };
+        let group = slot.get_mut();
         let entry = |pos: u16| Entry {
             time,
             seq,
@@ -480,7 +505,7 @@ impl Correlator {
         }
         // Fired: the window starts again empty.
         let events = group.events(self.limits.max_event_ids);
-        self.groups.get_mut(correlation)?.remove(&key);
+        let (key, _) = slot.remove_entry();
         self.group_count -= 1;
         self.stats.hits += 1;
         Some(CorrelationHit {
@@ -491,7 +516,7 @@ impl Correlator {
                 .group_by
                 .iter()
                 .cloned()
-                .zip(key.iter().map(|v| v.to_string()))
+                .zip(decode_key(&key))
                 .collect(),
             value: figure,
             events,

@@ -43,23 +43,52 @@ pub(crate) struct Entry {
     pub event: u128,
 }
 
+/// The running figures of a window, by correlation type.
+#[derive(Debug)]
+enum Figures {
+    /// event_count: the entries are the figure.
+    None,
+    /// value_count: each value's newest entry (time, seq).
+    Distinct(HashMap<u64, (i64, u64)>),
+    /// temporal types: entries per position.
+    Positions(Vec<u32>),
+    /// numeric types: the exact sum of the integer entries, and how many are not integers.
+    Sum { integers: i128, floats: u32 },
+}
+
 /// The window of a group.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Group {
     entries: VecDeque<Entry>,
-    /// For value_count: each value's newest entry (time, seq) and how many entries hold it.
-    distinct: HashMap<u64, (i64, u64)>,
-    /// For the temporal types: entries per position.
-    per_position: Vec<u32>,
-    /// For the numeric types: the exact sum of the integer entries, and how many are not
-    /// integers.
-    int_sum: i128,
-    floats: u32,
+    figures: Figures,
     /// Time of the newest entry.
     pub last: i64,
 }
 
 impl Group {
+    /// An empty window for a correlation of `kind`; room for one entry, since most groups
+    /// never hold more.
+    pub fn new(kind: CorrelationKind) -> Group {
+        let figures = match kind {
+            CorrelationKind::EventCount => Figures::None,
+            CorrelationKind::ValueCount => Figures::Distinct(HashMap::new()),
+            CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
+                Figures::Positions(Vec::new())
+            }
+            CorrelationKind::ValueSum
+            | CorrelationKind::ValueAvg
+            | CorrelationKind::ValuePercentile => Figures::Sum {
+                integers: 0,
+                floats: 0,
+            },
+        };
+        Group {
+            entries: VecDeque::with_capacity(1),
+            figures,
+            last: i64::MIN,
+        }
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -67,39 +96,44 @@ impl Group {
 
     /// Bytes held on the heap, roughly.
     pub fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.distinct.capacity() * (std::mem::size_of::<(u64, (i64, u64))>() + 8)
-            + self.per_position.capacity() * 4
+        let figures = match &self.figures {
+            Figures::Distinct(map) => {
+                map.capacity() * (std::mem::size_of::<(u64, (i64, u64))>() + 1)
+            }
+            Figures::Positions(v) => v.capacity() * 4,
+            Figures::None | Figures::Sum { .. } => 0,
+        };
+        self.entries.capacity() * std::mem::size_of::<Entry>() + figures
     }
 
     /// Adds `entry` (whose time is not before any entry's), dropping entries older than
     /// `entry.time - span`. Returns how many entries a full window pushed out.
     pub fn push(&mut self, kind: CorrelationKind, span: i64, entry: Entry, cap: usize) -> u64 {
-        self.prune(kind, entry.time.saturating_sub(span));
+        self.prune(entry.time.saturating_sub(span));
         self.last = entry.time;
-        match entry.value {
-            Value::Text(h) => {
-                self.distinct.insert(h, (entry.time, entry.seq));
+        match (&mut self.figures, entry.value) {
+            (Figures::Distinct(map), Value::Text(h)) => {
+                map.insert(h, (entry.time, entry.seq));
             }
-            Value::Int(i) => self.int_sum += i128::from(i),
-            Value::Float(_) => self.floats += 1,
-            Value::None => {}
-        }
-        if kind.is_temporal() {
-            let pos = usize::from(entry.pos);
-            if self.per_position.len() <= pos {
-                self.per_position.resize(pos + 1, 0);
+            (Figures::Sum { integers, .. }, Value::Int(i)) => *integers += i128::from(i),
+            (Figures::Sum { floats, .. }, Value::Float(_)) => *floats += 1,
+            (Figures::Positions(counts), _) => {
+                let pos = usize::from(entry.pos);
+                if counts.len() <= pos {
+                    counts.resize(pos + 1, 0);
+                }
+                if let Some(n) = counts.get_mut(pos) {
+                    *n += 1;
+                }
             }
-            if let Some(n) = self.per_position.get_mut(pos) {
-                *n += 1;
-            }
+            _ => {}
         }
         self.entries.push_back(entry);
         let mut dropped = 0;
         if self.entries.len() > cap {
             self.compact(kind);
             while self.entries.len() > cap {
-                self.pop_front(kind);
+                self.pop_front();
                 dropped += 1;
             }
         }
@@ -107,51 +141,48 @@ impl Group {
     }
 
     /// Drops the entries before `from`.
-    fn prune(&mut self, kind: CorrelationKind, from: i64) {
+    fn prune(&mut self, from: i64) {
         while self.entries.front().is_some_and(|e| e.time < from) {
-            self.pop_front(kind);
+            self.pop_front();
         }
     }
 
-    fn pop_front(&mut self, kind: CorrelationKind) {
+    fn pop_front(&mut self) {
         let Some(e) = self.entries.pop_front() else {
             return;
         };
-        self.forget(kind, &e);
+        self.forget(&e);
     }
 
-    fn forget(&mut self, kind: CorrelationKind, e: &Entry) {
-        match e.value {
-            Value::Text(h) => {
-                if self.distinct.get(&h) == Some(&(e.time, e.seq)) {
-                    self.distinct.remove(&h);
+    fn forget(&mut self, e: &Entry) {
+        match (&mut self.figures, e.value) {
+            (Figures::Distinct(map), Value::Text(h)) if map.get(&h) == Some(&(e.time, e.seq)) => {
+                map.remove(&h);
+            }
+            (Figures::Sum { integers, .. }, Value::Int(i)) => *integers -= i128::from(i),
+            (Figures::Sum { floats, .. }, Value::Float(_)) => *floats = floats.saturating_sub(1),
+            (Figures::Positions(counts), _) => {
+                if let Some(n) = counts.get_mut(usize::from(e.pos)) {
+                    *n = n.saturating_sub(1);
                 }
             }
-            Value::Int(i) => self.int_sum -= i128::from(i),
-            Value::Float(_) => self.floats = self.floats.saturating_sub(1),
-            Value::None => {}
-        }
-        if kind.is_temporal()
-            && let Some(n) = self.per_position.get_mut(usize::from(e.pos))
-        {
-            *n = n.saturating_sub(1);
+            _ => {}
         }
     }
 
     /// Removes entries that cannot change any later result: for value_count, all but each
     /// value's newest; for temporal, all but each position's newest. Other types keep all.
     fn compact(&mut self, kind: CorrelationKind) {
-        match kind {
-            CorrelationKind::ValueCount => {
-                let distinct = &self.distinct;
+        match (&mut self.figures, kind) {
+            (Figures::Distinct(map), _) => {
                 self.entries.retain(|e| match e.value {
-                    Value::Text(h) => distinct.get(&h) == Some(&(e.time, e.seq)),
+                    Value::Text(h) => map.get(&h) == Some(&(e.time, e.seq)),
                     _ => false,
                 });
             }
-            CorrelationKind::Temporal => {
-                let mut seen = vec![false; self.per_position.len()];
-                let mut kept = VecDeque::with_capacity(self.per_position.len());
+            (Figures::Positions(counts), CorrelationKind::Temporal) => {
+                let mut seen = vec![false; counts.len()];
+                let mut kept = VecDeque::with_capacity(counts.len());
                 for e in self.entries.iter().rev() {
                     if let Some(s) = seen.get_mut(usize::from(e.pos))
                         && !*s
@@ -160,9 +191,9 @@ impl Group {
                         kept.push_front(*e);
                     }
                 }
-                self.per_position.iter_mut().for_each(|n| *n = 0);
+                counts.iter_mut().for_each(|n| *n = 0);
                 for e in &kept {
-                    if let Some(n) = self.per_position.get_mut(usize::from(e.pos)) {
+                    if let Some(n) = counts.get_mut(usize::from(e.pos)) {
                         *n += 1;
                     }
                 }
@@ -180,10 +211,14 @@ impl Group {
         let n = self.entries.len() as f64;
         Some(match kind {
             CorrelationKind::EventCount => n,
-            CorrelationKind::ValueCount => self.distinct.len() as f64,
-            CorrelationKind::Temporal => {
-                self.per_position.iter().filter(|n| **n > 0).count() as f64
-            }
+            CorrelationKind::ValueCount => match &self.figures {
+                Figures::Distinct(map) => map.len() as f64,
+                _ => 0.0,
+            },
+            CorrelationKind::Temporal => match &self.figures {
+                Figures::Positions(counts) => counts.iter().filter(|n| **n > 0).count() as f64,
+                _ => 0.0,
+            },
             CorrelationKind::TemporalOrdered => ordered_prefix(self.entries.iter()) as f64,
             CorrelationKind::ValueSum => self.sum(),
             CorrelationKind::ValueAvg => self.sum() / n,
@@ -196,10 +231,12 @@ impl Group {
     }
 
     fn sum(&self) -> f64 {
-        if self.floats == 0 {
-            self.int_sum as f64
-        } else {
-            self.entries.iter().map(|e| e.value.number()).sum()
+        match self.figures {
+            Figures::Sum {
+                integers,
+                floats: 0,
+            } => integers as f64,
+            _ => self.entries.iter().map(|e| e.value.number()).sum(),
         }
     }
 
@@ -296,8 +333,8 @@ mod tests {
 
     #[test]
     fn compaction_keeps_value_count_exact() {
-        let mut g = Group::default();
         let k = CorrelationKind::ValueCount;
+        let mut g = Group::new(k);
         for t in 0..100 {
             g.push(k, 1_000, entry(t, 0, Value::Text((t % 3) as u64)), 10);
         }
