@@ -140,7 +140,7 @@ impl Iterator for Events {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.left = self.left.checked_sub(1)?;
-        self.time = self.time + Duration::from_millis(1);
+        self.time += Duration::from_millis(1);
         let key = self.next_u64() % self.keys;
         let ip = format!("10.{}.{}.{}", key >> 16 & 255, key >> 8 & 255, key & 255);
         let host = format!("web{}", self.next_u64() % 50);
