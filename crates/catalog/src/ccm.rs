@@ -85,12 +85,16 @@ const V3_0_1_DOMAINS: &str = include_str!("../data/ccm/csa-ccm-v3.0.1-domains.cs
 const V4_1_0_CONTROLS: &str = include_str!("../data/ccm/csa-ccm-v4.1.0-controls-ssrm.csv");
 
 /// The embedded CSV files with their names, for the drift check against the shared copy.
-pub const EMBEDDED_FILES: [(&str, &str); 5] = [
+pub const EMBEDDED_FILES: [(&str, &str); 6] = [
     ("csa-ccm-v4.0.13-controls-ssrm.csv", V4_0_13_CONTROLS),
     ("csa-ccm-v4.0.13-domains.csv", V4_0_13_DOMAINS),
     ("csa-ccm-v3.0.1-controls.csv", V3_0_1_CONTROLS),
     ("csa-ccm-v3.0.1-domains.csv", V3_0_1_DOMAINS),
     ("csa-ccm-v4.1.0-controls-ssrm.csv", V4_1_0_CONTROLS),
+    (
+        "csa-ccm-v4.1.0-to-v4.0.13-by-title.csv",
+        include_str!("../data/ccm/csa-ccm-v4.1.0-to-v4.0.13-by-title.csv"),
+    ),
 ];
 
 #[derive(Deserialize)]

@@ -21,6 +21,7 @@
 //! assert_eq!(catalog.controls(Framework::CcmV4_0_13).len(), 197);
 //! ```
 
+pub mod attack;
 mod capability;
 mod ccm;
 mod guideline;

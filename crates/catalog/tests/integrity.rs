@@ -241,3 +241,17 @@ fn embedded_ccm_data_matches_the_shared_reference() {
         );
     }
 }
+
+#[test]
+fn embedded_attack_mapping_matches_the_shared_reference() {
+    let Some(dir) = shieldwall_testkit::shared_path("data/attack", "attack mapping drift") else {
+        return;
+    };
+    for (name, embedded) in shieldwall_catalog::attack::EMBEDDED_FILES {
+        let shared = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(
+            shared == embedded,
+            "crates/catalog/data/attack/{name} differs from shared/data/attack/{name}: copy it again"
+        );
+    }
+}
