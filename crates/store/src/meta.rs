@@ -11,8 +11,11 @@
 //!   triggers. The audit trail of a later issue reads them.
 //! - **retention policies**: per tenant, a maximum age in days and/or a maximum size in bytes.
 //!   The store only keeps them; the event store applies them.
-//! - later: alerts, users, roles and the audit trail, added to the same database by new
-//!   migrations.
+//! - **alerts** (`alerts` module): raised by the alert pipeline, repeats merged into the open
+//!   alert of the same deduplication key within its window, changed by analysts (acknowledge,
+//!   close with a resolution, reopen, assign, comment), every change kept in an append-only
+//!   history with who and when.
+//! - later: users, roles and the audit trail, added to the same database by new migrations.
 //!
 //! Events themselves never live here (see the `events` module).
 //!
@@ -52,14 +55,22 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use shieldwall_core::TenantId;
 
+pub mod alerts;
 mod error;
 mod migrations;
 mod sqlite;
+mod sqlite_alerts;
 pub mod suite;
+mod suite_alerts;
 
+pub use alerts::{
+    AlertAction, AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSource, NewAlert,
+    StoredAlert,
+};
 pub use error::MetaError;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 pub use sqlite::SqliteMetaStore;
+pub use sqlite_alerts::PIPELINE_ACTOR;
 
 /// The longest query text a deletion record may hold, in bytes.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
@@ -104,6 +115,36 @@ pub trait MetaStore: Send + Sync {
 
     /// Every retention policy, ordered by tenant.
     fn retention_policies(&self) -> Result<Vec<(TenantId, RetentionPolicy)>, MetaError>;
+
+    /// Raises `alerts` in one transaction: each merges into the newest alert of its tenant and
+    /// deduplication key that is not closed when its time falls within the window of that
+    /// alert's first and last event (count added, events appended up to
+    /// [`alerts::MAX_ALERT_EVENTS`], first and last seen widened); otherwise it is a new alert,
+    /// recorded in its history as raised by [`PIPELINE_ACTOR`]. All or none are written.
+    fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<AlertOutcome>, MetaError>;
+
+    /// One alert of a tenant.
+    fn alert(&self, tenant: &TenantId, id: u64) -> Result<Option<StoredAlert>, MetaError>;
+
+    /// Alerts matching `filter`, newest first.
+    fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError>;
+
+    /// Applies an analyst's change ([`MetaError::AlertState`] when the state does not allow it,
+    /// [`MetaError::NoSuchAlert`] for an id the tenant does not have) and records it in the
+    /// history in the same transaction. Returns the alert as changed.
+    fn change_alert(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+        change: &AlertChange,
+    ) -> Result<StoredAlert, MetaError>;
+
+    /// The history of one alert of a tenant, oldest first.
+    fn alert_history(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+    ) -> Result<Vec<AlertHistoryEntry>, MetaError>;
 
     /// Writes a consistent copy of the whole store to `dest` while other threads and processes
     /// go on writing. `dest` must not exist: an existing file is never overwritten

@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use jiff::Timestamp;
 use shieldwall_core::TenantId;
 use shieldwall_store::meta::{
-    APPLICATION_ID, DeletionRecord, MetaError, MetaStore, NewDeletion, RetentionPolicy,
-    SCHEMA_VERSION, SqliteMetaStore, suite,
+    APPLICATION_ID, AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, DeletionRecord,
+    MetaError, MetaStore, NewAlert, NewDeletion, RetentionPolicy, SCHEMA_VERSION, SqliteMetaStore,
+    StoredAlert, suite,
 };
 
 fn open_boxed(path: &Path) -> Result<Box<dyn MetaStore>, MetaError> {
@@ -100,6 +101,35 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         fn retention_policies(&self) -> Result<Vec<(TenantId, RetentionPolicy)>, MetaError> {
             Ok(Vec::new())
         }
+        fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<AlertOutcome>, MetaError> {
+            Ok(alerts
+                .iter()
+                .map(|_| AlertOutcome {
+                    id: 1,
+                    raised: true,
+                })
+                .collect())
+        }
+        fn alert(&self, _: &TenantId, _: u64) -> Result<Option<StoredAlert>, MetaError> {
+            Ok(None)
+        }
+        fn alerts(&self, _: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError> {
+            Ok(Vec::new())
+        }
+        fn change_alert(
+            &self,
+            tenant: &TenantId,
+            id: u64,
+            _: &AlertChange,
+        ) -> Result<StoredAlert, MetaError> {
+            Err(MetaError::NoSuchAlert {
+                tenant: tenant.as_str().to_owned(),
+                id,
+            })
+        }
+        fn alert_history(&self, _: &TenantId, _: u64) -> Result<Vec<AlertHistoryEntry>, MetaError> {
+            Ok(Vec::new())
+        }
         fn backup_to(&self, _: &Path) -> Result<(), MetaError> {
             panic!("backup not implemented")
         }
@@ -111,6 +141,8 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         "deletions newest first and limit",
         "retention set, replace, remove and list",
         "concurrent writers lose nothing",
+        "alerts merge repeats within the window",
+        "alert lifecycle and history",
         "backup never overwrites: panicked: backup not implemented",
     ] {
         assert!(

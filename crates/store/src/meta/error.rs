@@ -122,4 +122,26 @@ pub enum MetaError {
         /// Why.
         reason: &'static str,
     },
+    /// An alert or alert change that breaks the rules every implementation enforces.
+    #[error("invalid alert: {reason}")]
+    InvalidAlert {
+        /// What is wrong.
+        reason: String,
+    },
+    /// No alert of that id in that tenant.
+    #[error("tenant {tenant:?} has no alert {id}")]
+    NoSuchAlert {
+        /// The tenant asked for.
+        tenant: String,
+        /// The id asked for.
+        id: u64,
+    },
+    /// The alert's state does not allow the change.
+    #[error("alert {id}: {reason}")]
+    AlertState {
+        /// The alert.
+        id: u64,
+        /// Why not.
+        reason: String,
+    },
 }

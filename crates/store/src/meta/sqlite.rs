@@ -17,6 +17,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use shieldwall_core::TenantId;
 
+use super::alerts::{
+    AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, NewAlert, StoredAlert,
+};
 use super::migrations::{APPLICATION_ID, MIGRATIONS, Migration, SCHEMA_VERSION};
 use super::{DeletionRecord, MetaError, MetaStore, NewDeletion, RetentionPolicy};
 
@@ -98,14 +101,14 @@ impl SqliteMetaStore {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, MetaError> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, MetaError> {
         self.conn.lock().map_err(|_| MetaError::Poisoned {
             path: self.path.clone(),
         })
     }
 
     /// Runs `f` on the connection, naming the file in its error.
-    fn with_conn<T>(
+    pub(crate) fn with_conn<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, MetaError> {
@@ -113,7 +116,12 @@ impl SqliteMetaStore {
         f(&conn).map_err(|e| classify(&self.path, e))
     }
 
-    fn corrupt(&self, table: &'static str, row: impl ToString, detail: String) -> MetaError {
+    pub(crate) fn corrupt(
+        &self,
+        table: &'static str,
+        row: impl ToString,
+        detail: String,
+    ) -> MetaError {
         MetaError::Corrupt {
             path: self.path.clone(),
             table,
@@ -191,6 +199,35 @@ impl SqliteMetaStore {
 }
 
 impl MetaStore for SqliteMetaStore {
+    fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<AlertOutcome>, MetaError> {
+        self.raise_alerts_impl(alerts)
+    }
+
+    fn alert(&self, tenant: &TenantId, id: u64) -> Result<Option<StoredAlert>, MetaError> {
+        self.alert_impl(tenant, id)
+    }
+
+    fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError> {
+        self.alerts_impl(filter)
+    }
+
+    fn change_alert(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+        change: &AlertChange,
+    ) -> Result<StoredAlert, MetaError> {
+        self.change_alert_impl(tenant, id, change)
+    }
+
+    fn alert_history(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+    ) -> Result<Vec<AlertHistoryEntry>, MetaError> {
+        self.alert_history_impl(tenant, id)
+    }
+
     fn schema_version(&self) -> Result<u32, MetaError> {
         let (version, _) = self.with_conn(header)?;
         u32::try_from(version)
@@ -409,11 +446,11 @@ impl RawDeletion {
 
 /// RFC 3339 in UTC with nine fractional digits: fixed width for years 0 to 9999, so it sorts as
 /// text, and exact.
-fn format_time(time: Timestamp) -> String {
+pub(crate) fn format_time(time: Timestamp) -> String {
     format!("{time:.9}")
 }
 
-fn parse_time(text: &str) -> Option<Timestamp> {
+pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
     text.parse().ok()
 }
 
@@ -506,7 +543,7 @@ fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Resu
 }
 
 /// Names the file in an SQLite error, and recognises a file that is not a database.
-fn classify(path: &Path, source: rusqlite::Error) -> MetaError {
+pub(crate) fn classify(path: &Path, source: rusqlite::Error) -> MetaError {
     match source.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => MetaError::NotADatabase {
             path: path.to_path_buf(),

@@ -47,6 +47,18 @@ const CHECKS: &[(&str, Check)] = &[
     ),
     ("retention validation", retention_validation),
     ("concurrent writers lose nothing", concurrent_writers),
+    (
+        "alerts merge repeats within the window",
+        super::suite_alerts::merge_within_window,
+    ),
+    (
+        "alert lifecycle and history",
+        super::suite_alerts::lifecycle_and_history,
+    ),
+    (
+        "alert filters and pages",
+        super::suite_alerts::filters_and_pages,
+    ),
     ("backup never overwrites", backup_never_overwrites),
 ];
 

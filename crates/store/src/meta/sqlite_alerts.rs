@@ -1,0 +1,428 @@
+//! The alert methods of [`SqliteMetaStore`](super::SqliteMetaStore): raising (with merges of
+//! repeats) in one transaction per batch, listing, changing with history.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use shieldwall_core::{RecordId, TenantId};
+
+use super::alerts::{
+    AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSource, MAX_ALERT_EVENTS,
+    NewAlert, StoredAlert, name, parse_state, severity_from_rank, severity_rank,
+};
+use super::sqlite::{format_time, parse_time};
+use super::{MetaError, SqliteMetaStore};
+
+/// The actor the history names for what the pipeline does.
+pub const PIPELINE_ACTOR: &str = "shieldwall";
+
+const COLUMNS: &str = "id, tenant, source, rule_id, title, author, license, level, severity, \
+    attack, controls, group_values, events, event_count, first_seen, last_seen, state, assignee, \
+    resolution, created_at, updated_at";
+
+/// An alert row as SQLite gives it, before checking.
+struct RawAlert {
+    id: i64,
+    tenant: String,
+    source: String,
+    rule_id: String,
+    title: String,
+    author: Option<String>,
+    license: Option<String>,
+    level: String,
+    severity: i64,
+    attack: String,
+    controls: String,
+    group: String,
+    events: String,
+    count: i64,
+    first_seen: String,
+    last_seen: String,
+    state: String,
+    assignee: Option<String>,
+    resolution: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl RawAlert {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<RawAlert> {
+        Ok(RawAlert {
+            id: row.get(0)?,
+            tenant: row.get(1)?,
+            source: row.get(2)?,
+            rule_id: row.get(3)?,
+            title: row.get(4)?,
+            author: row.get(5)?,
+            license: row.get(6)?,
+            level: row.get(7)?,
+            severity: row.get(8)?,
+            attack: row.get(9)?,
+            controls: row.get(10)?,
+            group: row.get(11)?,
+            events: row.get(12)?,
+            count: row.get(13)?,
+            first_seen: row.get(14)?,
+            last_seen: row.get(15)?,
+            state: row.get(16)?,
+            assignee: row.get(17)?,
+            resolution: row.get(18)?,
+            created_at: row.get(19)?,
+            updated_at: row.get(20)?,
+        })
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+impl SqliteMetaStore {
+    fn decode_alert(&self, raw: RawAlert) -> Result<StoredAlert, MetaError> {
+        let row = raw.id;
+        let bad = |detail: String| self.corrupt("alerts", row, detail);
+        let time = |column: &str, text: &str| {
+            parse_time(text).ok_or_else(|| bad(format!("{column} {text:?} is not a timestamp")))
+        };
+        let list = |column: &str, text: &str| -> Result<Vec<String>, MetaError> {
+            serde_json::from_str(text).map_err(|e| bad(format!("{column}: {e}")))
+        };
+        Ok(StoredAlert {
+            id: u64::try_from(raw.id).map_err(|_| bad("negative id".into()))?,
+            tenant: TenantId::new(raw.tenant).map_err(|e| bad(e.to_string()))?,
+            source: AlertSource::parse(&raw.source)
+                .ok_or_else(|| bad(format!("source {:?}", raw.source)))?,
+            rule_id: raw.rule_id,
+            title: raw.title,
+            author: raw.author,
+            license: raw.license,
+            level: raw.level,
+            severity: severity_from_rank(raw.severity)
+                .ok_or_else(|| bad(format!("severity {}", raw.severity)))?,
+            attack: list("attack", &raw.attack)?,
+            controls: list("controls", &raw.controls)?,
+            group: serde_json::from_str(&raw.group)
+                .map_err(|e| bad(format!("group_values: {e}")))?,
+            events: serde_json::from_str::<Vec<RecordId>>(&raw.events)
+                .map_err(|e| bad(format!("events: {e}")))?,
+            count: u64::try_from(raw.count).map_err(|_| bad("negative event_count".into()))?,
+            first_seen: time("first_seen", &raw.first_seen)?,
+            last_seen: time("last_seen", &raw.last_seen)?,
+            state: parse_state(&raw.state).ok_or_else(|| bad(format!("state {:?}", raw.state)))?,
+            assignee: raw.assignee,
+            resolution: raw.resolution,
+            created_at: time("created_at", &raw.created_at)?,
+            updated_at: time("updated_at", &raw.updated_at)?,
+        })
+    }
+
+    pub(crate) fn raise_alerts_impl(
+        &self,
+        alerts: &[NewAlert],
+    ) -> Result<Vec<AlertOutcome>, MetaError> {
+        for alert in alerts {
+            alert.validate()?;
+        }
+        let mut conn = self.lock()?;
+        let err = |e| super::sqlite::classify(self.path(), e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            out.push(raise_one(&tx, alert).map_err(err)?);
+        }
+        tx.commit().map_err(err)?;
+        Ok(out)
+    }
+
+    pub(crate) fn alert_impl(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+    ) -> Result<Option<StoredAlert>, MetaError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let raw = self.with_conn(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM alerts WHERE tenant = ?1 AND id = ?2"
+            ))?
+            .query_row(params![tenant.as_str(), id], RawAlert::from_row)
+            .optional()
+        })?;
+        raw.map(|r| self.decode_alert(r)).transpose()
+    }
+
+    pub(crate) fn alerts_impl(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError> {
+        let before = filter
+            .before
+            .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let raws = self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM alerts \
+                 WHERE (?1 IS NULL OR tenant = ?1) AND (?2 IS NULL OR state = ?2) \
+                 AND (?3 IS NULL OR rule_id = ?3) AND severity >= ?4 AND id < ?5 \
+                 ORDER BY id DESC LIMIT ?6"
+            ))?;
+            let rows = statement.query_map(
+                params![
+                    filter.tenant.as_ref().map(TenantId::as_str),
+                    filter.state.map(name),
+                    filter.rule_id,
+                    filter.min_severity.map_or(0, severity_rank),
+                    before,
+                    limit
+                ],
+                RawAlert::from_row,
+            )?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        raws.into_iter().map(|r| self.decode_alert(r)).collect()
+    }
+
+    pub(crate) fn change_alert_impl(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+        change: &AlertChange,
+    ) -> Result<StoredAlert, MetaError> {
+        change.validate()?;
+        let missing = || MetaError::NoSuchAlert {
+            tenant: tenant.as_str().to_owned(),
+            id,
+        };
+        let row_id = i64::try_from(id).map_err(|_| missing())?;
+        {
+            let mut conn = self.lock()?;
+            let err = |e| super::sqlite::classify(self.path(), e);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let state: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM alerts WHERE tenant = ?1 AND id = ?2",
+                    params![tenant.as_str(), row_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(err)?;
+            let state = state.ok_or_else(missing)?;
+            let state = parse_state(&state)
+                .ok_or_else(|| self.corrupt("alerts", row_id, format!("state {state:?}")))?;
+            let next = change
+                .action
+                .next_state(state)
+                .map_err(|reason| MetaError::AlertState { id, reason })?;
+            let at = format_time(change.at);
+            use super::alerts::AlertAction;
+            match &change.action {
+                AlertAction::Close { resolution } => tx.execute(
+                    "UPDATE alerts SET state = ?1, resolution = ?2, updated_at = ?3 WHERE id = ?4",
+                    params![name(next), resolution, at, row_id],
+                ),
+                AlertAction::Reopen => tx.execute(
+                    "UPDATE alerts SET state = ?1, resolution = NULL, updated_at = ?2 WHERE id = ?3",
+                    params![name(next), at, row_id],
+                ),
+                AlertAction::Assign { assignee } => tx.execute(
+                    "UPDATE alerts SET assignee = ?1, updated_at = ?2 WHERE id = ?3",
+                    params![assignee, at, row_id],
+                ),
+                AlertAction::Acknowledge => tx.execute(
+                    "UPDATE alerts SET state = ?1, updated_at = ?2 WHERE id = ?3",
+                    params![name(next), at, row_id],
+                ),
+                AlertAction::Comment { .. } => tx.execute(
+                    "UPDATE alerts SET updated_at = ?1 WHERE id = ?2",
+                    params![at, row_id],
+                ),
+            }
+            .map_err(err)?;
+            history(
+                &tx,
+                row_id,
+                tenant.as_str(),
+                &at,
+                &change.actor,
+                change.action.name(),
+                change.action.detail(),
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        self.alert_impl(tenant, id)?.ok_or_else(missing)
+    }
+
+    pub(crate) fn alert_history_impl(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+    ) -> Result<Vec<AlertHistoryEntry>, MetaError> {
+        let Ok(row_id) = i64::try_from(id) else {
+            return Ok(Vec::new());
+        };
+        type Raw = (i64, i64, String, String, String, Option<String>);
+        let raws: Vec<Raw> = self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, alert_id, at, actor, action, detail FROM alert_history \
+                 WHERE tenant = ?1 AND alert_id = ?2 ORDER BY id",
+            )?;
+            let rows = statement.query_map(params![tenant.as_str(), row_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?;
+            rows.collect()
+        })?;
+        raws.into_iter()
+            .map(|(hid, alert, at, actor, action, detail)| {
+                let bad = |detail: String| self.corrupt("alert_history", hid, detail);
+                Ok(AlertHistoryEntry {
+                    id: u64::try_from(hid).map_err(|_| bad("negative id".into()))?,
+                    alert: u64::try_from(alert).map_err(|_| bad("negative alert id".into()))?,
+                    at: parse_time(&at).ok_or_else(|| bad(format!("at {at:?}")))?,
+                    actor,
+                    action,
+                    detail,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Merges `alert` into the open alert of its key when it falls within the window, else inserts
+/// it with a `raised` history entry.
+fn raise_one(conn: &Connection, alert: &NewAlert) -> rusqlite::Result<AlertOutcome> {
+    let open: Option<(i64, String, i64, String, String)> = conn
+        .prepare_cached(
+            "SELECT id, events, event_count, first_seen, last_seen FROM alerts \
+             WHERE tenant = ?1 AND dedup_key = ?2 AND state <> 'closed' \
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![alert.tenant.as_str(), alert.dedup_key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let window =
+        jiff::SignedDuration::from_secs(i64::try_from(alert.dedup_window_secs).unwrap_or(i64::MAX));
+    let count = i64::try_from(alert.count).unwrap_or(i64::MAX);
+    if let Some((id, events, old_count, first, last)) = open {
+        let (first, last) = (parse_time(&first), parse_time(&last));
+        let within = match (first, last) {
+            (Some(first), Some(last)) => within(alert.time, first, last, window),
+            _ => false,
+        };
+        if let (true, Some(first), Some(last)) = (within, first, last) {
+            let mut ids: Vec<RecordId> = serde_json::from_str(&events).unwrap_or_default();
+            for e in &alert.events {
+                if ids.len() >= MAX_ALERT_EVENTS {
+                    break;
+                }
+                if !ids.contains(e) {
+                    ids.push(*e);
+                }
+            }
+            conn.prepare_cached(
+                "UPDATE alerts SET events = ?1, event_count = ?2, first_seen = ?3, \
+                 last_seen = ?4, updated_at = ?5 WHERE id = ?6",
+            )?
+            .execute(params![
+                json(&ids),
+                old_count.saturating_add(count),
+                format_time(first.min(alert.time)),
+                format_time(last.max(alert.time)),
+                format_time(alert.raised_at),
+                id
+            ])?;
+            return Ok(AlertOutcome {
+                id: u64::try_from(id).unwrap_or(0),
+                raised: false,
+            });
+        }
+    }
+    let events: Vec<&RecordId> = alert.events.iter().take(MAX_ALERT_EVENTS).collect();
+    let group: &BTreeMap<String, String> = &alert.group;
+    let time = format_time(alert.time);
+    let raised = format_time(alert.raised_at);
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO alerts (tenant, dedup_key, source, rule_id, title, author, license, \
+             level, severity, attack, controls, group_values, events, event_count, first_seen, \
+             last_seen, state, assignee, resolution, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, \
+             'new', NULL, NULL, ?16, ?16) RETURNING id",
+        )?
+        .query_row(
+            params![
+                alert.tenant.as_str(),
+                alert.dedup_key,
+                alert.source.as_str(),
+                alert.rule_id,
+                alert.title,
+                alert.author,
+                alert.license,
+                alert.level,
+                severity_rank(alert.severity),
+                json(&alert.attack),
+                json(&alert.controls),
+                json(group),
+                json(&events),
+                count,
+                time,
+                raised,
+            ],
+            |r| r.get(0),
+        )?;
+    history(
+        conn,
+        id,
+        alert.tenant.as_str(),
+        &raised,
+        PIPELINE_ACTOR,
+        "raised",
+        None,
+    )?;
+    Ok(AlertOutcome {
+        id: u64::try_from(id).unwrap_or(0),
+        raised: true,
+    })
+}
+
+/// Whether `time` falls within `window` of the span `[first, last]`.
+fn within(
+    time: Timestamp,
+    first: Timestamp,
+    last: Timestamp,
+    window: jiff::SignedDuration,
+) -> bool {
+    let after_start = first
+        .checked_sub(window)
+        .map_or(true, |start| time >= start);
+    let before_end = last.checked_add(window).map_or(true, |end| time <= end);
+    after_start && before_end
+}
+
+fn history(
+    conn: &Connection,
+    alert: i64,
+    tenant: &str,
+    at: &str,
+    actor: &str,
+    action: &str,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO alert_history (alert_id, tenant, at, actor, action, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![alert, tenant, at, actor, action, detail])?;
+    Ok(())
+}
