@@ -126,7 +126,16 @@ impl Alerter {
             level: rule.level.as_deref(),
             tags: &rule.tags,
         };
-        self.raise(tenant, policy, source, settings, group, vec![event], time, now)
+        self.raise(
+            tenant,
+            policy,
+            source,
+            settings,
+            group,
+            vec![event],
+            time,
+            now,
+        )
     }
 
     /// The alert (or the suppression) of a correlation hit. Its events are the hit's, whose
@@ -160,7 +169,9 @@ impl Alerter {
             level: rule.level.as_deref(),
             tags: &rule.tags,
         };
-        Some(self.raise(tenant, policy, source, settings, group, events, hit.time, now))
+        Some(self.raise(
+            tenant, policy, source, settings, group, events, hit.time, now,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -265,15 +276,9 @@ mod tests {
             "device": {"hostname": "web1"}});
         let id = RecordId::derive("t", &["1"]);
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let Decision::Raise { alert, response } = alerter.from_match(
-            &tenant,
-            &Policy::default(),
-            &rule(),
-            id,
-            now,
-            &event,
-            now,
-        ) else {
+        let Decision::Raise { alert, response } =
+            alerter.from_match(&tenant, &Policy::default(), &rule(), id, now, &event, now)
+        else {
             panic!("suppressed")
         };
         assert_eq!(response, None);

@@ -60,7 +60,10 @@ impl Default for Defaults {
 }
 
 fn default_fields() -> Vec<String> {
-    DEFAULT_DEDUP_FIELDS.iter().map(|s| (*s).to_owned()).collect()
+    DEFAULT_DEDUP_FIELDS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
 }
 
 fn default_window() -> u64 {
@@ -108,7 +111,9 @@ impl Expiry {
         match self {
             Expiry::Toml(dt) => {
                 let (Some(d), None) = (dt.date, dt.time) else {
-                    return Err(format!("`expires = {dt}`: give a date (YYYY-MM-DD), no time"));
+                    return Err(format!(
+                        "`expires = {dt}`: give a date (YYYY-MM-DD), no time"
+                    ));
                 };
                 Date::new(
                     i16::try_from(d.year).map_err(|e| e.to_string())?,
@@ -208,7 +213,10 @@ impl Policy {
         if meta.len() > MAX_POLICY_BYTES {
             return Err(error(
                 0,
-                format!("{} bytes: larger than the {MAX_POLICY_BYTES}-byte limit", meta.len()),
+                format!(
+                    "{} bytes: larger than the {MAX_POLICY_BYTES}-byte limit",
+                    meta.len()
+                ),
             ));
         }
         let text = std::fs::read_to_string(path).map_err(|e| error(0, e.to_string()))?;
@@ -223,9 +231,9 @@ impl Policy {
             reason,
         };
         let file: PolicyFile = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map_or(0, |s| text.get(..s.start).unwrap_or("").lines().count().max(1));
+            let line = e.span().map_or(0, |s| {
+                text.get(..s.start).unwrap_or("").lines().count().max(1)
+            });
             error(line, e.message().to_owned())
         })?;
         let mut rules = BTreeMap::new();
@@ -241,12 +249,17 @@ impl Policy {
         for (i, raw) in file.exception.into_iter().enumerate() {
             let which = format!("[[exception]] {} (rule {:?})", i + 1, raw.rule);
             if raw.owner.trim().is_empty() || raw.reason.trim().is_empty() {
-                return Err(error(0, format!("{which}: an exception needs an owner and a reason")));
+                return Err(error(
+                    0,
+                    format!("{which}: an exception needs an owner and a reason"),
+                ));
             }
             if raw.when.is_empty() {
                 return Err(error(
                     0,
-                    format!("{which}: an exception needs `when` fields; one that matches everything would silence the rule"),
+                    format!(
+                        "{which}: an exception needs `when` fields; one that matches everything would silence the rule"
+                    ),
                 ));
             }
             let expires = raw
@@ -327,12 +340,27 @@ when = { "src_endpoint.ip" = ["10.0.0.10", "10.0.0.11"] }
         assert!(e.expired(day("2027-02-01T00:00:00Z")));
 
         for (bad, expected) in [
-            ("[[exception]]\nrule = \"*\"\nowner = \"\"\nreason = \"r\"\nexpires = 2027-01-01\nwhen = { a = \"b\" }\n", "owner and a reason"),
-            ("[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01\nwhen = {}\n", "needs `when`"),
-            ("[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nwhen = { a = \"b\" }\n", "expires"),
+            (
+                "[[exception]]\nrule = \"*\"\nowner = \"\"\nreason = \"r\"\nexpires = 2027-01-01\nwhen = { a = \"b\" }\n",
+                "owner and a reason",
+            ),
+            (
+                "[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01\nwhen = {}\n",
+                "needs `when`",
+            ),
+            (
+                "[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nwhen = { a = \"b\" }\n",
+                "expires",
+            ),
             ("[defaults]\ndedup_windw_secs = 1\n", "dedup_windw_secs"),
-            ("[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01T10:00:00Z\nwhen = { a = \"b\" }\n", "no time"),
-            ("[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nexpires = \"next week\"\nwhen = { a = \"b\" }\n", "not a date"),
+            (
+                "[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nexpires = 2027-01-01T10:00:00Z\nwhen = { a = \"b\" }\n",
+                "no time",
+            ),
+            (
+                "[[exception]]\nrule = \"*\"\nowner = \"o\"\nreason = \"r\"\nexpires = \"next week\"\nwhen = { a = \"b\" }\n",
+                "not a date",
+            ),
         ] {
             let e = Policy::parse(Path::new("alerting.toml"), bad).unwrap_err();
             assert!(e.to_string().contains(expected), "{bad}: {e}");

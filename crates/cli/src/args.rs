@@ -126,6 +126,19 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Handle alerts: list, show, acknowledge, close, reopen, assign, comment. Works on the
+    /// data directory's metadata database, also while the server runs; every change is recorded
+    /// with who and when.
+    ///
+    /// Examples:
+    ///   shieldwall alerts list --state new --severity high
+    ///   shieldwall alerts show 42
+    ///   shieldwall alerts close 42 --resolution "address blocked at the firewall"
+    #[command(verbatim_doc_comment)]
+    Alerts {
+        #[command(subcommand)]
+        command: crate::alerts::AlertsCommand,
+    },
     /// Manage the event store: retention policies, deletion by query, backup and restore,
     /// import of exported events, and a check of what is stored.
     ///

@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => crate::events::export(args),
         Command::Store { command } => crate::store_cmd::run(command),
         Command::Rules { command } => crate::rules::run(command),
+        Command::Alerts { command } => crate::alerts::run(command),
         Command::Schema {
             which: SchemaKind::Manifest,
         } => emit(&shieldwall_plan::manifest_schema(), None),

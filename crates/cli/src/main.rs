@@ -3,6 +3,7 @@
 //! Thin by design: it parses arguments, reads files, calls the library crates and writes their
 //! output. Every decision lives in a library; every message a person reads is composed here.
 
+mod alerts;
 mod args;
 mod commands;
 mod events;

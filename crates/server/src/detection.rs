@@ -2,8 +2,9 @@
 //! rules, from `rules_dir/<tenant>/`, evaluated through the `shieldwall-event` pipeline on every
 //! event once the store has it. Rule files are reloaded while the server runs; a tenant's
 //! correlation state lives in one [`Correlator`] per tenant, flushed when its stream goes quiet.
-//! Until alerts exist, matches and correlation hits are counted per tenant and rule for
-//! `status.json` and logged.
+//! Matches of rules that alert on their own and correlation hits become alerts (`alerting`),
+//! written to the MetaStore before the batch is acknowledged; every match and hit is also
+//! counted per tenant and rule for `status.json`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -19,6 +20,9 @@ use shieldwall_detect::{
     CorrelationSet, Correlator, Pipeline, RuleIndex, RuleSettings, TenantRules,
 };
 
+use shieldwall_store::meta::MetaStore;
+
+use crate::alerting::{AlertCounts, AlertWriter};
 use crate::config::DetectionSettings;
 
 /// A tenant's rules in service: the index and the correlations over its rules, replaced
@@ -107,6 +111,8 @@ pub struct DetectionSnapshot {
     pub correlation_hits: BTreeMap<String, BTreeMap<String, u64>>,
     /// Each tenant's correlation state and what it refused (late, ungrouped...).
     pub correlation_state: BTreeMap<String, CorrelatorStats>,
+    /// Alerts raised, merged, suppressed and waiting.
+    pub alerts: AlertCounts,
 }
 
 impl DetectionCounters {
@@ -124,6 +130,8 @@ pub struct Detection {
     rules: Option<TenantRules>,
     indexes: Indexes,
     correlators: SharedCorrelators,
+    alerts: Arc<Mutex<AlertWriter>>,
+    rules_dir: Option<std::path::PathBuf>,
     counters: Arc<DetectionCounters>,
     /// The errors reported at the last reload, so that each is logged once when it appears.
     reported: Vec<String>,
@@ -131,7 +139,11 @@ pub struct Detection {
 
 impl Detection {
     /// Loads the rules of `settings`; problems are reported by [`Detection::reload`], not fatal.
-    pub fn start(settings: &DetectionSettings) -> Detection {
+    /// Alerts go to `meta`.
+    pub fn start(
+        settings: &DetectionSettings,
+        meta: Arc<dyn MetaStore>,
+    ) -> Result<Detection, String> {
         let rules = settings.rules_dir.as_ref().map(|dir| {
             TenantRules::new(
                 dir.clone(),
@@ -153,11 +165,13 @@ impl Detection {
                 limits,
                 by_tenant: HashMap::new(),
             })),
+            alerts: Arc::new(Mutex::new(AlertWriter::new(meta)?)),
+            rules_dir: settings.rules_dir.clone(),
             counters: Arc::default(),
             reported: Vec::new(),
         };
         detection.reload();
-        detection
+        Ok(detection)
     }
 
     /// Picks up changed rule files; logs what changed and what is rejected.
@@ -166,11 +180,16 @@ impl Detection {
             return;
         };
         let changed = rules.refresh();
-        let errors: Vec<String> = rules
+        let mut errors: Vec<String> = rules
             .errors()
             .into_iter()
             .map(|(tenant, e)| format!("tenant {tenant:?}: {e}"))
             .collect();
+        if let Some(dir) = &self.rules_dir {
+            let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+            alerts.reload_policies(dir, rules.tenants());
+            errors.extend(alerts.errors.iter().cloned());
+        }
         if !changed.is_empty() {
             let mut indexes = self.indexes.write().unwrap_or_else(PoisonError::into_inner);
             for tenant in &changed {
@@ -237,6 +256,20 @@ impl Detection {
             .map(|(t, (c, _))| (t.clone(), c.stats()))
             .collect();
         drop(correlators);
+        let alert_counts = {
+            let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+            for (tenant, hit) in &hits {
+                if hit.alerts_alone()
+                    && let Ok(tenant) = shieldwall_core::TenantId::new(tenant.as_str())
+                {
+                    alerts.on_hit(&tenant, hit);
+                }
+            }
+            // A failure stays queued and is reported in the counts; the pipeline's next batch
+            // applies the back-pressure.
+            let _ = alerts.flush();
+            alerts.counts()
+        };
         let mut counts = self
             .counters
             .inner
@@ -246,6 +279,7 @@ impl Detection {
             record_hit(&mut counts, &tenant, &hit);
         }
         counts.correlation_state = state;
+        counts.alerts = alert_counts;
     }
 
     /// The counters `status.json` reports.
@@ -259,6 +293,7 @@ impl Detection {
             inner,
             indexes: Arc::clone(&self.indexes),
             correlators: Arc::clone(&self.correlators),
+            alerts: Arc::clone(&self.alerts),
             pipeline: Pipeline::shieldwall_event().map_err(|e| e.to_string())?,
             counters: Arc::clone(&self.counters),
         })
@@ -270,6 +305,7 @@ pub struct DetectingSink {
     inner: Box<dyn EventSink>,
     indexes: Indexes,
     correlators: SharedCorrelators,
+    alerts: Arc<Mutex<AlertWriter>>,
     pipeline: Pipeline,
     counters: Arc<DetectionCounters>,
 }
@@ -288,6 +324,7 @@ impl EventSink for DetectingSink {
             .correlators
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
         for event in events {
             let tenant = event.tenant.as_str();
             let Some(rules) = indexes.get(tenant) else {
@@ -298,13 +335,17 @@ impl EventSink for DetectingSink {
             };
             evaluated += 1;
             let fired = rules.index.fired(Some(&self.pipeline), &value);
+            if fired.is_empty() && rules.correlations.is_empty() {
+                continue;
+            }
+            let view = self.pipeline.view(&value);
             for i in &fired {
                 let Some(rule) = rules.index.rules().get(*i) else {
                     continue;
                 };
                 let name = rule.id.clone().unwrap_or_else(|| rule.title.clone());
                 if rules.correlations.alerts_alone(*i) {
-                    tracing::info!(
+                    tracing::debug!(
                         tenant,
                         rule = name.as_str(),
                         title = rule.title.as_str(),
@@ -312,13 +353,13 @@ impl EventSink for DetectingSink {
                         event = %event.id,
                         "rule fired"
                     );
+                    alerts.on_match(&event.tenant, rule, event.id, event.time, &view);
                 }
                 found.push((tenant.to_owned(), name));
             }
             if rules.correlations.is_empty() {
                 continue;
             }
-            let view = self.pipeline.view(&value);
             let observation = Observation {
                 time: event.time,
                 received: Some(event.received),
@@ -327,9 +368,14 @@ impl EventSink for DetectingSink {
                 fields: &view,
             };
             for hit in correlators.observe(tenant, &rules.correlations, &observation) {
+                if hit.alerts_alone() {
+                    alerts.on_hit(&event.tenant, &hit);
+                }
                 hits.push((tenant.to_owned(), hit));
             }
         }
+        let written = alerts.flush();
+        drop(alerts);
         drop(correlators);
         drop(indexes);
         let mut counts = self
@@ -349,7 +395,11 @@ impl EventSink for DetectingSink {
         for (tenant, hit) in hits {
             record_hit(&mut counts, &tenant, &hit);
         }
-        Ok(())
+        drop(counts);
+        written.map_err(|reason| SinkError {
+            path: std::path::PathBuf::from("meta.sqlite"),
+            source: std::io::Error::other(reason),
+        })
     }
 }
 

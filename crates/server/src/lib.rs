@@ -4,6 +4,7 @@
 //! assembly of collectors, spool writer, pipeline, parser reloading and source health into one
 //! process ([`run`]). Later the API and the console join the same process.
 
+pub mod alerting;
 pub mod config;
 pub mod detection;
 pub mod parsers;

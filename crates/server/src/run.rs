@@ -225,7 +225,8 @@ impl Server {
             }
         }
 
-        let detection = Detection::start(&config.detection);
+        let detection =
+            Detection::start(&config.detection, Arc::clone(&meta)).map_err(ServeError::Pipeline)?;
         let sink = detection
             .sink(Box::new(StoreSink::new(
                 Arc::clone(&store),

@@ -258,6 +258,18 @@ async fn send(addr: std::net::SocketAddr, lines: Vec<String>) {
     .unwrap();
 }
 
+/// The alerts of the default tenant, read from the MetaStore as another process would.
+fn alerts(data: &Path) -> Vec<shieldwall_store::meta::StoredAlert> {
+    use shieldwall_store::meta::{AlertFilter, MetaStore, SqliteMetaStore};
+    let meta = SqliteMetaStore::open(data.join("meta.sqlite")).unwrap();
+    meta.alerts(&AlertFilter {
+        tenant: Some(TenantId::new("default").unwrap()),
+        limit: 100,
+        ..AlertFilter::default()
+    })
+    .unwrap()
+}
+
 fn matches(data: &Path, rule: &str) -> u64 {
     status(data)["detection"]["matches"]["default"][rule]
         .as_u64()
@@ -334,6 +346,15 @@ async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
     .await;
     wait_for("the changed rule to fire", || matches(&data, new_rule) == 1).await;
     assert_eq!(matches(&data, rule), 2, "the old rule is out of service");
+    // The two failures of the first rule are one alert with a count of two (same host, address
+    // and user); the changed rule's match is another.
+    let alerts = alerts(&data);
+    let first: Vec<_> = alerts.iter().filter(|a| a.rule_id == rule).collect();
+    assert_eq!(first.len(), 1, "{alerts:#?}");
+    assert_eq!(first[0].count, 2);
+    assert_eq!(first[0].events.len(), 2);
+    assert_eq!(first[0].severity, shieldwall_core::Severity::Low);
+    assert_eq!(alerts.iter().filter(|a| a.rule_id == new_rule).count(), 1);
     server.shutdown().await.unwrap();
 }
 
@@ -392,5 +413,21 @@ async fn correlation_rules_fire_on_the_ingest_stream_and_flush_when_it_goes_quie
     );
     assert_eq!(state["late"], 0, "{now}");
     assert!(state["state_bytes"].as_u64().unwrap() > 0, "{now}");
+    // One alert: the correlation's (the failed-logon rule it refers to does not alert alone),
+    // crediting its author, with its events and the controls its techniques map to.
+    let alerts = alerts(&data);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let alert = &alerts[0];
+    assert_eq!(alert.title, "Brute force against one host");
+    assert_eq!(
+        alert.source,
+        shieldwall_store::meta::AlertSource::Correlation
+    );
+    assert_eq!(alert.author.as_deref(), Some("Shieldwall"));
+    assert_eq!(alert.severity, shieldwall_core::Severity::Medium);
+    assert_eq!(alert.events.len(), 10);
+    assert_eq!(alert.group["src_endpoint.ip"], "203.0.113.9");
+    assert!(alert.controls.contains(&"IAM-02".to_owned()), "{alert:?}");
+    assert_eq!(now["detection"]["alerts"]["raised"], 1, "{now}");
     server.shutdown().await.unwrap();
 }

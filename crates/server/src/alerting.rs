@@ -1,0 +1,217 @@
+//! Alerts on the ingest stream: each tenant's alerting policy (`rules_dir/<tenant>/alerting.toml`,
+//! reloaded with the rules), alerts built from the matches and hits detection reports, and their
+//! writing to the MetaStore, one transaction per batch. Alerts that cannot be written wait (up to
+//! a bound) and are retried with the next batch; past the bound the sink fails, so the pipeline
+//! stops acknowledging the spool and nothing is lost.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use shieldwall_alert::{Alerter, Decision, Policy};
+use shieldwall_core::{RecordId, TenantId};
+use shieldwall_detect::correlation::CorrelationHit;
+use shieldwall_detect::{EventFields, Rule};
+use shieldwall_store::meta::{MetaStore, NewAlert};
+
+/// Alerts waiting for the MetaStore beyond which the sink refuses batches.
+pub const MAX_PENDING_ALERTS: usize = 10_000;
+
+/// What alerting has done since the start, for `status.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlertCounts {
+    /// New alerts written.
+    pub raised: u64,
+    /// Repeats merged into open alerts.
+    pub merged: u64,
+    /// Matches and hits an exception suppressed, by tenant and exception owner.
+    pub suppressed: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Alerts waiting to be written.
+    pub pending: usize,
+    /// Failed writes to the MetaStore.
+    pub write_errors: u64,
+    /// The last write error.
+    pub last_error: Option<String>,
+    /// Exceptions past their expiry date (not applied), as `tenant: owner (reason), expired DATE`.
+    pub expired_exceptions: Vec<String>,
+}
+
+type Stamp = Option<(SystemTime, u64)>;
+
+/// Builds and writes alerts.
+pub struct AlertWriter {
+    alerter: Alerter,
+    meta: Arc<dyn MetaStore>,
+    policies: BTreeMap<String, (Stamp, Arc<Policy>)>,
+    default_policy: Arc<Policy>,
+    pending: Vec<NewAlert>,
+    counts: AlertCounts,
+    /// Policy files that do not load, by tenant (the last good policy stays in service).
+    pub errors: Vec<String>,
+}
+
+impl AlertWriter {
+    /// A writer into `meta`.
+    pub fn new(meta: Arc<dyn MetaStore>) -> Result<AlertWriter, String> {
+        Ok(AlertWriter {
+            alerter: Alerter::new().map_err(|e| e.to_string())?,
+            meta,
+            policies: BTreeMap::new(),
+            default_policy: Arc::new(Policy::default()),
+            pending: Vec::new(),
+            counts: AlertCounts::default(),
+            errors: Vec::new(),
+        })
+    }
+
+    /// Rereads the policy files of `tenants` under `rules_dir` that changed.
+    pub fn reload_policies<'a>(
+        &mut self,
+        rules_dir: &Path,
+        tenants: impl Iterator<Item = &'a str>,
+    ) {
+        let mut seen = Vec::new();
+        let mut errors = Vec::new();
+        for tenant in tenants {
+            seen.push(tenant.to_owned());
+            let path = rules_dir.join(tenant).join("alerting.toml");
+            let stamp = std::fs::metadata(&path)
+                .ok()
+                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+            if self.policies.get(tenant).is_some_and(|(s, _)| *s == stamp) {
+                continue;
+            }
+            match Policy::load(&path) {
+                Ok(policy) => {
+                    tracing::info!(
+                        tenant,
+                        exceptions = policy.exceptions.len(),
+                        rules = policy.rules.len(),
+                        "alerting policy loaded"
+                    );
+                    self.policies
+                        .insert(tenant.to_owned(), (stamp, Arc::new(policy)));
+                }
+                Err(e) => errors.push(format!("tenant {tenant:?}: {e}")),
+            }
+        }
+        self.policies.retain(|t, _| seen.contains(t));
+        let now = Timestamp::now();
+        self.counts.expired_exceptions = self
+            .policies
+            .iter()
+            .flat_map(|(tenant, (_, p))| {
+                p.expired(now).map(move |e| {
+                    format!(
+                        "{tenant}: {} ({}), expired {}",
+                        e.owner, e.reason, e.expires
+                    )
+                })
+            })
+            .collect();
+        self.errors = errors;
+    }
+
+    fn policy(&self, tenant: &str) -> Arc<Policy> {
+        self.policies
+            .get(tenant)
+            .map_or_else(|| Arc::clone(&self.default_policy), |(_, p)| Arc::clone(p))
+    }
+
+    fn take(&mut self, tenant: &TenantId, decision: Decision) {
+        match decision {
+            Decision::Raise { alert, .. } => self.pending.push(*alert),
+            Decision::Suppressed { owner, .. } => {
+                *self
+                    .counts
+                    .suppressed
+                    .entry(tenant.as_str().to_owned())
+                    .or_default()
+                    .entry(owner)
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Queues the alert of `rule` matching an event.
+    pub fn on_match(
+        &mut self,
+        tenant: &TenantId,
+        rule: &Rule,
+        event: RecordId,
+        time: Timestamp,
+        fields: &dyn EventFields,
+    ) {
+        let policy = self.policy(tenant.as_str());
+        let decision =
+            self.alerter
+                .from_match(tenant, &policy, rule, event, time, fields, Timestamp::now());
+        self.take(tenant, decision);
+    }
+
+    /// Queues the alert of a correlation hit.
+    pub fn on_hit(&mut self, tenant: &TenantId, hit: &CorrelationHit) {
+        let policy = self.policy(tenant.as_str());
+        if let Some(decision) = self
+            .alerter
+            .from_hit(tenant, &policy, hit, Timestamp::now())
+        {
+            self.take(tenant, decision);
+        }
+    }
+
+    /// Writes what is queued. An error leaves it queued; past [`MAX_PENDING_ALERTS`] it is
+    /// returned, so that the caller stops taking new work.
+    pub fn flush(&mut self) -> Result<(), String> {
+        if self.pending.is_empty() {
+            self.counts.pending = 0;
+            return Ok(());
+        }
+        match self.meta.raise_alerts(&self.pending) {
+            Ok(outcomes) => {
+                for (alert, outcome) in self.pending.iter().zip(&outcomes) {
+                    if outcome.raised {
+                        self.counts.raised += 1;
+                        tracing::warn!(
+                            tenant = alert.tenant.as_str(),
+                            alert = outcome.id,
+                            rule = alert.rule_id.as_str(),
+                            title = alert.title.as_str(),
+                            severity = ?alert.severity,
+                            "alert raised"
+                        );
+                    } else {
+                        self.counts.merged += 1;
+                    }
+                }
+                self.pending.clear();
+                self.counts.pending = 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.counts.write_errors += 1;
+                let message = e.to_string();
+                if self.counts.last_error.as_deref() != Some(message.as_str()) {
+                    tracing::error!("alerts could not be written, kept for a retry: {message}");
+                }
+                self.counts.last_error = Some(message.clone());
+                self.counts.pending = self.pending.len();
+                if self.pending.len() > MAX_PENDING_ALERTS {
+                    return Err(format!(
+                        "{} alerts wait for the metadata store: {message}",
+                        self.pending.len()
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The counts for `status.json`.
+    pub fn counts(&self) -> AlertCounts {
+        self.counts.clone()
+    }
+}
