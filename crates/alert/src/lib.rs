@@ -226,6 +226,7 @@ impl Alerter {
             time,
             raised_at: now,
             rule_id: source.rule_id,
+            notify: Vec::new(),
         };
         Decision::Raise {
             alert: Box::new(alert),

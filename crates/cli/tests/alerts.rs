@@ -56,6 +56,7 @@ fn alert(tenant: &str, key: &str, severity: Severity, second: i64) -> NewAlert {
         count: 1,
         time: Timestamp::from_second(1_800_000_000 + second).unwrap(),
         raised_at: Timestamp::from_second(1_800_000_000 + second).unwrap(),
+        notify: Vec::new(),
     }
 }
 

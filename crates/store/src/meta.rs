@@ -14,7 +14,8 @@
 //! - **alerts** (`alerts` module): raised by the alert pipeline, repeats merged into the open
 //!   alert of the same deduplication key within its window, changed by analysts (acknowledge,
 //!   close with a resolution, reopen, assign, comment), every change kept in an append-only
-//!   history with who and when.
+//!   history with who and when; and the **notification outbox** (`outbox` module), queued in
+//!   the transaction that raises an alert.
 //! - later: users, roles and the audit trail, added to the same database by new migrations.
 //!
 //! Events themselves never live here (see the `events` module).
@@ -58,6 +59,7 @@ use shieldwall_core::TenantId;
 pub mod alerts;
 mod error;
 mod migrations;
+pub mod outbox;
 mod sqlite;
 mod sqlite_alerts;
 pub mod suite;
@@ -69,6 +71,7 @@ pub use alerts::{
 };
 pub use error::MetaError;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use outbox::{DeliveryOutcome, DeliveryState, OutboxItem};
 pub use sqlite::SqliteMetaStore;
 pub use sqlite_alerts::PIPELINE_ACTOR;
 
@@ -145,6 +148,28 @@ pub trait MetaStore: Send + Sync {
         tenant: &TenantId,
         id: u64,
     ) -> Result<Vec<AlertHistoryEntry>, MetaError>;
+
+    /// Pending notifications due at `now`, earliest first, at most `limit`. (Raising an alert
+    /// queues one per channel in its `notify`.)
+    fn due_notifications(&self, now: Timestamp, limit: usize)
+    -> Result<Vec<OutboxItem>, MetaError>;
+
+    /// Records an attempt's outcome for a pending notification ([`MetaError::NotificationDone`]
+    /// when it is no longer pending) and returns it as changed.
+    fn record_delivery(
+        &self,
+        id: u64,
+        outcome: &DeliveryOutcome,
+        at: Timestamp,
+    ) -> Result<OutboxItem, MetaError>;
+
+    /// Notifications of a tenant (or all) in a state (or any), newest first.
+    fn notifications(
+        &self,
+        tenant: Option<&TenantId>,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, MetaError>;
 
     /// Writes a consistent copy of the whole store to `dest` while other threads and processes
     /// go on writing. `dest` must not exist: an existing file is never overwritten

@@ -15,8 +15,8 @@ use jiff::Timestamp;
 use shieldwall_core::TenantId;
 use shieldwall_store::meta::{
     APPLICATION_ID, AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, DeletionRecord,
-    MetaError, MetaStore, NewAlert, NewDeletion, RetentionPolicy, SCHEMA_VERSION, SqliteMetaStore,
-    StoredAlert, suite,
+    DeliveryOutcome, DeliveryState, MetaError, MetaStore, NewAlert, NewDeletion, OutboxItem,
+    RetentionPolicy, SCHEMA_VERSION, SqliteMetaStore, StoredAlert, suite,
 };
 
 fn open_boxed(path: &Path) -> Result<Box<dyn MetaStore>, MetaError> {
@@ -130,6 +130,25 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         fn alert_history(&self, _: &TenantId, _: u64) -> Result<Vec<AlertHistoryEntry>, MetaError> {
             Ok(Vec::new())
         }
+        fn due_notifications(&self, _: Timestamp, _: usize) -> Result<Vec<OutboxItem>, MetaError> {
+            Ok(Vec::new())
+        }
+        fn record_delivery(
+            &self,
+            id: u64,
+            _: &DeliveryOutcome,
+            _: Timestamp,
+        ) -> Result<OutboxItem, MetaError> {
+            Err(MetaError::NoSuchNotification { id })
+        }
+        fn notifications(
+            &self,
+            _: Option<&TenantId>,
+            _: Option<DeliveryState>,
+            _: usize,
+        ) -> Result<Vec<OutboxItem>, MetaError> {
+            Ok(Vec::new())
+        }
         fn backup_to(&self, _: &Path) -> Result<(), MetaError> {
             panic!("backup not implemented")
         }
@@ -143,6 +162,7 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         "concurrent writers lose nothing",
         "alerts merge repeats within the window",
         "alert lifecycle and history",
+        "notification outbox",
         "backup never overwrites: panicked: backup not implemented",
     ] {
         assert!(

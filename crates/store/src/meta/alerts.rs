@@ -81,6 +81,9 @@ pub struct NewAlert {
     pub time: Timestamp,
     /// When the pipeline raised it.
     pub raised_at: Timestamp,
+    /// The notification channels to notify when it is raised (not when it merges).
+    #[serde(default)]
+    pub notify: Vec<String>,
 }
 
 impl NewAlert {
@@ -107,6 +110,15 @@ impl NewAlert {
         }
         if i64::try_from(self.dedup_window_secs).is_err() {
             return invalid("dedup_window_secs is too large".into());
+        }
+        if self
+            .notify
+            .iter()
+            .any(|c| c.is_empty() || c.len() > 256 || c.contains('\0'))
+        {
+            return invalid(
+                "a notification channel name must be 1 to 256 bytes without NUL".into(),
+            );
         }
         Ok(())
     }

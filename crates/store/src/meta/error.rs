@@ -144,4 +144,18 @@ pub enum MetaError {
         /// Why not.
         reason: String,
     },
+    /// No notification of that id.
+    #[error("no notification {id} in the outbox")]
+    NoSuchNotification {
+        /// The id asked for.
+        id: u64,
+    },
+    /// The notification was already delivered or given up.
+    #[error("notification {id} is already {state}")]
+    NotificationDone {
+        /// The notification.
+        id: u64,
+        /// Its state.
+        state: String,
+    },
 }

@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "alerts",
         sql: include_str!("migrations/0002_alerts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "notification outbox",
+        sql: include_str!("migrations/0003_outbox.sql"),
+    },
 ];
 
 /// The schema version this build writes and the newest it reads.
@@ -64,7 +69,11 @@ mod tests {
     /// Append the checksum of a new migration here when you add it.
     #[test]
     fn released_migrations_are_unchanged() {
-        const RELEASED: &[(u32, u64)] = &[(1, 0x0e8f_3510_f245_a6a2), (2, 0x6fdd_5ba7_0cae_2997)];
+        const RELEASED: &[(u32, u64)] = &[
+            (1, 0x0e8f_3510_f245_a6a2),
+            (2, 0x6fdd_5ba7_0cae_2997),
+            (3, 0x7b57_4b61_ccb4_a2a1),
+        ];
         let found: Vec<(u32, u64)> = MIGRATIONS
             .iter()
             .map(|m| (m.version, checksum(m.sql)))

@@ -21,6 +21,7 @@ use super::alerts::{
     AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, NewAlert, StoredAlert,
 };
 use super::migrations::{APPLICATION_ID, MIGRATIONS, Migration, SCHEMA_VERSION};
+use super::outbox::{DeliveryOutcome, DeliveryState, OutboxItem};
 use super::{DeletionRecord, MetaError, MetaStore, NewDeletion, RetentionPolicy};
 
 /// What error messages call an in-memory store.
@@ -226,6 +227,32 @@ impl MetaStore for SqliteMetaStore {
         id: u64,
     ) -> Result<Vec<AlertHistoryEntry>, MetaError> {
         self.alert_history_impl(tenant, id)
+    }
+
+    fn due_notifications(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, MetaError> {
+        self.due_notifications_impl(now, limit)
+    }
+
+    fn record_delivery(
+        &self,
+        id: u64,
+        outcome: &DeliveryOutcome,
+        at: Timestamp,
+    ) -> Result<OutboxItem, MetaError> {
+        self.record_delivery_impl(id, outcome, at)
+    }
+
+    fn notifications(
+        &self,
+        tenant: Option<&TenantId>,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, MetaError> {
+        self.notifications_impl(tenant, state, limit)
     }
 
     fn schema_version(&self) -> Result<u32, MetaError> {

@@ -11,6 +11,7 @@ use super::alerts::{
     AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSource, MAX_ALERT_EVENTS,
     NewAlert, StoredAlert, name, parse_state, severity_from_rank, severity_rank,
 };
+use super::outbox::{DeliveryOutcome, DeliveryState, OutboxItem};
 use super::sqlite::{format_time, parse_time};
 use super::{MetaError, SqliteMetaStore};
 
@@ -390,6 +391,13 @@ fn raise_one(conn: &Connection, alert: &NewAlert) -> rusqlite::Result<AlertOutco
         "raised",
         None,
     )?;
+    for channel in &alert.notify {
+        conn.prepare_cached(
+            "INSERT INTO outbox (tenant, alert_id, channel, state, attempts, next_attempt_at, \
+             created_at) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4)",
+        )?
+        .execute(params![alert.tenant.as_str(), id, channel, raised])?;
+    }
     Ok(AlertOutcome {
         id: u64::try_from(id).unwrap_or(0),
         raised: true,
@@ -425,4 +433,141 @@ fn history(
     )?
     .execute(params![alert, tenant, at, actor, action, detail])?;
     Ok(())
+}
+
+const OUTBOX_COLUMNS: &str = "id, tenant, alert_id, channel, state, attempts, next_attempt_at, last_error, created_at, done_at";
+
+type RawOutbox = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn raw_outbox(r: &Row<'_>) -> rusqlite::Result<RawOutbox> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+impl SqliteMetaStore {
+    fn decode_outbox(&self, raw: RawOutbox) -> Result<OutboxItem, MetaError> {
+        let (id, tenant, alert, channel, state, attempts, next, last_error, created, done) = raw;
+        let bad = |detail: String| self.corrupt("outbox", id, detail);
+        let time = |column: &str, text: &str| {
+            parse_time(text).ok_or_else(|| bad(format!("{column} {text:?} is not a timestamp")))
+        };
+        Ok(OutboxItem {
+            id: u64::try_from(id).map_err(|_| bad("negative id".into()))?,
+            tenant: TenantId::new(tenant).map_err(|e| bad(e.to_string()))?,
+            alert: u64::try_from(alert).map_err(|_| bad("negative alert id".into()))?,
+            channel,
+            state: DeliveryState::parse(&state).ok_or_else(|| bad(format!("state {state:?}")))?,
+            attempts: u32::try_from(attempts).map_err(|_| bad(format!("attempts {attempts}")))?,
+            next_attempt_at: time("next_attempt_at", &next)?,
+            last_error,
+            created_at: time("created_at", &created)?,
+            done_at: done.map(|d| time("done_at", &d)).transpose()?,
+        })
+    }
+
+    pub(crate) fn due_notifications_impl(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, MetaError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let raws = self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' \
+                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
+            ))?;
+            let rows = statement.query_map(params![format_time(now), limit], raw_outbox)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        raws.into_iter().map(|r| self.decode_outbox(r)).collect()
+    }
+
+    pub(crate) fn record_delivery_impl(
+        &self,
+        id: u64,
+        outcome: &DeliveryOutcome,
+        at: Timestamp,
+    ) -> Result<OutboxItem, MetaError> {
+        let missing = || MetaError::NoSuchNotification { id };
+        let row = i64::try_from(id).map_err(|_| missing())?;
+        let at_text = format_time(at);
+        let changed = self.with_conn(|conn| match outcome {
+            DeliveryOutcome::Delivered => conn.execute(
+                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL, \
+                 done_at = ?1 WHERE id = ?2 AND state = 'pending'",
+                params![at_text, row],
+            ),
+            DeliveryOutcome::Retry { error, at: next } => conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2 \
+                 WHERE id = ?3 AND state = 'pending'",
+                params![error, format_time(*next), row],
+            ),
+            DeliveryOutcome::Failed { error } => conn.execute(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?1, \
+                 done_at = ?2 WHERE id = ?3 AND state = 'pending'",
+                params![error, at_text, row],
+            ),
+        })?;
+        let raw = self.with_conn(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?1"
+            ))?
+            .query_row(params![row], raw_outbox)
+            .optional()
+        })?;
+        let item = self.decode_outbox(raw.ok_or_else(missing)?)?;
+        if changed == 0 {
+            return Err(MetaError::NotificationDone {
+                id,
+                state: item.state.as_str().to_owned(),
+            });
+        }
+        Ok(item)
+    }
+
+    pub(crate) fn notifications_impl(
+        &self,
+        tenant: Option<&TenantId>,
+        state: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, MetaError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let raws = self.with_conn(|conn| {
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE (?1 IS NULL OR tenant = ?1) \
+                 AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
+            ))?;
+            let rows = statement.query_map(
+                params![
+                    tenant.map(TenantId::as_str),
+                    state.map(DeliveryState::as_str),
+                    limit
+                ],
+                raw_outbox,
+            )?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        raws.into_iter().map(|r| self.decode_outbox(r)).collect()
+    }
 }

@@ -59,6 +59,7 @@ const CHECKS: &[(&str, Check)] = &[
         "alert filters and pages",
         super::suite_alerts::filters_and_pages,
     ),
+    ("notification outbox", super::suite_alerts::outbox),
     ("backup never overwrites", backup_never_overwrites),
 ];
 

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use shieldwall_core::{AlertState, RecordId, Severity, TenantId};
 
 use super::alerts::{AlertAction, AlertChange, AlertFilter, AlertSource, NewAlert, StoredAlert};
+use super::outbox::{DeliveryOutcome, DeliveryState};
 use super::suite::Make;
 use super::{MetaError, MetaStore, PIPELINE_ACTOR};
 
@@ -40,6 +41,7 @@ fn new_alert(tenant: &TenantId, key: &str, seconds: i64, event: &str) -> Result<
         count: 1,
         time: at(seconds)?,
         raised_at: at(seconds + 1)?,
+        notify: Vec::new(),
     })
 }
 
@@ -378,6 +380,81 @@ pub(crate) fn filters_and_pages(make: Make<'_>) -> Result<(), String> {
             "all tenants gave {} alerts, expected 6",
             everyone.len()
         ));
+    }
+    Ok(())
+}
+
+/// Raising an alert queues one notification per channel (a merge queues none); attempts are
+/// recorded until delivered or given up, and a finished one cannot be recorded again.
+pub(crate) fn outbox(make: Make<'_>) -> Result<(), String> {
+    let store = make();
+    let store: &dyn MetaStore = &*store;
+    let a = tenant("acme")?;
+    let mut alert = new_alert(&a, "k", 0, "e1")?;
+    alert.notify = vec!["soc-webhook".into(), "soc-mail".into()];
+    let (id, _) = raise(store, &alert)?;
+    raise(store, &alert)?; // a merge: no new notifications
+    let due = ok("due_notifications", store.due_notifications(at(1)?, 10))?;
+    let channels: Vec<&str> = due.iter().map(|n| n.channel.as_str()).collect();
+    if channels != ["soc-webhook", "soc-mail"] || due.iter().any(|n| n.alert != id) {
+        return Err(format!("due after raising: {due:?}"));
+    }
+    if !ok("due_notifications", store.due_notifications(at(0)?, 10))?.is_empty() {
+        return Err("notifications were due before the alert was raised".into());
+    }
+    let (webhook, mail) = match due.as_slice() {
+        [w, m] => (w.id, m.id),
+        _ => return Err("two notifications expected".into()),
+    };
+    let retry = DeliveryOutcome::Retry {
+        error: "connection refused".into(),
+        at: at(100)?,
+    };
+    let item = ok(
+        "record_delivery",
+        store.record_delivery(webhook, &retry, at(2)?),
+    )?;
+    if item.attempts != 1 || item.state != DeliveryState::Pending || item.last_error.is_none() {
+        return Err(format!("after a retry: {item:?}"));
+    }
+    let due = ok("due_notifications", store.due_notifications(at(50)?, 10))?;
+    if due.iter().map(|n| n.id).collect::<Vec<_>>() != [mail] {
+        return Err(format!("the retried one was due before its time: {due:?}"));
+    }
+    ok(
+        "record_delivery",
+        store.record_delivery(mail, &DeliveryOutcome::Delivered, at(3)?),
+    )?;
+    let failed = DeliveryOutcome::Failed {
+        error: "gave up after 12 attempts".into(),
+    };
+    let item = ok(
+        "record_delivery",
+        store.record_delivery(webhook, &failed, at(200)?),
+    )?;
+    if item.state != DeliveryState::Failed || item.done_at != Some(at(200)?) {
+        return Err(format!("after giving up: {item:?}"));
+    }
+    if !matches!(
+        store.record_delivery(mail, &DeliveryOutcome::Delivered, at(4)?),
+        Err(MetaError::NotificationDone { .. })
+    ) {
+        return Err("a delivered notification was recorded again".into());
+    }
+    let failed_list = ok(
+        "notifications",
+        store.notifications(Some(&a), Some(DeliveryState::Failed), 10),
+    )?;
+    if failed_list.iter().map(|n| n.id).collect::<Vec<_>>() != [webhook] {
+        return Err(format!("failed notifications: {failed_list:?}"));
+    }
+    if !ok(
+        "due_notifications",
+        store.due_notifications(at(10_000)?, 10),
+    )?
+    .is_empty()
+    {
+        return Err("finished notifications are still due".into());
     }
     Ok(())
 }
