@@ -1,0 +1,389 @@
+//! E-mail over SMTP submission (RFC 6409): STARTTLS by default (and required: a server that does
+//! not offer it is refused rather than sent to in clear), TLS from the first byte, or plain only
+//! when set explicitly. AUTH PLAIN is only sent over TLS. The alert goes as a plain text mail,
+//! base64-encoded (so no line of it can end the data early).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_rustls::TlsConnector;
+
+use crate::{ConfigError, DeliveryError, Message, address, tls};
+
+/// The longest reply line read.
+const MAX_LINE: usize = 4096;
+/// The most lines one reply may have.
+const MAX_REPLY_LINES: usize = 100;
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTls {
+    /// Plain connection upgraded with STARTTLS, which must be offered (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: only on explicit setting.
+    None,
+}
+
+/// An e-mail channel.
+#[derive(Clone)]
+pub struct Email {
+    host: String,
+    port: u16,
+    tls: EmailTls,
+    from: String,
+    to: Vec<String>,
+    auth: Option<(String, String)>,
+    config: Option<Arc<ClientConfig>>,
+    allow_private: bool,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Email")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_address(address: &str) -> Result<(), ConfigError> {
+    let ok = address.contains('@')
+        && address.len() <= 254
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | '"'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "{address:?} is not a plain e-mail address"
+        )))
+    }
+}
+
+impl Email {
+    /// An e-mail channel; `port` defaults by `tls`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        host: String,
+        port: Option<u16>,
+        tls: EmailTls,
+        from: String,
+        to: Vec<String>,
+        auth: Option<(String, String)>,
+        ca_file: Option<&std::path::Path>,
+        allow_private: bool,
+        timeout: Duration,
+    ) -> Result<Email, ConfigError> {
+        check_address(&from)?;
+        for t in &to {
+            check_address(t)?;
+        }
+        if auth.is_some() && tls == EmailTls::None {
+            return Err(ConfigError(
+                "a password is never sent without TLS: use tls = \"starttls\" or \"tls\"".into(),
+            ));
+        }
+        Ok(Email {
+            port: port.unwrap_or(match tls {
+                EmailTls::Tls => 465,
+                EmailTls::Starttls | EmailTls::None => 587,
+            }),
+            config: (tls != EmailTls::None)
+                .then(|| tls::client_config(ca_file))
+                .transpose()?,
+            host,
+            tls,
+            from,
+            to,
+            auth,
+            allow_private,
+            timeout,
+        })
+    }
+
+    /// One attempt to send the alert to every recipient.
+    pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
+        tokio::time::timeout(self.timeout, self.send(message))
+            .await
+            .unwrap_or_else(|_| {
+                Err(DeliveryError::retry(format!(
+                    "SMTP {}: no answer within {} s",
+                    self.host,
+                    self.timeout.as_secs()
+                )))
+            })
+    }
+
+    async fn tls_wrap<S>(
+        &self,
+        stream: S,
+    ) -> Result<tokio_rustls::client::TlsStream<S>, DeliveryError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let config = self
+            .config
+            .as_ref()
+            .ok_or_else(|| DeliveryError::permanent("TLS is not configured".into()))?;
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|e| DeliveryError::permanent(format!("{}: {e}", self.host)))?;
+        TlsConnector::from(Arc::clone(config))
+            .connect(name, stream)
+            .await
+            .map_err(|e| DeliveryError::retry(format!("TLS with {}: {e}", self.host)))
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
+        let addresses = address::resolve(&self.host, self.port, self.allow_private).await?;
+        let tcp = address::connect(&self.host, &addresses, self.timeout).await?;
+        match self.tls {
+            EmailTls::Tls => {
+                let mut conn = Conn::new(self.tls_wrap(tcp).await?, &self.host);
+                conn.expect(220).await?;
+                conn.ehlo().await?;
+                self.transaction(&mut conn, message, true).await
+            }
+            EmailTls::None => {
+                let mut conn = Conn::new(tcp, &self.host);
+                conn.expect(220).await?;
+                conn.ehlo().await?;
+                self.transaction(&mut conn, message, false).await
+            }
+            EmailTls::Starttls => {
+                let mut conn = Conn::new(tcp, &self.host);
+                conn.expect(220).await?;
+                let capabilities = conn.ehlo().await?;
+                if !capabilities.iter().any(|c| {
+                    c.split_whitespace()
+                        .next()
+                        .is_some_and(|w| w.eq_ignore_ascii_case("STARTTLS"))
+                }) {
+                    return Err(DeliveryError::retry(format!(
+                        "SMTP {} does not offer STARTTLS; refusing to send in clear (set tls = \"none\" to allow it)",
+                        self.host
+                    )));
+                }
+                conn.command("STARTTLS", 220).await?;
+                let plain = conn.into_inner()?;
+                let mut conn = Conn::new(self.tls_wrap(plain).await?, &self.host);
+                conn.ehlo().await?;
+                self.transaction(&mut conn, message, true).await
+            }
+        }
+    }
+
+    async fn transaction<S>(
+        &self,
+        conn: &mut Conn<S>,
+        message: &Message,
+        secure: bool,
+    ) -> Result<(), DeliveryError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        if let Some((user, password)) = &self.auth {
+            if !secure {
+                return Err(DeliveryError::permanent("refusing AUTH without TLS".into()));
+            }
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+            conn.command_secret(&format!("AUTH PLAIN {token}"), 235)
+                .await?;
+        }
+        conn.command(&format!("MAIL FROM:<{}>", self.from), 250)
+            .await?;
+        for to in &self.to {
+            conn.command_any(&format!("RCPT TO:<{to}>"), &[250, 251])
+                .await?;
+        }
+        conn.command("DATA", 354).await?;
+        conn.write(self.compose(message).as_bytes()).await?;
+        conn.command(".", 250).await?;
+        // The message is accepted; a failed QUIT changes nothing.
+        let _ = conn.command("QUIT", 221).await;
+        Ok(())
+    }
+
+    /// The mail, with CRLF line ends, ready for DATA (without the final dot).
+    fn compose(&self, message: &Message) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let subject = message.subject.replace(['\r', '\n'], " ");
+        let date = jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
+        let domain = self.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        let mut out = String::new();
+        out.push_str(&format!("Date: {date}\r\n"));
+        out.push_str(&format!("From: <{}>\r\n", self.from));
+        let to: Vec<String> = self.to.iter().map(|t| format!("<{t}>")).collect();
+        out.push_str(&format!("To: {}\r\n", to.join(", ")));
+        out.push_str(&format!(
+            "Subject: =?utf-8?B?{}?=\r\n",
+            b64.encode(subject.as_bytes())
+        ));
+        out.push_str(&format!(
+            "Message-ID: <shieldwall-{}@{domain}>\r\n",
+            message.delivery
+        ));
+        out.push_str(&format!("X-Shieldwall-Delivery: {}\r\n", message.delivery));
+        out.push_str("MIME-Version: 1.0\r\n");
+        out.push_str("Content-Type: text/plain; charset=utf-8\r\n");
+        out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+        let body = b64.encode(message.text.as_bytes());
+        for chunk in body.as_bytes().chunks(76) {
+            out.push_str(&String::from_utf8_lossy(chunk));
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+/// An SMTP conversation: commands out, replies in, with bounded reads.
+struct Conn<S> {
+    stream: S,
+    buffer: Vec<u8>,
+    host: String,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    fn new(stream: S, host: &str) -> Conn<S> {
+        Conn {
+            stream,
+            buffer: Vec::new(),
+            host: host.to_owned(),
+        }
+    }
+
+    /// The stream, for the TLS upgrade. Bytes the server sent after its STARTTLS reply would be
+    /// read as if protected by TLS (an injection attack), so they are refused.
+    fn into_inner(self) -> Result<S, DeliveryError> {
+        if !self.buffer.is_empty() {
+            return Err(DeliveryError::retry(format!(
+                "SMTP {} sent data after its STARTTLS reply; refused",
+                self.host
+            )));
+        }
+        Ok(self.stream)
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), DeliveryError> {
+        self.stream
+            .write_all(bytes)
+            .await
+            .map_err(|e| DeliveryError::retry(format!("SMTP {}: {e}", self.host)))
+    }
+
+    async fn line(&mut self) -> Result<String, DeliveryError> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                return Ok(String::from_utf8_lossy(&line).trim_end().to_owned());
+            }
+            if self.buffer.len() > MAX_LINE {
+                return Err(DeliveryError::retry(format!(
+                    "SMTP {}: reply line too long",
+                    self.host
+                )));
+            }
+            let mut chunk = [0u8; 1024];
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .await
+                .map_err(|e| DeliveryError::retry(format!("SMTP {}: {e}", self.host)))?;
+            if n == 0 {
+                return Err(DeliveryError::retry(format!(
+                    "SMTP {}: connection closed",
+                    self.host
+                )));
+            }
+            self.buffer.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+        }
+    }
+
+    /// A reply: its code and the text of each line.
+    async fn reply(&mut self) -> Result<(u16, Vec<String>), DeliveryError> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line().await?;
+            let code = line
+                .get(..3)
+                .and_then(|c| c.parse::<u16>().ok())
+                .ok_or_else(|| {
+                    DeliveryError::retry(format!("SMTP {}: not a reply: {line:?}", self.host))
+                })?;
+            let more = line.as_bytes().get(3) == Some(&b'-');
+            lines.push(line.get(4..).unwrap_or("").to_owned());
+            if !more {
+                return Ok((code, lines));
+            }
+            if lines.len() >= MAX_REPLY_LINES {
+                return Err(DeliveryError::retry(format!(
+                    "SMTP {}: reply too long",
+                    self.host
+                )));
+            }
+        }
+    }
+
+    async fn expect(&mut self, want: u16) -> Result<Vec<String>, DeliveryError> {
+        self.expect_any(&[want], "the greeting").await
+    }
+
+    async fn expect_any(
+        &mut self,
+        want: &[u16],
+        after: &str,
+    ) -> Result<Vec<String>, DeliveryError> {
+        let (code, lines) = self.reply().await?;
+        if want.contains(&code) {
+            return Ok(lines);
+        }
+        let error = format!(
+            "SMTP {} answered {code} to {after}: {}",
+            self.host,
+            lines.join(" ")
+        );
+        // 5xx is a refusal that a retry repeats; still retried, since the cause (a full
+        // mailbox, a policy) may pass, and the outbox gives up after its attempts.
+        Err(DeliveryError::retry(error))
+    }
+
+    async fn command(&mut self, line: &str, want: u16) -> Result<Vec<String>, DeliveryError> {
+        self.command_any(line, &[want]).await
+    }
+
+    async fn command_any(
+        &mut self,
+        line: &str,
+        want: &[u16],
+    ) -> Result<Vec<String>, DeliveryError> {
+        self.write(format!("{line}\r\n").as_bytes()).await?;
+        let verb = line.split_whitespace().next().unwrap_or(line).to_owned();
+        self.expect_any(want, &verb).await
+    }
+
+    /// A command whose text must not appear in errors (AUTH).
+    async fn command_secret(
+        &mut self,
+        line: &str,
+        want: u16,
+    ) -> Result<Vec<String>, DeliveryError> {
+        self.write(format!("{line}\r\n").as_bytes()).await?;
+        self.expect_any(&[want], "AUTH").await
+    }
+
+    async fn ehlo(&mut self) -> Result<Vec<String>, DeliveryError> {
+        self.command("EHLO shieldwall", 250).await
+    }
+}
