@@ -14,13 +14,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 use shieldwall_core::Severity;
 use shieldwall_notify::email::{Email, EmailTls};
@@ -42,82 +38,7 @@ fn message() -> Message {
     }
 }
 
-/// A certificate for localhost and 127.0.0.1, as PEM files in `dir`: (cert, key).
-fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&c, cert.cert.pem()).unwrap();
-    std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
-    (c, k)
-}
-
-fn acceptor(cert: &Path, key: &Path) -> tokio_rustls::TlsAcceptor {
-    use rustls_pki_types::pem::PemObject;
-    let certs = rustls_pki_types::CertificateDer::pem_file_iter(cert)
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
-}
-
-type Seen = Arc<Mutex<Vec<(http::HeaderMap, Bytes)>>>;
-
-/// An HTTPS receiver answering `status`; records each request.
-async fn receiver(cert: &Path, key: &Path, status: u16) -> (u16, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let acceptor = acceptor(cert, key);
-    let seen: Seen = Arc::default();
-    let record = Arc::clone(&seen);
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            let record = Arc::clone(&record);
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(
-                    move |request: http::Request<hyper::body::Incoming>| {
-                        let record = Arc::clone(&record);
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let body = body
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            record.lock().unwrap().push((parts.headers, body));
-                            Ok::<_, std::convert::Infallible>(
-                                http::Response::builder()
-                                    .status(status)
-                                    .body(Full::new(Bytes::from_static(b"receiver says no")))
-                                    .unwrap(),
-                            )
-                        }
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
-    (port, seen)
-}
+use shieldwall_testkit::https::{acceptor, certificate, receiver};
 
 fn webhook(port: u16, ca: Option<&Path>, allow_private: bool) -> Webhook {
     Webhook::new(
@@ -143,7 +64,8 @@ async fn webhooks_are_signed_https_posts_and_refusals_are_reported() {
         .unwrap();
     let requests = seen.lock().unwrap().clone();
     assert_eq!(requests.len(), 1);
-    let (headers, body) = &requests[0];
+    assert_eq!(requests[0].path, "/hooks/shieldwall?x=1");
+    let (headers, body) = (&requests[0].headers, &requests[0].body);
     // What a receiver checks: the signature over the timestamp and the body, with the secret.
     let timestamp: i64 = headers["x-shieldwall-timestamp"]
         .to_str()

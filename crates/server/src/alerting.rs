@@ -17,6 +17,8 @@ use shieldwall_detect::correlation::CorrelationHit;
 use shieldwall_detect::{EventFields, Rule};
 use shieldwall_store::meta::{MetaStore, NewAlert};
 
+use crate::notifier::Channels;
+
 /// Alerts waiting for the MetaStore beyond which the sink refuses batches.
 pub const MAX_PENDING_ALERTS: usize = 10_000;
 
@@ -45,6 +47,7 @@ type Stamp = Option<(SystemTime, u64)>;
 pub struct AlertWriter {
     alerter: Alerter,
     meta: Arc<dyn MetaStore>,
+    channels: Arc<Channels>,
     policies: BTreeMap<String, (Stamp, Arc<Policy>)>,
     default_policy: Arc<Policy>,
     pending: Vec<NewAlert>,
@@ -54,11 +57,12 @@ pub struct AlertWriter {
 }
 
 impl AlertWriter {
-    /// A writer into `meta`.
-    pub fn new(meta: Arc<dyn MetaStore>) -> Result<AlertWriter, String> {
+    /// A writer into `meta`, queueing notifications to the `channels` that want each alert.
+    pub fn new(meta: Arc<dyn MetaStore>, channels: Arc<Channels>) -> Result<AlertWriter, String> {
         Ok(AlertWriter {
             alerter: Alerter::new().map_err(|e| e.to_string())?,
             meta,
+            channels,
             policies: BTreeMap::new(),
             default_policy: Arc::new(Policy::default()),
             pending: Vec::new(),
@@ -123,7 +127,10 @@ impl AlertWriter {
 
     fn take(&mut self, tenant: &TenantId, decision: Decision) {
         match decision {
-            Decision::Raise { alert, .. } => self.pending.push(*alert),
+            Decision::Raise { mut alert, .. } => {
+                alert.notify = self.channels.for_alert(tenant.as_str(), alert.severity);
+                self.pending.push(*alert);
+            }
             Decision::Suppressed { owner, .. } => {
                 *self
                     .counts

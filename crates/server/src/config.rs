@@ -53,6 +53,8 @@ pub struct ServeConfig {
     pub store: StoreSettings,
     /// The sources, in file order.
     pub sources: Vec<SourceEntry>,
+    /// Alert notification channels (`[[notify]]`, docs/notifications.md), paths resolved.
+    pub notify: Vec<shieldwall_notify::ChannelSettings>,
 }
 
 /// Spool limits (`[spool]`).
@@ -357,6 +359,8 @@ struct RawConfig {
     store: StoreSettings,
     #[serde(default)]
     sources: Vec<toml::Spanned<toml::Table>>,
+    #[serde(default)]
+    notify: Vec<shieldwall_notify::ChannelSettings>,
 }
 
 #[derive(Deserialize)]
@@ -556,6 +560,19 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
     pipeline.pause_file = pipeline.pause_file.map(resolve);
     let mut detection = raw.detection;
     detection.rules_dir = detection.rules_dir.map(resolve);
+    let mut notify = raw.notify;
+    let mut channel_names = HashSet::new();
+    for channel in &mut notify {
+        if !channel_names.insert(channel.name.clone()) {
+            return Err(error(
+                0,
+                format!("[[notify]] {:?} is declared twice", channel.name),
+            ));
+        }
+        channel.secret_file = channel.secret_file.take().map(resolve);
+        channel.password_file = channel.password_file.take().map(resolve);
+        channel.ca_file = channel.ca_file.take().map(resolve);
+    }
     Ok(ServeConfig {
         data_dir,
         spool: raw.spool,
@@ -565,6 +582,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         health: raw.health,
         store: raw.store,
         sources,
+        notify,
     })
 }
 

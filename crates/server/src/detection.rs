@@ -143,6 +143,7 @@ impl Detection {
     pub fn start(
         settings: &DetectionSettings,
         meta: Arc<dyn MetaStore>,
+        channels: Arc<crate::notifier::Channels>,
     ) -> Result<Detection, String> {
         let rules = settings.rules_dir.as_ref().map(|dir| {
             TenantRules::new(
@@ -165,7 +166,7 @@ impl Detection {
                 limits,
                 by_tenant: HashMap::new(),
             })),
-            alerts: Arc::new(Mutex::new(AlertWriter::new(meta)?)),
+            alerts: Arc::new(Mutex::new(AlertWriter::new(meta, channels)?)),
             rules_dir: settings.rules_dir.clone(),
             counters: Arc::default(),
             reported: Vec::new(),

@@ -7,6 +7,7 @@
 pub mod alerting;
 pub mod config;
 pub mod detection;
+pub mod notifier;
 pub mod parsers;
 pub mod run;
 pub mod store_sink;

@@ -40,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ServeConfig, Transport};
 use crate::detection::{Detection, DetectionSnapshot};
+use crate::notifier;
 use crate::parsers::ParserFiles;
 use crate::store_sink::{StoreCounters, StoreSink, StoreSnapshot};
 
@@ -106,6 +107,8 @@ pub struct Status {
     pub store_unreadable: Vec<String>,
     /// Detection rules in service and their matches.
     pub detection: DetectionSnapshot,
+    /// Notifications delivered, retried and given up, by channel.
+    pub notifications: notifier::NotifyCounts,
 }
 
 /// A running server.
@@ -225,8 +228,21 @@ impl Server {
             }
         }
 
+        let channels = Arc::new(
+            notifier::Channels::build(&config.notify, Path::new("")).map_err(ServeError::Setup)?,
+        );
+        let notify_counts: notifier::Counts = Arc::default();
+        if !channels.is_empty() {
+            tokio::spawn(notifier::run(
+                Arc::clone(&meta),
+                Arc::clone(&channels),
+                Arc::clone(&notify_counts),
+                shutdown.child_token(),
+            ));
+        }
         let detection =
-            Detection::start(&config.detection, Arc::clone(&meta)).map_err(ServeError::Pipeline)?;
+            Detection::start(&config.detection, Arc::clone(&meta), Arc::clone(&channels))
+                .map_err(ServeError::Pipeline)?;
         let sink = detection
             .sink(Box::new(StoreSink::new(
                 Arc::clone(&store),
@@ -261,6 +277,7 @@ impl Server {
                 .map(|s| (s.name.clone(), s.tenant.clone()))
                 .collect(),
             paused: false,
+            notify_counts,
         };
         let pipeline = std::thread::Builder::new()
             .name("pipeline".into())
@@ -392,6 +409,7 @@ struct PipelineWorker {
     board: Arc<HealthBoard>,
     parser_files: ParserFiles,
     detection: Detection,
+    notify_counts: notifier::Counts,
     config: ServeConfig,
     stop: Arc<AtomicBool>,
     tenants: HashMap<String, String>,
@@ -554,6 +572,11 @@ impl PipelineWorker {
             store: self.store_counters.snapshot(),
             store_unreadable: self.store.unreadable(),
             detection: self.detection.counters().snapshot(),
+            notifications: self
+                .notify_counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
         };
         if let Err(e) = write_status(&self.config.data_dir, &status) {
             tracing::warn!("cannot write status.json: {e}");

@@ -431,3 +431,107 @@ async fn correlation_rules_fire_on_the_ingest_stream_and_flush_when_it_goes_quie
     assert_eq!(now["detection"]["alerts"]["raised"], 1, "{now}");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_retried() {
+    use shieldwall_store::meta::{DeliveryState, MetaStore, SqliteMetaStore};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules/default");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("ssh.yml"), SSH_FAILURES).unwrap();
+    let (cert, key) = shieldwall_testkit::https::certificate(dir.path());
+    let (port, received) = shieldwall_testkit::https::receiver(&cert, &key, 200).await;
+    // A port nothing listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secret = dir.path().join("webhook.key");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let channel = |name: &str, port: u16| {
+        format!(
+            "[[notify]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"https://127.0.0.1:{port}/hooks/shieldwall\"\nsecret_file = \"webhook.key\"\nca_file = \"cert.pem\"\nallow_private = true\ntimeout_secs = 2\n"
+        )
+    };
+    let config = configuration(
+        dir.path(),
+        &format!(
+            "[detection]\nrules_dir = \"rules\"\nreload_secs = 1\n{}{}",
+            channel("soc", port),
+            channel("dead", dead)
+        ),
+    );
+    let server = Server::start(config).await.unwrap();
+    let addr = server.started().addresses[0].1;
+    let data = dir.path().join("data");
+    let failed = |i: usize| {
+        format!(
+            "<38>Nov 29 10:00:0{i} web1 sshd[12{i}]: Failed password for root from 203.0.113.9 port 5214{i} ssh2\n"
+        )
+    };
+    send(addr, vec![failed(1)]).await;
+    wait_for("the webhook to receive the alert", || {
+        !received.lock().unwrap().is_empty()
+    })
+    .await;
+    let request = received.lock().unwrap()[0].clone();
+    let timestamp: i64 = request.headers["x-shieldwall-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        request.headers["x-shieldwall-signature"],
+        shieldwall_notify::webhook::signature(
+            b"0123456789abcdef0123456789abcdef",
+            timestamp,
+            &request.body
+        )
+        .as_str()
+    );
+    let alert: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(alert["title"], "SSH password failures");
+    assert_eq!(alert["tenant"], "default");
+
+    // The dead channel's attempt failed and waits for its retry, recorded in the outbox.
+    wait_for("the dead channel's first attempt", || {
+        status(&data)["notifications"]["retried"]["dead"] == 1
+    })
+    .await;
+    let meta = SqliteMetaStore::open(data.join("meta.sqlite")).unwrap();
+    let pending = meta
+        .notifications(None, Some(DeliveryState::Pending), 10)
+        .unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].channel, "dead");
+    assert_eq!(pending[0].attempts, 1);
+    assert!(
+        pending[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("connecting"),
+        "{pending:?}"
+    );
+    let delivered = meta
+        .notifications(None, Some(DeliveryState::Delivered), 10)
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(status(&data)["notifications"]["delivered"]["soc"], 1);
+
+    // A repeat merges into the open alert: no second notification.
+    send(addr, vec![failed(2)]).await;
+    wait_for("the repeat to be merged", || {
+        alerts(&data).first().is_some_and(|a| a.count == 2)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(received.lock().unwrap().len(), 1);
+    server.shutdown().await.unwrap();
+}

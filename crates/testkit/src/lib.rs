@@ -8,6 +8,8 @@
 
 #![allow(clippy::panic)] // Failing the test run is this crate's job.
 
+pub mod https;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace root (the repository checkout).
