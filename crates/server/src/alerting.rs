@@ -18,6 +18,7 @@ use shieldwall_detect::{EventFields, Rule};
 use shieldwall_store::meta::{MetaStore, NewAlert};
 
 use crate::notifier::Channels;
+use crate::response::{Job, Responder};
 
 /// Alerts waiting for the MetaStore beyond which the sink refuses batches.
 pub const MAX_PENDING_ALERTS: usize = 10_000;
@@ -48,9 +49,11 @@ pub struct AlertWriter {
     alerter: Alerter,
     meta: Arc<dyn MetaStore>,
     channels: Arc<Channels>,
+    responder: Arc<Responder>,
     policies: BTreeMap<String, (Stamp, Arc<Policy>)>,
     default_policy: Arc<Policy>,
-    pending: Vec<NewAlert>,
+    /// Alerts to write, with the response action their rule names.
+    pending: Vec<(NewAlert, Option<String>)>,
     counts: AlertCounts,
     /// Policy files that do not load, by tenant (the last good policy stays in service).
     pub errors: Vec<String>,
@@ -58,11 +61,16 @@ pub struct AlertWriter {
 
 impl AlertWriter {
     /// A writer into `meta`, queueing notifications to the `channels` that want each alert.
-    pub fn new(meta: Arc<dyn MetaStore>, channels: Arc<Channels>) -> Result<AlertWriter, String> {
+    pub fn new(
+        meta: Arc<dyn MetaStore>,
+        channels: Arc<Channels>,
+        responder: Arc<Responder>,
+    ) -> Result<AlertWriter, String> {
         Ok(AlertWriter {
             alerter: Alerter::new().map_err(|e| e.to_string())?,
             meta,
             channels,
+            responder,
             policies: BTreeMap::new(),
             default_policy: Arc::new(Policy::default()),
             pending: Vec::new(),
@@ -90,6 +98,17 @@ impl AlertWriter {
             }
             match Policy::load(&path) {
                 Ok(policy) => {
+                    for rule in policy.rules.values() {
+                        if let Some(action) = &rule.response
+                            && !self.responder.knows(action)
+                        {
+                            errors.push(format!(
+                                "tenant {tenant:?}: {}: rule {:?} names response {action:?}, which no [[response]] in the server configuration declares",
+                                path.display(),
+                                rule.rule
+                            ));
+                        }
+                    }
                     tracing::info!(
                         tenant,
                         exceptions = policy.exceptions.len(),
@@ -127,9 +146,12 @@ impl AlertWriter {
 
     fn take(&mut self, tenant: &TenantId, decision: Decision) {
         match decision {
-            Decision::Raise { mut alert, .. } => {
+            Decision::Raise {
+                mut alert,
+                response,
+            } => {
                 alert.notify = self.channels.for_alert(tenant.as_str(), alert.severity);
-                self.pending.push(*alert);
+                self.pending.push((*alert, response));
             }
             Decision::Suppressed { owner, .. } => {
                 *self
@@ -177,10 +199,19 @@ impl AlertWriter {
             self.counts.pending = 0;
             return Ok(());
         }
-        match self.meta.raise_alerts(&self.pending) {
+        let alerts: Vec<NewAlert> = self.pending.iter().map(|(a, _)| a.clone()).collect();
+        match self.meta.raise_alerts(&alerts) {
             Ok(outcomes) => {
-                for (alert, outcome) in self.pending.iter().zip(&outcomes) {
+                for ((alert, response), outcome) in self.pending.iter().zip(&outcomes) {
                     if outcome.raised {
+                        if let Some(action) = response {
+                            self.responder.submit(Job {
+                                action: action.clone(),
+                                tenant: alert.tenant.clone(),
+                                alert: outcome.id,
+                                group: alert.group.clone(),
+                            });
+                        }
                         self.counts.raised += 1;
                         tracing::warn!(
                             tenant = alert.tenant.as_str(),

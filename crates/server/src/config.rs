@@ -55,6 +55,8 @@ pub struct ServeConfig {
     pub sources: Vec<SourceEntry>,
     /// Alert notification channels (`[[notify]]`, docs/notifications.md), paths resolved.
     pub notify: Vec<shieldwall_notify::ChannelSettings>,
+    /// Response actions (`[[response]]`, docs/alerts.md).
+    pub response: Vec<crate::response::ResponseSettings>,
 }
 
 /// Spool limits (`[spool]`).
@@ -361,6 +363,8 @@ struct RawConfig {
     sources: Vec<toml::Spanned<toml::Table>>,
     #[serde(default)]
     notify: Vec<shieldwall_notify::ChannelSettings>,
+    #[serde(default)]
+    response: Vec<crate::response::ResponseSettings>,
 }
 
 #[derive(Deserialize)]
@@ -583,6 +587,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         store: raw.store,
         sources,
         notify,
+        response: raw.response,
     })
 }
 

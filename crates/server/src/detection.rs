@@ -144,6 +144,7 @@ impl Detection {
         settings: &DetectionSettings,
         meta: Arc<dyn MetaStore>,
         channels: Arc<crate::notifier::Channels>,
+        responder: Arc<crate::response::Responder>,
     ) -> Result<Detection, String> {
         let rules = settings.rules_dir.as_ref().map(|dir| {
             TenantRules::new(
@@ -166,7 +167,7 @@ impl Detection {
                 limits,
                 by_tenant: HashMap::new(),
             })),
-            alerts: Arc::new(Mutex::new(AlertWriter::new(meta, channels)?)),
+            alerts: Arc::new(Mutex::new(AlertWriter::new(meta, channels, responder)?)),
             rules_dir: settings.rules_dir.clone(),
             counters: Arc::default(),
             reported: Vec::new(),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod detection;
 pub mod notifier;
 pub mod parsers;
+pub mod response;
 pub mod run;
 pub mod store_sink;
 

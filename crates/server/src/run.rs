@@ -240,9 +240,15 @@ impl Server {
                 shutdown.child_token(),
             ));
         }
-        let detection =
-            Detection::start(&config.detection, Arc::clone(&meta), Arc::clone(&channels))
-                .map_err(ServeError::Pipeline)?;
+        let responder = crate::response::Responder::start(&config.response, Arc::clone(&meta))
+            .map_err(ServeError::Setup)?;
+        let detection = Detection::start(
+            &config.detection,
+            Arc::clone(&meta),
+            Arc::clone(&channels),
+            responder,
+        )
+        .map_err(ServeError::Pipeline)?;
         let sink = detection
             .sink(Box::new(StoreSink::new(
                 Arc::clone(&store),

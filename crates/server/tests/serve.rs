@@ -535,3 +535,85 @@ async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_re
     assert_eq!(received.lock().unwrap().len(), 1);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_with_a_response_action_runs_it_once_per_alert_and_records_the_result() {
+    use shieldwall_store::meta::{MetaStore, SqliteMetaStore};
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules/default");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("ssh.yml"), SSH_FAILURES).unwrap();
+    std::fs::write(
+        rules.join("alerting.toml"),
+        "[[rule]]\nrule = \"3c1f7b2e-1111-4c2a-9e1d-000000000001\"\nresponse = \"record\"\n",
+    )
+    .unwrap();
+    // The allow-listed command: records its arguments and says what it did.
+    let script = dir.path().join("record.sh");
+    let out = dir.path().join("blocked.txt");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\necho blocked \"$1\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let config = configuration(
+        dir.path(),
+        &format!(
+            "[detection]\nrules_dir = \"rules\"\nreload_secs = 1\n[[response]]\nname = \"record\"\ncommand = \"{}\"\nargs = [\"{{src_endpoint.ip}}\", \"alert-{{alert}}\"]\nallow = \"ip\"\n",
+            script.display()
+        ),
+    );
+    let server = Server::start(config).await.unwrap();
+    let addr = server.started().addresses[0].1;
+    let data = dir.path().join("data");
+    let failed = |i: usize| {
+        format!(
+            "<38>Nov 29 10:00:0{i} web1 sshd[12{i}]: Failed password for root from 203.0.113.9 port 5214{i} ssh2\n"
+        )
+    };
+    send(addr, vec![failed(1), failed(2)]).await;
+    wait_for("the response to be recorded", || {
+        let Some(alert) = alerts(&data).into_iter().next() else {
+            return false;
+        };
+        let meta = SqliteMetaStore::open(data.join("meta.sqlite")).unwrap();
+        meta.alert_history(&TenantId::new("default").unwrap(), alert.id)
+            .unwrap()
+            .iter()
+            .any(|h| h.actor == "response:record")
+    })
+    .await;
+    wait_for("the repeat to merge", || {
+        alerts(&data).first().is_some_and(|a| a.count == 2)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let alert = alerts(&data).into_iter().next().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        format!("203.0.113.9 alert-{}\n", alert.id),
+        "run once, for the raised alert, not for the merged repeat"
+    );
+    let meta = SqliteMetaStore::open(data.join("meta.sqlite")).unwrap();
+    let history = meta
+        .alert_history(&TenantId::new("default").unwrap(), alert.id)
+        .unwrap();
+    let response = history
+        .iter()
+        .find(|h| h.actor == "response:record")
+        .unwrap();
+    let detail = response.detail.as_deref().unwrap();
+    assert!(
+        detail.contains("exited with 0: blocked 203.0.113.9"),
+        "{detail}"
+    );
+    server.shutdown().await.unwrap();
+}
