@@ -72,7 +72,7 @@ pub fn load_file(path: &Path, settings: &RuleSettings) -> Result<Vec<RuleFile>, 
 
 /// The YAML documents of `text` with the number of lines before each: split at `---` lines,
 /// leaving out documents with nothing but blanks and comments.
-fn documents(text: &str) -> Vec<(usize, &str)> {
+pub fn documents(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut start_line = 0;

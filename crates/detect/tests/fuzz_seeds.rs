@@ -44,3 +44,66 @@ fn sigma_rule_seeds_load_or_fail_with_a_reason_and_evaluate() {
 fn line_breaks(text: &str) -> usize {
     text.replace("\r\n", "\n").matches(['\n', '\r']).count()
 }
+
+#[test]
+fn correlation_rule_seeds_load_or_fail_with_a_reason_and_run() {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use shieldwall_detect::correlation::{CorrelationLimits, CorrelationRule, Observation};
+    use shieldwall_detect::{CorrelationSet, Correlator};
+
+    let detection = |name: &str| {
+        Rule::parse(
+            Path::new(name),
+            &format!("title: {name}\nname: {name}\nlogsource: {{product: x}}\ndetection:\n  s: {{k: {name}}}\n  condition: s\n"),
+            &RuleSettings::default(),
+        )
+        .unwrap()
+    };
+    let events = [
+        serde_json::json!({"host": "h", "user": "u", "n": 5}),
+        serde_json::json!({"host": "h", "user": "v", "n": "7.5"}),
+        serde_json::json!({"host": ["x"], "user": null}),
+    ];
+    let (mut loaded, mut failed) = (0, 0);
+    for (path, data) in shieldwall_testkit::fuzz_inputs("correlation_rule") {
+        let text = String::from_utf8_lossy(&data);
+        let mut rules = Vec::new();
+        for (offset, document) in shieldwall_detect::ruleset::documents(&text) {
+            match CorrelationRule::parse(Path::new("fuzz.yml"), document) {
+                Err(e) => {
+                    failed += 1;
+                    assert!(!e.reason.is_empty(), "{}", path.display());
+                    assert!(
+                        offset + e.line <= line_breaks(&text) + 1,
+                        "{}: {e}",
+                        path.display()
+                    );
+                }
+                Ok(rule) => rules.push((PathBuf::from("fuzz.yml"), rule)),
+            }
+        }
+        if rules.is_empty() {
+            continue;
+        }
+        loaded += rules.len();
+        let (set, _) = CorrelationSet::new(&[detection("a"), detection("b")], rules);
+        let mut correlator = Correlator::new(Arc::new(set), CorrelationLimits::default());
+        for (i, seconds) in [10i64, 5, 200, 7, 400, 400].into_iter().enumerate() {
+            let fired = [i % 2, (i + 1) % 3];
+            let _ = correlator.observe(&Observation {
+                time: jiff::Timestamp::from_second(1_800_000_000 + seconds).unwrap(),
+                received: None,
+                event: i as u128,
+                fired: &fired,
+                fields: &events[i % events.len()],
+            });
+        }
+        let _ = correlator.flush();
+    }
+    assert!(
+        loaded >= 5 && failed >= 1,
+        "the committed seeds load, and one fails: {loaded} {failed}"
+    );
+}
