@@ -154,6 +154,18 @@ pub(crate) fn title_and_logsource(
     Ok((title, logsource))
 }
 
+/// A text-or-list attribute (`falsepositives`) as a list of text.
+pub(crate) fn text_list(value: Option<Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => vec![s],
+        _ => Vec::new(),
+    }
+}
+
 /// The text of `path`, refused when larger than a rule file may be.
 pub(crate) fn read_bounded(path: &Path) -> Result<String, RuleError> {
     let error = |reason: String| RuleError::at(path, 0, 0, reason);
@@ -210,14 +222,7 @@ impl Rule {
             references: file.references,
             tags: file.tags,
             level: file.level,
-            falsepositives: match file.falsepositives {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect(),
-                Some(Value::String(s)) => vec![s],
-                _ => Vec::new(),
-            },
+            falsepositives: crate::rule::text_list(file.falsepositives),
             logsource,
             detection,
             filters: Vec::new(),

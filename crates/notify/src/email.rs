@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use rustls::ClientConfig;
-use rustls_pki_types::ServerName;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_rustls::TlsConnector;
 
 use crate::{ConfigError, DeliveryError, Message, address, tls};
 
@@ -115,15 +113,12 @@ impl Email {
 
     /// One attempt to send the alert to every recipient.
     pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
-        tokio::time::timeout(self.timeout, self.send(message))
-            .await
-            .unwrap_or_else(|_| {
-                Err(DeliveryError::retry(format!(
-                    "SMTP {}: no answer within {} s",
-                    self.host,
-                    self.timeout.as_secs()
-                )))
-            })
+        crate::within(
+            self.timeout,
+            &format!("SMTP {}", self.host),
+            self.send(message),
+        )
+        .await
     }
 
     async fn tls_wrap<S>(
@@ -137,12 +132,7 @@ impl Email {
             .config
             .as_ref()
             .ok_or_else(|| DeliveryError::permanent("TLS is not configured".into()))?;
-        let name = ServerName::try_from(self.host.clone())
-            .map_err(|e| DeliveryError::permanent(format!("{}: {e}", self.host)))?;
-        TlsConnector::from(Arc::clone(config))
-            .connect(name, stream)
-            .await
-            .map_err(|e| DeliveryError::retry(format!("TLS with {}: {e}", self.host)))
+        tls::connect(config, &self.host, stream).await
     }
 
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {

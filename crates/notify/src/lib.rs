@@ -57,6 +57,22 @@ impl fmt::Display for DeliveryError {
     }
 }
 
+/// Runs one attempt with a time limit; `what` names the target in the error.
+pub(crate) async fn within(
+    timeout: std::time::Duration,
+    what: &str,
+    attempt: impl std::future::Future<Output = Result<(), DeliveryError>>,
+) -> Result<(), DeliveryError> {
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(DeliveryError::retry(format!(
+                "{what}: no answer within {} s",
+                timeout.as_secs()
+            )))
+        })
+}
+
 /// What is sent about one alert.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {

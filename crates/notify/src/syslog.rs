@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::ClientConfig;
-use rustls_pki_types::ServerName;
 use shieldwall_core::Severity;
 use tokio::io::AsyncWriteExt;
-use tokio_rustls::TlsConnector;
 
 use crate::{ConfigError, DeliveryError, Message, address, tls};
 
@@ -80,26 +78,18 @@ impl Syslog {
 
     /// One attempt: connect, send the message, close.
     pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
-        tokio::time::timeout(self.timeout, self.send(message))
-            .await
-            .unwrap_or_else(|_| {
-                Err(DeliveryError::retry(format!(
-                    "syslog {}: no answer within {} s",
-                    self.host,
-                    self.timeout.as_secs()
-                )))
-            })
+        crate::within(
+            self.timeout,
+            &format!("syslog {}", self.host),
+            self.send(message),
+        )
+        .await
     }
 
     async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
         let addresses = address::resolve(&self.host, self.port, self.allow_private).await?;
         let tcp = address::connect(&self.host, &addresses, self.timeout).await?;
-        let name = ServerName::try_from(self.host.clone())
-            .map_err(|e| DeliveryError::permanent(format!("{}: {e}", self.host)))?;
-        let mut stream = TlsConnector::from(Arc::clone(&self.config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| DeliveryError::retry(format!("TLS with {}: {e}", self.host)))?;
+        let mut stream = tls::connect(&self.config, &self.host, tcp).await?;
         let local = hostname();
         let io = |e: std::io::Error| DeliveryError::retry(format!("syslog {}: {e}", self.host));
         stream

@@ -6,10 +6,27 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 
-use crate::ConfigError;
+use crate::{ConfigError, DeliveryError};
+
+/// A TLS client session with `host` over `stream`, checking its certificate for that name.
+pub async fn connect<S>(
+    config: &Arc<ClientConfig>,
+    host: &str,
+    stream: S,
+) -> Result<tokio_rustls::client::TlsStream<S>, DeliveryError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| DeliveryError::permanent(format!("{host}: {e}")))?;
+    tokio_rustls::TlsConnector::from(Arc::clone(config))
+        .connect(name, stream)
+        .await
+        .map_err(|e| DeliveryError::retry(format!("TLS with {host}: {e}")))
+}
 
 /// A client configuration trusting the system roots and those in `ca_file`.
 pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, ConfigError> {

@@ -14,8 +14,6 @@ use http::Uri;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
-use rustls_pki_types::ServerName;
-use tokio_rustls::TlsConnector;
 
 use crate::{ConfigError, DeliveryError, Message, address, tls};
 
@@ -107,15 +105,7 @@ impl Webhook {
 
     /// One POST of the alert.
     pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
-        tokio::time::timeout(self.timeout, self.post(message))
-            .await
-            .unwrap_or_else(|_| {
-                Err(DeliveryError::retry(format!(
-                    "{}: no answer within {} s",
-                    self.uri,
-                    self.timeout.as_secs()
-                )))
-            })
+        crate::within(self.timeout, &self.uri.to_string(), self.post(message)).await
     }
 
     async fn post(&self, message: &Message) -> Result<(), DeliveryError> {
@@ -149,15 +139,7 @@ impl Webhook {
         let addresses = address::resolve(&self.host, self.port, self.allow_private).await?;
         let tcp = address::connect(&self.host, &addresses, self.timeout).await?;
         let response = match &self.tls {
-            Some(config) => {
-                let name = ServerName::try_from(self.host.clone())
-                    .map_err(|e| DeliveryError::permanent(format!("{}: {e}", self.host)))?;
-                let stream = TlsConnector::from(Arc::clone(config))
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| DeliveryError::retry(format!("TLS with {}: {e}", self.host)))?;
-                send(stream, request).await?
-            }
+            Some(config) => send(tls::connect(config, &self.host, tcp).await?, request).await?,
             None => send(tcp, request).await?,
         };
         let status = response.status();

@@ -240,14 +240,7 @@ impl CorrelationRule {
             references: file.references,
             tags: file.tags,
             level: file.level,
-            falsepositives: match file.falsepositives {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect(),
-                Some(Value::String(s)) => vec![s],
-                _ => Vec::new(),
-            },
+            falsepositives: crate::rule::text_list(file.falsepositives),
             kind: block.kind,
             rules: block.rules,
             group_by: block.group_by,
