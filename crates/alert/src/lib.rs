@@ -58,12 +58,55 @@ fn text(value: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// The separator of the parts of a deduplication key: a control character no rule id, field
-/// name or value of ours is expected to hold, and which is escaped when one does.
-const SEPARATOR: char = '\u{1f}';
+/// The longest group value kept in an alert, in bytes; a longer one is cut (at a character
+/// boundary) and marked, so that attacker-chosen text cannot bloat alerts.
+pub const MAX_GROUP_VALUE: usize = 1024;
 
-fn key_part(text: &str) -> String {
-    text.replace('\\', "\\\\").replace(SEPARATOR, "\\u")
+/// `value`, cut to [`MAX_GROUP_VALUE`] bytes with a mark when longer, without NUL characters.
+fn bounded(value: &str) -> String {
+    let clean = value.replace('\0', "\u{fffd}");
+    if clean.len() <= MAX_GROUP_VALUE {
+        return clean;
+    }
+    let mut end = MAX_GROUP_VALUE;
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} bytes)",
+        clean.get(..end).unwrap_or(""),
+        value.len()
+    )
+}
+
+/// The deduplication key: the SHA-256 of the source, the rule and the (full) group values,
+/// length-prefixed so that no two different inputs give the same text to hash. A hash keeps the
+/// key short and free of whatever the events hold.
+fn dedup_key<'a>(
+    kind: AlertSource,
+    rule_id: &str,
+    group: impl Iterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut part = |text: &str| {
+        context.update(&(text.len() as u64).to_le_bytes());
+        context.update(text.as_bytes());
+    };
+    part(match kind {
+        AlertSource::Detection => "detection",
+        AlertSource::Correlation => "correlation",
+    });
+    part(rule_id);
+    for (field, value) in group {
+        part(field);
+        part(value);
+    }
+    let digest = context.finish();
+    let mut out = String::with_capacity(64);
+    for byte in digest.as_ref() {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
 }
 
 /// Builds alerts.
@@ -186,20 +229,15 @@ impl Alerter {
         time: Timestamp,
         now: Timestamp,
     ) -> Decision {
-        let mut dedup_key = format!(
-            "{}{SEPARATOR}{}",
-            match source.kind {
-                AlertSource::Detection => "d",
-                AlertSource::Correlation => "c",
-            },
-            key_part(&source.rule_id)
+        let dedup_key = dedup_key(
+            source.kind,
+            &source.rule_id,
+            group.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        for (field, value) in &group {
-            dedup_key.push(SEPARATOR);
-            dedup_key.push_str(&key_part(field));
-            dedup_key.push('=');
-            dedup_key.push_str(&key_part(value));
-        }
+        let group = group
+            .into_iter()
+            .map(|(k, v)| (bounded(&k), bounded(&v)))
+            .collect();
         let attack: Vec<String> = source
             .tags
             .iter()
@@ -296,9 +334,23 @@ mod tests {
                 ("src_endpoint.ip".to_owned(), "203.0.113.9".to_owned())
             ])
         );
-        assert_eq!(
-            alert.dedup_key,
-            "d\u{1f}11111111-2222-4333-8444-555555555555\u{1f}device.hostname=web1\u{1f}src_endpoint.ip=203.0.113.9"
+        assert_eq!(alert.dedup_key.len(), 64, "a SHA-256 in hex");
+        let other_event = json!({"status": "failure", "src_endpoint": {"ip": "203.0.113.10"},
+            "device": {"hostname": "web1"}});
+        let Decision::Raise { alert: other, .. } = alerter.from_match(
+            &tenant,
+            &Policy::default(),
+            &rule(),
+            id,
+            now,
+            &other_event,
+            now,
+        ) else {
+            panic!("suppressed")
+        };
+        assert_ne!(
+            other.dedup_key, alert.dedup_key,
+            "another address, another alert"
         );
 
         // An exception of the tenant suppresses it; once expired it does not.
@@ -327,6 +379,13 @@ mod tests {
         assert_eq!(severity(Some("informational")), Severity::Info);
         assert_eq!(severity(Some("Critical")), Severity::Critical);
         assert_eq!(severity(None), Severity::Medium);
-        assert_eq!(key_part("a\u{1f}b\\"), "a\\ub\\\\");
+        let long = "x".repeat(5000) + "é";
+        let cut = bounded(&long);
+        assert!(cut.len() < 1100 && cut.ends_with("(5002 bytes)"), "{cut}");
+        assert_eq!(bounded("a\0b"), "a\u{fffd}b");
+        // Length prefixes keep ("ab", "c") and ("a", "bc") apart.
+        let a = dedup_key(AlertSource::Detection, "r", [("ab", "c")].into_iter());
+        let b = dedup_key(AlertSource::Detection, "r", [("a", "bc")].into_iter());
+        assert_ne!(a, b);
     }
 }

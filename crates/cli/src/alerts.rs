@@ -172,6 +172,21 @@ fn open(common: &Common) -> Result<(SqliteMetaStore, TenantId)> {
     Ok((meta, tenant))
 }
 
+/// `text` safe for a terminal: control characters (which log text may carry, to move the
+/// cursor or rewrite the screen) are written as escapes.
+fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 fn state_name(state: AlertState) -> &'static str {
     shieldwall_store::meta::alerts::name(state)
 }
@@ -207,7 +222,11 @@ fn list(args: ListArgs) -> Result<()> {
         Format::Table => {
             writeln!(out, "ID\tSTATE\tSEVERITY\tCOUNT\tLAST SEEN\tTITLE\tGROUP")?;
             for a in &alerts {
-                let group: Vec<String> = a.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let group: Vec<String> = a
+                    .group
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", shown(k), shown(v)))
+                    .collect();
                 writeln!(
                     out,
                     "{}\t{}\t{:?}\t{}\t{}\t{}\t{}",
@@ -216,7 +235,7 @@ fn list(args: ListArgs) -> Result<()> {
                     a.severity,
                     a.count,
                     a.last_seen,
-                    a.title,
+                    shown(&a.title),
                     group.join(",")
                 )?;
             }
@@ -266,7 +285,7 @@ fn write_alert(
     writeln!(out, "  severity:   {:?} (level {})", a.severity, a.level)?;
     if let Some(author) = &a.author {
         let licence = a.license.as_deref().unwrap_or("licence not stated");
-        writeln!(out, "  rule by:    {author} ({licence})")?;
+        writeln!(out, "  rule by:    {} ({})", shown(author), shown(licence))?;
     }
     writeln!(
         out,
@@ -274,15 +293,15 @@ fn write_alert(
         a.count, a.first_seen, a.last_seen
     )?;
     for (k, v) in &a.group {
-        writeln!(out, "  {k}: {v}")?;
+        writeln!(out, "  {}: {}", shown(k), shown(v))?;
     }
     writeln!(out, "  ATT&CK:     {}", a.attack.join(", "))?;
     writeln!(out, "  CCM 4.0.13: {}", a.controls.join(", "))?;
     if let Some(who) = &a.assignee {
-        writeln!(out, "  assignee:   {who}")?;
+        writeln!(out, "  assignee:   {}", shown(who))?;
     }
     if let Some(r) = &a.resolution {
-        writeln!(out, "  resolution: {r}")?;
+        writeln!(out, "  resolution: {}", shown(r))?;
     }
     let shown: Vec<String> = a.events.iter().take(10).map(ToString::to_string).collect();
     writeln!(

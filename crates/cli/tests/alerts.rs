@@ -154,6 +154,15 @@ fn alerts_are_listed_handled_and_every_change_recorded() {
     assert!(text.contains("rule by:    Shieldwall (DRL-1.1)"), "{text}");
     assert!(text.contains("CCM 4.0.13: IAM-02"), "{text}");
 
+    // Log text with terminal control sequences is shown escaped.
+    meta.raise_alerts(&[alert("default", "\u{1b}]0;owned\u{7}", Severity::Low, 40)])
+        .unwrap();
+    let table = ok(data, &["list"]);
+    assert!(
+        !table.contains('\u{1b}') && table.contains("\\u{1b}]0;owned"),
+        "{table}"
+    );
+
     let missing = run(dir.path().join("nowhere").as_path(), &["list"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no metadata database"));
 }

@@ -24,6 +24,8 @@ const MAX_ERROR_BODY: usize = 512;
 #[derive(Clone)]
 pub struct Webhook {
     uri: Uri,
+    /// `scheme://host:port`, for messages: the path and query of many hooks carry a token.
+    shown: String,
     host: String,
     port: u16,
     secret: Vec<u8>,
@@ -35,7 +37,7 @@ pub struct Webhook {
 impl std::fmt::Debug for Webhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Webhook")
-            .field("uri", &self.uri)
+            .field("target", &self.shown)
             .field("secret", &"(hidden)")
             .finish_non_exhaustive()
     }
@@ -67,22 +69,29 @@ impl Webhook {
         allow_plain: bool,
         timeout: Duration,
     ) -> Result<Webhook, ConfigError> {
+        // The URL is never quoted in errors: its path may be a secret token.
         let uri: Uri = url
             .parse()
-            .map_err(|e| ConfigError(format!("url {url:?}: {e}")))?;
+            .map_err(|e| ConfigError(format!("the url does not parse: {e}")))?;
         let secure = match uri.scheme_str() {
             Some("https") => true,
             Some("http") if allow_plain => false,
             Some("http") => {
-                return Err(ConfigError(format!(
-                    "url {url:?}: plain http; use https, or set allow_plain = true"
-                )));
+                return Err(ConfigError(
+                    "the url is plain http; use https, or set allow_plain = true".into(),
+                ));
             }
-            _ => return Err(ConfigError(format!("url {url:?}: not an http(s) URL"))),
+            _ => return Err(ConfigError("the url is not an http(s) URL".into())),
         };
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(ConfigError(
+                "the url holds credentials (user@); use secret_file for the signing key instead"
+                    .into(),
+            ));
+        }
         let host = uri
             .host()
-            .ok_or_else(|| ConfigError(format!("url {url:?}: no host")))?
+            .ok_or_else(|| ConfigError("the url has no host".into()))?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
@@ -94,6 +103,7 @@ impl Webhook {
         }
         Ok(Webhook {
             tls: secure.then(|| tls::client_config(ca_file)).transpose()?,
+            shown: format!("{}://{host}:{port}", if secure { "https" } else { "http" }),
             uri,
             host,
             port,
@@ -105,7 +115,7 @@ impl Webhook {
 
     /// One POST of the alert.
     pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
-        crate::within(self.timeout, &self.uri.to_string(), self.post(message)).await
+        crate::within(self.timeout, &self.shown, self.post(message)).await
     }
 
     async fn post(&self, message: &Message) -> Result<(), DeliveryError> {
@@ -146,19 +156,24 @@ impl Webhook {
         if status.is_success() {
             return Ok(());
         }
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let excerpt =
-            String::from_utf8_lossy(body.get(..body.len().min(MAX_ERROR_BODY)).unwrap_or(&[]))
-                .into_owned();
+        // Only the start of a refusal is read: a receiver may send without end.
+        let mut body = response.into_body();
+        let mut excerpt = Vec::new();
+        while excerpt.len() < MAX_ERROR_BODY {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        excerpt.extend_from_slice(data);
+                    }
+                }
+                _ => break,
+            }
+        }
+        excerpt.truncate(MAX_ERROR_BODY);
         Err(DeliveryError::retry(format!(
             "{} answered {status}: {}",
-            self.uri,
-            excerpt.trim()
+            self.shown,
+            String::from_utf8_lossy(&excerpt).trim()
         )))
     }
 }
@@ -220,7 +235,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.0.contains("16 bytes"), "{e}");
-        let e = Webhook::new("ftp://example.com/h", key, None, false, false, t).unwrap_err();
+        let e =
+            Webhook::new("ftp://example.com/h", key.clone(), None, false, false, t).unwrap_err();
         assert!(e.0.contains("not an http"), "{e}");
+        let e = Webhook::new("https://u:p@example.com/h", key, None, false, false, t).unwrap_err();
+        assert!(e.0.contains("credentials") && !e.0.contains("u:p"), "{e}");
     }
 }

@@ -117,6 +117,10 @@ async fn webhooks_are_signed_https_posts_and_refusals_are_reported() {
         failed.message.contains("500") && failed.message.contains("receiver says no"),
         "{failed}"
     );
+    assert!(
+        !failed.message.contains("/hooks"),
+        "the path (often a token) is not quoted: {failed}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

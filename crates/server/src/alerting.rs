@@ -1,8 +1,8 @@
 //! Alerts on the ingest stream: each tenant's alerting policy (`rules_dir/<tenant>/alerting.toml`,
 //! reloaded with the rules), alerts built from the matches and hits detection reports, and their
-//! writing to the MetaStore, one transaction per batch. Alerts that cannot be written wait (up to
-//! a bound) and are retried with the next batch; past the bound the sink fails, so the pipeline
-//! stops acknowledging the spool and nothing is lost.
+//! writing to the MetaStore, one transaction per batch. Alerts that cannot be written wait, and
+//! the sink refuses the next batch until they are written (so the spool keeps the events, and no
+//! batch is detected twice); what waits is at most one batch's alerts.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,9 +20,6 @@ use shieldwall_store::meta::{MetaStore, NewAlert};
 use crate::notifier::Channels;
 use crate::response::{Job, Responder};
 
-/// Alerts waiting for the MetaStore beyond which the sink refuses batches.
-pub const MAX_PENDING_ALERTS: usize = 10_000;
-
 /// What alerting has done since the start, for `status.json`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlertCounts {
@@ -38,6 +35,9 @@ pub struct AlertCounts {
     pub write_errors: u64,
     /// The last write error.
     pub last_error: Option<String>,
+    /// Alerts refused before writing (a rule's text the store does not accept), with the reason
+    /// logged.
+    pub invalid: u64,
     /// Exceptions past their expiry date (not applied), as `tenant: owner (reason), expired DATE`.
     pub expired_exceptions: Vec<String>,
 }
@@ -151,6 +151,16 @@ impl AlertWriter {
                 response,
             } => {
                 alert.notify = self.channels.for_alert(tenant.as_str(), alert.severity);
+                // One bad alert must not block the others: it is refused here, alone.
+                if let Err(e) = alert.validate() {
+                    self.counts.invalid += 1;
+                    tracing::error!(
+                        tenant = tenant.as_str(),
+                        rule = alert.rule_id.as_str(),
+                        "alert not raised: {e}"
+                    );
+                    return;
+                }
                 self.pending.push((*alert, response));
             }
             Decision::Suppressed { owner, .. } => {
@@ -192,8 +202,12 @@ impl AlertWriter {
         }
     }
 
-    /// Writes what is queued. An error leaves it queued; past [`MAX_PENDING_ALERTS`] it is
-    /// returned, so that the caller stops taking new work.
+    /// Whether alerts wait to be written.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Writes what is queued; an error leaves it queued and is returned.
     pub fn flush(&mut self) -> Result<(), String> {
         if self.pending.is_empty() {
             self.counts.pending = 0;
@@ -237,13 +251,10 @@ impl AlertWriter {
                 }
                 self.counts.last_error = Some(message.clone());
                 self.counts.pending = self.pending.len();
-                if self.pending.len() > MAX_PENDING_ALERTS {
-                    return Err(format!(
-                        "{} alerts wait for the metadata store: {message}",
-                        self.pending.len()
-                    ));
-                }
-                Ok(())
+                Err(format!(
+                    "{} alert(s) wait for the metadata store: {message}",
+                    self.pending.len()
+                ))
             }
         }
     }

@@ -284,6 +284,42 @@ impl Detection {
         counts.alerts = alert_counts;
     }
 
+    /// At shutdown: correlates everything in the reorder buffers and writes the alerts, so that
+    /// an attack completed in the last moments before a stop still alerts.
+    pub fn finish(&self) {
+        let hits: Vec<(String, CorrelationHit)> = {
+            let mut correlators = self
+                .correlators
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            correlators
+                .by_tenant
+                .iter_mut()
+                .flat_map(|(t, (c, _))| c.flush().into_iter().map(move |h| (t.clone(), h)))
+                .collect()
+        };
+        let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+        for (tenant, hit) in &hits {
+            if hit.alerts_alone()
+                && let Ok(tenant) = shieldwall_core::TenantId::new(tenant.as_str())
+            {
+                alerts.on_hit(&tenant, hit);
+            }
+        }
+        if let Err(e) = alerts.flush() {
+            tracing::error!("at shutdown, alerts could not be written: {e}");
+        }
+        drop(alerts);
+        let mut counts = self
+            .counters
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (tenant, hit) in hits {
+            record_hit(&mut counts, &tenant, &hit);
+        }
+    }
+
     /// The counters `status.json` reports.
     pub fn counters(&self) -> Arc<DetectionCounters> {
         Arc::clone(&self.counters)
@@ -314,6 +350,14 @@ pub struct DetectingSink {
 
 impl EventSink for DetectingSink {
     fn write(&mut self, events: &[Event]) -> Result<(), SinkError> {
+        // Alerts of an earlier batch that could not be written go first; until they are, this
+        // batch is refused (it stays in the spool) rather than detected and queued on top.
+        {
+            let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+            if alerts.has_pending() {
+                alerts.flush().map_err(sink_error)?;
+            }
+        }
         self.inner.write(events)?;
         let indexes = self.indexes.read().unwrap_or_else(PoisonError::into_inner);
         if indexes.is_empty() {
@@ -376,7 +420,8 @@ impl EventSink for DetectingSink {
                 hits.push((tenant.to_owned(), hit));
             }
         }
-        let written = alerts.flush();
+        // A failure keeps the alerts queued; the next batch waits for them (above).
+        let _ = alerts.flush();
         drop(alerts);
         drop(correlators);
         drop(indexes);
@@ -397,11 +442,14 @@ impl EventSink for DetectingSink {
         for (tenant, hit) in hits {
             record_hit(&mut counts, &tenant, &hit);
         }
-        drop(counts);
-        written.map_err(|reason| SinkError {
-            path: std::path::PathBuf::from("meta.sqlite"),
-            source: std::io::Error::other(reason),
-        })
+        Ok(())
+    }
+}
+
+fn sink_error(reason: String) -> SinkError {
+    SinkError {
+        path: std::path::PathBuf::from("meta.sqlite"),
+        source: std::io::Error::other(reason),
     }
 }
 

@@ -133,8 +133,30 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(seconds.min(3600))
 }
 
-/// Runs until `stop`: delivers what is due, every second.
+/// Runs until `stop`: one delivery loop per channel, so that a slow or dead channel only
+/// delays its own notifications.
 pub async fn run(
+    meta: Arc<dyn MetaStore>,
+    channels: Arc<Channels>,
+    counts: Counts,
+    stop: CancellationToken,
+) {
+    let mut loops = tokio::task::JoinSet::new();
+    for name in channels.built.keys() {
+        loops.spawn(channel_loop(
+            name.clone(),
+            Arc::clone(&meta),
+            Arc::clone(&channels),
+            Arc::clone(&counts),
+            stop.clone(),
+        ));
+    }
+    while loops.join_next().await.is_some() {}
+}
+
+/// Every second, the channel's due notifications, one after another.
+async fn channel_loop(
+    name: String,
     meta: Arc<dyn MetaStore>,
     channels: Arc<Channels>,
     counts: Counts,
@@ -146,14 +168,19 @@ pub async fn run(
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         let due = {
-            let meta = Arc::clone(&meta);
-            tokio::task::spawn_blocking(move || meta.due_notifications(Timestamp::now(), BATCH))
-                .await
+            let (meta, name) = (Arc::clone(&meta), name.clone());
+            tokio::task::spawn_blocking(move || {
+                meta.due_notifications(&name, Timestamp::now(), BATCH)
+            })
+            .await
         };
         let due = match due {
             Ok(Ok(due)) => due,
             Ok(Err(e)) => {
-                tracing::error!("notification outbox unreadable: {e}");
+                tracing::error!(
+                    channel = name.as_str(),
+                    "notification outbox unreadable: {e}"
+                );
                 continue;
             }
             Err(_) => continue,
@@ -167,12 +194,36 @@ pub async fn run(
     }
 }
 
+/// How long an attempt holds its notification: the longest a channel may take, and a margin.
+const LEASE: Duration = Duration::from_secs(360);
+
 async fn attempt(
     meta: &Arc<dyn MetaStore>,
     channels: &Channels,
     counts: &Counts,
     item: OutboxItem,
 ) {
+    // Claimed first: if the outcome cannot be recorded, the notification is not sent again
+    // before the lease ends (and is sent again then: at least once, never in a tight loop).
+    let claimed = {
+        let meta = Arc::clone(meta);
+        let id = item.id;
+        let until = Timestamp::now()
+            .checked_add(LEASE)
+            .unwrap_or_else(|_| Timestamp::now());
+        tokio::task::spawn_blocking(move || meta.claim_notification(id, until)).await
+    };
+    match claimed {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) | Err(_) => return,
+        Ok(Err(e)) => {
+            tracing::error!(
+                delivery = item.id,
+                "notification not sent: cannot claim it: {e}"
+            );
+            return;
+        }
+    }
     let alert = {
         let meta = Arc::clone(meta);
         let (tenant, id) = (item.tenant.clone(), item.alert);

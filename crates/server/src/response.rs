@@ -23,10 +23,13 @@ const MAX_OUTPUT: usize = 2048;
 
 /// What values an action accepts for its placeholders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Allow {
     /// An IPv4 or IPv6 address.
     Ip,
+    /// An IP address on the public internet: what a block action should take, since source
+    /// addresses in logs can be forged to name the gateway, a resolver or the server itself.
+    PublicIp,
     /// A host name: letters, digits, dots and hyphens.
     Hostname,
     /// Letters, digits, `.`, `_`, `@` and `-` (an account name).
@@ -42,6 +45,9 @@ impl Allow {
         }
         match self {
             Allow::Ip => value.parse::<std::net::IpAddr>().is_ok(),
+            Allow::PublicIp => value
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(shieldwall_notify::address::is_public),
             Allow::Hostname => value
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
@@ -341,6 +347,8 @@ mod tests {
                 .unwrap_err()
                 .contains("no value")
         );
+        assert!(Allow::PublicIp.accepts("203.0.114.9") && !Allow::PublicIp.accepts("10.0.0.1"));
+        assert!(!Allow::PublicIp.accepts("127.0.0.1") && Allow::Ip.accepts("127.0.0.1"));
         assert!(Allow::Word.accepts("svc_backup@corp"));
         assert!(!Allow::Word.accepts("a b"));
         assert!(Allow::Hostname.accepts("web-1.example.com"));

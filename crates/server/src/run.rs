@@ -513,6 +513,7 @@ impl PipelineWorker {
         self.pipeline
             .finish()
             .map_err(|e| ServeError::Pipeline(e.to_string()))?;
+        self.detection.finish();
         self.check_health();
         Ok(self.pipeline.stats().clone())
     }

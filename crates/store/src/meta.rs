@@ -149,10 +149,19 @@ pub trait MetaStore: Send + Sync {
         id: u64,
     ) -> Result<Vec<AlertHistoryEntry>, MetaError>;
 
-    /// Pending notifications due at `now`, earliest first, at most `limit`. (Raising an alert
-    /// queues one per channel in its `notify`.)
-    fn due_notifications(&self, now: Timestamp, limit: usize)
-    -> Result<Vec<OutboxItem>, MetaError>;
+    /// Pending notifications of `channel` due at `now`, earliest first, at most `limit`.
+    /// (Raising an alert queues one per channel in its `notify`.)
+    fn due_notifications(
+        &self,
+        channel: &str,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, MetaError>;
+
+    /// Takes a pending notification for an attempt: its next attempt moves to `until`, so that
+    /// it is not sent again meanwhile (and is retried then if the attempt never reports).
+    /// `false` when it is no longer pending.
+    fn claim_notification(&self, id: u64, until: Timestamp) -> Result<bool, MetaError>;
 
     /// Records an attempt's outcome for a pending notification ([`MetaError::NotificationDone`]
     /// when it is no longer pending) and returns it as changed.

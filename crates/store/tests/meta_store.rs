@@ -130,8 +130,16 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         fn alert_history(&self, _: &TenantId, _: u64) -> Result<Vec<AlertHistoryEntry>, MetaError> {
             Ok(Vec::new())
         }
-        fn due_notifications(&self, _: Timestamp, _: usize) -> Result<Vec<OutboxItem>, MetaError> {
+        fn due_notifications(
+            &self,
+            _: &str,
+            _: Timestamp,
+            _: usize,
+        ) -> Result<Vec<OutboxItem>, MetaError> {
             Ok(Vec::new())
+        }
+        fn claim_notification(&self, _: u64, _: Timestamp) -> Result<bool, MetaError> {
+            Ok(false)
         }
         fn record_delivery(
             &self,

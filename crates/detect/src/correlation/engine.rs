@@ -1,6 +1,7 @@
 //! The correlator of one tenant: a reorder buffer that puts matches back in event-time order
 //! within the lateness tolerance, then bounded per-group windows that fire correlation hits.
 
+use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::Entry as Slot;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -24,7 +25,8 @@ pub struct CorrelationLimits {
     /// it had come in order.
     pub lateness: Duration,
     /// An event stamped further than this after it was received is not correlated (its clock
-    /// is wrong, and it would make every later event look late).
+    /// is wrong). Within it, the event is correlated at its own time, but moves the clock only
+    /// to its receipt.
     pub max_ahead: Duration,
     /// Groups kept, over all correlation rules; past it the least recently active eighth goes.
     pub max_groups: usize,
@@ -42,7 +44,7 @@ impl Default for CorrelationLimits {
             lateness: Duration::from_secs(60),
             max_ahead: Duration::from_secs(600),
             max_groups: 500_000,
-            max_entries_per_group: 10_000,
+            max_entries_per_group: super::MAX_WINDOW_ENTRIES,
             max_pending: 200_000,
             max_event_ids: 100,
         }
@@ -123,10 +125,13 @@ pub struct CorrelatorStats {
     pub hits: u64,
 }
 
+/// The longest group value kept whole, in bytes.
+pub const MAX_KEY_VALUE: usize = 256;
+
 /// A group's values in one allocation: each as its length (4 bytes, little-endian) and its text.
 type Key = Box<[u8]>;
 
-fn encode_key(values: &[std::borrow::Cow<'_, str>]) -> Key {
+fn encode_key(values: &[Cow<'_, str>]) -> Key {
     let mut out = Vec::with_capacity(values.iter().map(|v| v.len() + 4).sum());
     for v in values {
         out.extend_from_slice(&u32::try_from(v.len()).unwrap_or(u32::MAX).to_le_bytes());
@@ -264,7 +269,12 @@ impl Correlator {
                 items,
             }));
         }
-        let max = self.max_seen.map_or(time, |m| m.max(time));
+        // An event moves the clock at most to when it was received: a forged or fast clock
+        // must not make the events after it look late.
+        let clock = observation
+            .received
+            .map_or(time, |r| time.min(r.as_microsecond()));
+        let max = self.max_seen.map_or(clock, |m| m.max(clock));
         self.max_seen = Some(max);
         let mut hits = self.release(max.saturating_sub(micros(self.limits.lateness)));
         while self.pending.len() > self.limits.max_pending {
@@ -345,7 +355,7 @@ impl Correlator {
                 self.stats.ungrouped += 1;
                 return None;
             };
-            key.push(text);
+            key.push(self.bounded(text));
         }
         let key = encode_key(&key);
         let kind = set.rules().get(reference.correlation)?.kind;
@@ -386,6 +396,21 @@ impl Correlator {
             key,
             value,
         })
+    }
+
+    /// A group value as kept: up to [`MAX_KEY_VALUE`] bytes as it is; a longer one (attacker
+    /// text can be 64 KiB) as its start and a keyed hash of the whole, which keeps different
+    /// values apart while bounding what a group holds.
+    fn bounded<'v>(&self, text: Cow<'v, str>) -> Cow<'v, str> {
+        if text.len() <= MAX_KEY_VALUE {
+            return text;
+        }
+        let mut end = MAX_KEY_VALUE - 24;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let hash = self.hasher.hash_one(text.as_ref());
+        Cow::Owned(format!("{}…#{hash:016x}", text.get(..end).unwrap_or("")))
     }
 
     fn release(&mut self, upto: i64) -> Vec<CorrelationHit> {
@@ -556,12 +581,26 @@ impl Correlator {
         if lasts.is_empty() {
             return;
         }
-        let nth = lasts.len() / 8;
-        let (_, &mut threshold, _) = lasts.select_nth_unstable(nth);
+        let target = (lasts.len() / 8).max(1);
+        let (_, &mut threshold, _) = lasts.select_nth_unstable(target - 1);
+        // Exactly the oldest eighth (at least one): everything older than the threshold, then
+        // groups at the threshold until the count is reached, so that a burst of equal times
+        // does not take every group with it.
+        let older = lasts.iter().filter(|l| **l < threshold).count();
+        let mut at_threshold = target.saturating_sub(older);
         let mut removed = 0;
         for groups in &mut self.groups {
             let before = groups.len();
-            groups.retain(|_, g| g.last > threshold);
+            groups.retain(|_, g| {
+                if g.last < threshold {
+                    return false;
+                }
+                if g.last == threshold && at_threshold > 0 {
+                    at_threshold -= 1;
+                    return false;
+                }
+                true
+            });
             removed += before - groups.len();
         }
         self.group_count -= removed;
@@ -604,5 +643,82 @@ fn number_of(value: &Json) -> Option<Value> {
             }
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlation::CorrelationRule;
+    use crate::{Rule, RuleSettings};
+    use std::path::{Path, PathBuf};
+
+    fn set() -> Arc<CorrelationSet> {
+        let rule = Rule::parse(
+            Path::new("a"),
+            "title: a\nname: a\nlogsource: {product: x}\ndetection:\n  s: {k: a}\n  condition: s\n",
+            &RuleSettings::default(),
+        )
+        .unwrap();
+        let corr = CorrelationRule::parse(
+            Path::new("c"),
+            "title: c\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [h]\n  timespan: 1h\n  condition: {gte: 3}\n",
+        )
+        .unwrap();
+        let (set, errors) = CorrelationSet::new(&[rule], vec![(PathBuf::from("c"), corr)]);
+        assert!(errors.is_empty());
+        Arc::new(set)
+    }
+
+    #[test]
+    fn a_clock_ahead_of_receipt_does_not_make_later_events_late() {
+        let mut c = Correlator::new(set(), CorrelationLimits::default());
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let event = serde_json::json!({"h": "x"});
+        let observe = |c: &mut Correlator, ahead: i64, received: Timestamp| {
+            let time = received + jiff::SignedDuration::from_secs(ahead);
+            c.observe(&Observation {
+                time,
+                received: Some(received),
+                event: 1,
+                fired: &[0],
+                fields: &event,
+            })
+        };
+        // Nine minutes ahead (within max_ahead): correlated, but the clock stays at receipt.
+        observe(&mut c, 540, now);
+        // Genuine events a second later are not late.
+        observe(&mut c, 0, now + jiff::SignedDuration::from_secs(1));
+        observe(&mut c, 0, now + jiff::SignedDuration::from_secs(2));
+        assert_eq!(c.stats().late, 0);
+        // Eleven minutes ahead: not correlated at all.
+        observe(&mut c, 660, now + jiff::SignedDuration::from_secs(3));
+        assert_eq!(c.stats().ahead, 1);
+        let hits = c.flush();
+        assert_eq!(hits.len(), 1, "the three events within the hour fire once");
+    }
+
+    #[test]
+    fn a_full_table_evicts_exactly_the_oldest_eighth_even_with_equal_times() {
+        let limits = CorrelationLimits {
+            max_groups: 16,
+            lateness: std::time::Duration::ZERO,
+            ..CorrelationLimits::default()
+        };
+        let mut c = Correlator::new(set(), limits);
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        for i in 0..17 {
+            let event = serde_json::json!({"h": format!("host{i}")});
+            c.observe(&Observation {
+                time: now,
+                received: None,
+                event: i,
+                fired: &[0],
+                fields: &event,
+            });
+        }
+        let stats = c.stats();
+        assert_eq!(stats.groups_evicted, 2, "16 / 8, all at the same time");
+        assert_eq!(stats.groups, 15);
     }
 }

@@ -183,6 +183,10 @@ struct CorrelationFile {
     correlation: Option<serde_saphyr::Spanned<Value>>,
 }
 
+/// The most entries a group's window holds by default ([`CorrelationLimits`]); a count
+/// condition above it could never be met, so it is refused at load.
+pub const MAX_WINDOW_ENTRIES: usize = 10_000;
+
 /// The most rules one correlation may refer to.
 pub const MAX_REFERENCES: usize = 64;
 /// The longest timespan accepted: 400 days.
@@ -369,6 +373,23 @@ fn condition(
     }
     if percentile.is_some() && kind != CorrelationKind::ValuePercentile {
         return Err("`percentile` belongs to value_percentile only".into());
+    }
+    if matches!(
+        kind,
+        CorrelationKind::EventCount | CorrelationKind::ValueCount
+    ) {
+        let needs = bounds.iter().filter_map(|b| match b {
+            Bound::Gt(t) => Some(*t + 1.0),
+            Bound::Gte(t) | Bound::Eq(t) => Some(*t),
+            _ => None,
+        });
+        if let Some(t) = needs.fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))))
+            && t > MAX_WINDOW_ENTRIES as f64
+        {
+            return Err(format!(
+                "the condition needs {t} entries in one window; a window holds at most {MAX_WINDOW_ENTRIES}"
+            ));
+        }
     }
     Ok((bounds, fields, percentile))
 }

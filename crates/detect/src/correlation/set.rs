@@ -53,22 +53,29 @@ impl CorrelationSet {
         correlations: Vec<(PathBuf, CorrelationRule)>,
     ) -> (CorrelationSet, Vec<RuleError>) {
         let mut errors = Vec::new();
-        let error = |file: &PathBuf, reason: String| RuleError {
-            file: file.clone(),
+        let error = |file: &std::path::Path, reason: String| RuleError {
+            file: file.to_owned(),
             line: 0,
             column: 0,
             reason,
         };
         // Resolve every reference by id or name.
-        let mut names: BTreeMap<&str, Vec<Target>> = BTreeMap::new();
+        let add = |key: &'_ str, target: Target, names: &mut BTreeMap<_, Vec<Target>>| {
+            let targets: &mut Vec<Target> = names.entry(key.to_owned()).or_default();
+            // A rule whose id and name are the same text is one rule, not two.
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        };
+        let mut names: BTreeMap<String, Vec<Target>> = BTreeMap::new();
         for (i, rule) in detections.iter().enumerate() {
             for key in [&rule.id, &rule.name].into_iter().flatten() {
-                names.entry(key).or_default().push(Target::Detection(i));
+                add(key, Target::Detection(i), &mut names);
             }
         }
         for (i, (_, rule)) in correlations.iter().enumerate() {
             for key in [&rule.id, &rule.name].into_iter().flatten() {
-                names.entry(key).or_default().push(Target::Correlation(i));
+                add(key, Target::Correlation(i), &mut names);
             }
         }
         let mut resolved: Vec<Option<Vec<Target>>> = Vec::new();
@@ -160,6 +167,18 @@ impl CorrelationSet {
                     d => d,
                 })
                 .collect();
+            // A referred correlation that was left out (its own fields did not resolve) leaves
+            // this one without a source: it could never fire, so it is left out too.
+            if targets.contains(&Target::Correlation(usize::MAX)) {
+                errors.push(error(
+                    &file,
+                    format!(
+                        "correlation {:?} refers to a correlation that did not load",
+                        rule.title
+                    ),
+                ));
+                continue;
+            }
             let (group_fields, value_fields) = match fields_of(&set, &rule, &targets) {
                 Ok(fields) => fields,
                 Err(reason) => {
@@ -315,4 +334,73 @@ fn fields_of(
         value.push(v);
     }
     Ok((group, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::RuleSettings;
+    use std::path::Path;
+
+    fn detection(name: &str, id: &str) -> Rule {
+        Rule::parse(
+            Path::new(name),
+            &format!("title: {name}\nid: {id}\nname: {name}\nlogsource: {{product: x}}\ndetection:\n  s: {{k: v}}\n  condition: s\n"),
+            &RuleSettings::default(),
+        )
+        .unwrap()
+    }
+
+    fn correlation(text: &str) -> (PathBuf, CorrelationRule) {
+        let path = PathBuf::from(format!("{}.yml", text.len()));
+        (path.clone(), CorrelationRule::parse(&path, text).unwrap())
+    }
+
+    #[test]
+    fn references_resolve_or_are_refused_with_a_reason() {
+        let rules = [detection("a", "a"), detection("b", "id-b")];
+        let c = |name: &str, kind: &str, refs: &str, group: &str| {
+            correlation(&format!(
+                "title: {name}\nname: {name}\ncorrelation:\n  type: {kind}\n  rules: [{refs}]\n  group-by: [{group}]\n  timespan: 1m\n  condition: {{gte: 1}}\n"
+            ))
+        };
+        let (set, errors) = CorrelationSet::new(
+            &rules,
+            vec![
+                c("top", "temporal", "inner, b", "h"), // refers to a later file: ordered after it
+                c("inner", "event_count", "a", "h"),   // `a` is both id and name of one rule
+                c("unknown", "event_count", "nope", "h"),
+                c("loop1", "temporal", "loop2, a", "h"),
+                c("loop2", "temporal", "loop1, a", "h"),
+                c("wrongfield", "temporal", "inner, a", "user"), // inner's hits carry only h
+                c("dangling", "temporal", "wrongfield, a", "h"),
+            ],
+        );
+        let loaded: Vec<&str> = set.rules().iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(loaded, ["inner", "top"], "{errors:?}");
+        let reasons: Vec<&str> = errors.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(errors.len(), 5, "{reasons:#?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("`nope`, which no loaded rule"))
+        );
+        assert_eq!(
+            reasons.iter().filter(|r| r.contains("to itself")).count(),
+            2
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("reads `user` from the hits of `inner`"))
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("\"dangling\" refers to a correlation that did not load"))
+        );
+        // Referred rules stay quiet unless a correlation generates them.
+        assert!(!set.alerts_alone(0) && !set.alerts_alone(1));
+        assert!(!set.correlation_alerts_alone(0) && set.correlation_alerts_alone(1));
+    }
 }

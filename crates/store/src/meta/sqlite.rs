@@ -231,10 +231,15 @@ impl MetaStore for SqliteMetaStore {
 
     fn due_notifications(
         &self,
+        channel: &str,
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, MetaError> {
-        self.due_notifications_impl(now, limit)
+        self.due_notifications_impl(channel, now, limit)
+    }
+
+    fn claim_notification(&self, id: u64, until: Timestamp) -> Result<bool, MetaError> {
+        self.claim_notification_impl(id, until)
     }
 
     fn record_delivery(

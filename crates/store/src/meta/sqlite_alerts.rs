@@ -322,27 +322,42 @@ fn raise_one(conn: &Connection, alert: &NewAlert) -> rusqlite::Result<AlertOutco
             _ => false,
         };
         if let (true, Some(first), Some(last)) = (within, first, last) {
-            let mut ids: Vec<RecordId> = serde_json::from_str(&events).unwrap_or_default();
-            for e in &alert.events {
-                if ids.len() >= MAX_ALERT_EVENTS {
-                    break;
-                }
-                if !ids.contains(e) {
-                    ids.push(*e);
-                }
-            }
-            conn.prepare_cached(
-                "UPDATE alerts SET events = ?1, event_count = ?2, first_seen = ?3, \
-                 last_seen = ?4, updated_at = ?5 WHERE id = ?6",
-            )?
-            .execute(params![
-                json(&ids),
+            let times = (
                 old_count.saturating_add(count),
                 format_time(first.min(alert.time)),
                 format_time(last.max(alert.time)),
                 format_time(alert.raised_at),
-                id
-            ])?;
+            );
+            let mut ids: Vec<RecordId> = serde_json::from_str(&events).unwrap_or_default();
+            if ids.len() >= MAX_ALERT_EVENTS {
+                // The list is full: a flood's repeats only count.
+                conn.prepare_cached(
+                    "UPDATE alerts SET event_count = ?1, first_seen = ?2, last_seen = ?3, \
+                     updated_at = ?4 WHERE id = ?5",
+                )?
+                .execute(params![times.0, times.1, times.2, times.3, id])?;
+            } else {
+                for e in &alert.events {
+                    if ids.len() >= MAX_ALERT_EVENTS {
+                        break;
+                    }
+                    if !ids.contains(e) {
+                        ids.push(*e);
+                    }
+                }
+                conn.prepare_cached(
+                    "UPDATE alerts SET events = ?1, event_count = ?2, first_seen = ?3, \
+                     last_seen = ?4, updated_at = ?5 WHERE id = ?6",
+                )?
+                .execute(params![
+                    json(&ids),
+                    times.0,
+                    times.1,
+                    times.2,
+                    times.3,
+                    id
+                ])?;
+            }
             return Ok(AlertOutcome {
                 id: u64::try_from(id).unwrap_or(0),
                 raised: false,
@@ -488,19 +503,38 @@ impl SqliteMetaStore {
 
     pub(crate) fn due_notifications_impl(
         &self,
+        channel: &str,
         now: Timestamp,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, MetaError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let raws = self.with_conn(|conn| {
             let mut statement = conn.prepare_cached(&format!(
-                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' \
-                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND channel = ?1 \
+                 AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?3"
             ))?;
-            let rows = statement.query_map(params![format_time(now), limit], raw_outbox)?;
+            let rows =
+                statement.query_map(params![channel, format_time(now), limit], raw_outbox)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         raws.into_iter().map(|r| self.decode_outbox(r)).collect()
+    }
+
+    pub(crate) fn claim_notification_impl(
+        &self,
+        id: u64,
+        until: Timestamp,
+    ) -> Result<bool, MetaError> {
+        let Ok(row) = i64::try_from(id) else {
+            return Ok(false);
+        };
+        let changed = self.with_conn(|conn| {
+            conn.execute(
+                "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending'",
+                params![format_time(until), row],
+            )
+        })?;
+        Ok(changed == 1)
     }
 
     pub(crate) fn record_delivery_impl(

@@ -394,18 +394,41 @@ pub(crate) fn outbox(make: Make<'_>) -> Result<(), String> {
     alert.notify = vec!["soc-webhook".into(), "soc-mail".into()];
     let (id, _) = raise(store, &alert)?;
     raise(store, &alert)?; // a merge: no new notifications
-    let due = ok("due_notifications", store.due_notifications(at(1)?, 10))?;
-    let channels: Vec<&str> = due.iter().map(|n| n.channel.as_str()).collect();
-    if channels != ["soc-webhook", "soc-mail"] || due.iter().any(|n| n.alert != id) {
-        return Err(format!("due after raising: {due:?}"));
+    let due = |channel: &str, seconds: i64| -> Result<Vec<u64>, String> {
+        Ok(ok(
+            "due_notifications",
+            store.due_notifications(channel, at(seconds)?, 10),
+        )?
+        .iter()
+        .map(|n| n.id)
+        .collect())
+    };
+    let (webhook, mail) = match (
+        due("soc-webhook", 1)?.as_slice(),
+        due("soc-mail", 1)?.as_slice(),
+    ) {
+        ([w], [m]) => (*w, *m),
+        other => return Err(format!("one due per channel after raising: {other:?}")),
+    };
+    let queued = ok("notifications", store.notifications(Some(&a), None, 10))?;
+    if queued.len() != 2 || queued.iter().any(|n| n.alert != id) {
+        return Err(format!(
+            "two notifications of alert {id} expected: {queued:?}"
+        ));
     }
-    if !ok("due_notifications", store.due_notifications(at(0)?, 10))?.is_empty() {
+    if !due("soc-webhook", 0)?.is_empty() {
         return Err("notifications were due before the alert was raised".into());
     }
-    let (webhook, mail) = match due.as_slice() {
-        [w, m] => (w.id, m.id),
-        _ => return Err("two notifications expected".into()),
-    };
+    // A claimed notification is not due again until its lease ends.
+    if !ok(
+        "claim_notification",
+        store.claim_notification(mail, at(30)?),
+    )? {
+        return Err("a pending notification could not be claimed".into());
+    }
+    if !due("soc-mail", 29)?.is_empty() || due("soc-mail", 30)? != [mail] {
+        return Err("a claimed notification was due within its lease".into());
+    }
     let retry = DeliveryOutcome::Retry {
         error: "connection refused".into(),
         at: at(100)?,
@@ -417,9 +440,8 @@ pub(crate) fn outbox(make: Make<'_>) -> Result<(), String> {
     if item.attempts != 1 || item.state != DeliveryState::Pending || item.last_error.is_none() {
         return Err(format!("after a retry: {item:?}"));
     }
-    let due = ok("due_notifications", store.due_notifications(at(50)?, 10))?;
-    if due.iter().map(|n| n.id).collect::<Vec<_>>() != [mail] {
-        return Err(format!("the retried one was due before its time: {due:?}"));
+    if !due("soc-webhook", 50)?.is_empty() || due("soc-webhook", 100)? != [webhook] {
+        return Err("the retried one was not due at its time".into());
     }
     ok(
         "record_delivery",
@@ -448,13 +470,14 @@ pub(crate) fn outbox(make: Make<'_>) -> Result<(), String> {
     if failed_list.iter().map(|n| n.id).collect::<Vec<_>>() != [webhook] {
         return Err(format!("failed notifications: {failed_list:?}"));
     }
-    if !ok(
-        "due_notifications",
-        store.due_notifications(at(10_000)?, 10),
-    )?
-    .is_empty()
-    {
+    if !due("soc-webhook", 10_000)?.is_empty() || !due("soc-mail", 10_000)?.is_empty() {
         return Err("finished notifications are still due".into());
+    }
+    if ok(
+        "claim_notification",
+        store.claim_notification(mail, at(20_000)?),
+    )? {
+        return Err("a delivered notification was claimed".into());
     }
     Ok(())
 }
