@@ -195,8 +195,12 @@ pub const MAX_TIMESPAN: Duration = Duration::from_secs(400 * 86_400);
 impl CorrelationRule {
     /// Reads the correlation rule in `text` (one YAML document); `path` names it in errors.
     pub fn parse(path: &Path, text: &str) -> Result<CorrelationRule, RuleError> {
-        let file: CorrelationFile =
-            serde_saphyr::from_str(text).map_err(|e| RuleError::yaml(path, &e))?;
+        // YAML 1.2 booleans only: a field named `n` or `on` is a name, not `false` or `true`.
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+        };
+        let file: CorrelationFile = serde_saphyr::from_str_with_options(text, options)
+            .map_err(|e| RuleError::yaml(path, &e))?;
         let title = file
             .title
             .filter(|t| !t.trim().is_empty())
@@ -432,6 +436,12 @@ mod tests {
         assert!(r.holds(150.0) && !r.holds(100.0) && !r.holds(201.0));
         assert_eq!(r.fields, ["User"]);
         let t = parse("title: t\ncorrelation:\n  type: temporal\n  rules: [a, b, c]\n  group-by: [Host]\n  timespan: 5m\n").unwrap();
+        // YAML 1.1's `n`, `on`, `yes` are field names here, not booleans.
+        let n = parse("title: t\ncorrelation:\n  type: value_sum\n  rules: [a]\n  group-by: [on]\n  timespan: 5m\n  condition: {field: n, gt: 1}\n").unwrap();
+        assert_eq!(
+            (n.fields.as_slice(), n.group_by.as_slice()),
+            (&["n".to_owned()][..], &["on".to_owned()][..])
+        );
         assert_eq!(t.bounds, [Bound::Gte(3.0)]);
     }
 
