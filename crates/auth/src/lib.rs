@@ -1,6 +1,6 @@
-//! Credentials of the server's accounts (`docs/accounts.md` when the server's API lands): the
+//! Credentials of the server's accounts: passwords hashed with Argon2id ([`password`]) and the
 //! TOTP second factor of RFC 6238 ([`totp`]), with the replay protection the guideline's strict
-//! authentication of administrators needs. Password hashing, sessions and API tokens join this
-//! crate next.
+//! authentication of administrators needs. Sessions and API tokens join this crate next.
 
+pub mod password;
 pub mod totp;
