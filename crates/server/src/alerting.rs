@@ -52,8 +52,9 @@ pub struct AlertWriter {
     responder: Arc<Responder>,
     policies: BTreeMap<String, (Stamp, Arc<Policy>)>,
     default_policy: Arc<Policy>,
-    /// Alerts to write, with the response action their rule names.
-    pending: Vec<(NewAlert, Option<String>)>,
+    /// Alerts to write, and beside each (same position) the response action its rule names.
+    pending: Vec<NewAlert>,
+    responses: Vec<Option<String>>,
     counts: AlertCounts,
     /// Policy files that do not load, by tenant (the last good policy stays in service).
     pub errors: Vec<String>,
@@ -74,6 +75,7 @@ impl AlertWriter {
             policies: BTreeMap::new(),
             default_policy: Arc::new(Policy::default()),
             pending: Vec::new(),
+            responses: Vec::new(),
             counts: AlertCounts::default(),
             errors: Vec::new(),
         })
@@ -161,7 +163,8 @@ impl AlertWriter {
                     );
                     return;
                 }
-                self.pending.push((*alert, response));
+                self.pending.push(*alert);
+                self.responses.push(response);
             }
             Decision::Suppressed { owner, .. } => {
                 *self
@@ -213,10 +216,11 @@ impl AlertWriter {
             self.counts.pending = 0;
             return Ok(());
         }
-        let alerts: Vec<NewAlert> = self.pending.iter().map(|(a, _)| a.clone()).collect();
-        match self.meta.raise_alerts(&alerts) {
+        match self.meta.raise_alerts(&self.pending) {
             Ok(outcomes) => {
-                for ((alert, response), outcome) in self.pending.iter().zip(&outcomes) {
+                for ((alert, response), outcome) in
+                    self.pending.iter().zip(&self.responses).zip(&outcomes)
+                {
                     if outcome.raised {
                         if let Some(action) = response {
                             self.responder.submit(Job {
@@ -240,6 +244,7 @@ impl AlertWriter {
                     }
                 }
                 self.pending.clear();
+                self.responses.clear();
                 self.counts.pending = 0;
                 Ok(())
             }

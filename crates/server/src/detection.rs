@@ -17,7 +17,7 @@ use shieldwall_detect::correlation::{
     CorrelationHit, CorrelationLimits, CorrelatorStats, Observation,
 };
 use shieldwall_detect::{
-    CorrelationSet, Correlator, Pipeline, RuleIndex, RuleSettings, TenantRules,
+    CorrelationSet, Correlator, EventFields, Pipeline, RuleIndex, RuleSettings, TenantRules,
 };
 
 use shieldwall_store::meta::MetaStore;
@@ -258,30 +258,12 @@ impl Detection {
             .map(|(t, (c, _))| (t.clone(), c.stats()))
             .collect();
         drop(correlators);
-        let alert_counts = {
-            let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
-            for (tenant, hit) in &hits {
-                if hit.alerts_alone()
-                    && let Ok(tenant) = shieldwall_core::TenantId::new(tenant.as_str())
-                {
-                    alerts.on_hit(&tenant, hit);
-                }
-            }
-            // A failure stays queued and is reported in the counts; the pipeline's next batch
-            // applies the back-pressure.
-            let _ = alerts.flush();
-            alerts.counts()
-        };
-        let mut counts = self
-            .counters
+        self.take_hits(hits);
+        self.counters
             .inner
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for (tenant, hit) in hits {
-            record_hit(&mut counts, &tenant, &hit);
-        }
-        counts.correlation_state = state;
-        counts.alerts = alert_counts;
+            .unwrap_or_else(PoisonError::into_inner)
+            .correlation_state = state;
     }
 
     /// At shutdown: correlates everything in the reorder buffers and writes the alerts, so that
@@ -298,18 +280,24 @@ impl Detection {
                 .flat_map(|(t, (c, _))| c.flush().into_iter().map(move |h| (t.clone(), h)))
                 .collect()
         };
-        let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
-        for (tenant, hit) in &hits {
-            if hit.alerts_alone()
-                && let Ok(tenant) = shieldwall_core::TenantId::new(tenant.as_str())
-            {
-                alerts.on_hit(&tenant, hit);
+        self.take_hits(hits);
+    }
+
+    /// Alerts and counts of hits that a flush released (outside a batch of events), written at
+    /// once. A write failure stays queued, logged by the writer, and holds back the next batch.
+    fn take_hits(&self, hits: Vec<(String, CorrelationHit)>) {
+        let alert_counts = {
+            let mut alerts = self.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+            for (tenant, hit) in &hits {
+                if hit.alerts_alone()
+                    && let Ok(tenant) = shieldwall_core::TenantId::new(tenant.as_str())
+                {
+                    alerts.on_hit(&tenant, hit);
+                }
             }
-        }
-        if let Err(e) = alerts.flush() {
-            tracing::error!("at shutdown, alerts could not be written: {e}");
-        }
-        drop(alerts);
+            let _ = alerts.flush();
+            alerts.counts()
+        };
         let mut counts = self
             .counters
             .inner
@@ -318,6 +306,7 @@ impl Detection {
         for (tenant, hit) in hits {
             record_hit(&mut counts, &tenant, &hit);
         }
+        counts.alerts = alert_counts;
     }
 
     /// The counters `status.json` reports.
@@ -384,7 +373,13 @@ impl EventSink for DetectingSink {
             if fired.is_empty() && rules.correlations.is_empty() {
                 continue;
             }
-            let view = self.pipeline.view(&value);
+            // The pipeline's view is for the fields of matched events; an event that fired
+            // nothing only moves its tenant's correlation clock, and no field of it is read.
+            let view = (!fired.is_empty()).then(|| self.pipeline.view(&value));
+            let fields: &dyn EventFields = match &view {
+                Some(view) => view,
+                None => &value,
+            };
             for i in &fired {
                 let Some(rule) = rules.index.rules().get(*i) else {
                     continue;
@@ -399,7 +394,7 @@ impl EventSink for DetectingSink {
                         event = %event.id,
                         "rule fired"
                     );
-                    alerts.on_match(&event.tenant, rule, event.id, event.time, &view);
+                    alerts.on_match(&event.tenant, rule, event.id, event.time, fields);
                 }
                 found.push((tenant.to_owned(), name));
             }
@@ -411,7 +406,7 @@ impl EventSink for DetectingSink {
                 received: Some(event.received),
                 event: event.id.as_uuid().as_u128(),
                 fired: &fired,
-                fields: &view,
+                fields,
             };
             for hit in correlators.observe(tenant, &rules.correlations, &observation) {
                 if hit.alerts_alone() {
