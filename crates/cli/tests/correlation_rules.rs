@@ -13,22 +13,11 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-fn shieldwall(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_shieldwall"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "shieldwall {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod common;
+use common::shieldwall;
 
 /// Parses `lines` with `parse_args` and returns the events.
 fn parse(dir: &Path, name: &str, lines: &[String], parse_args: &[&str]) -> Vec<Value> {

@@ -12,23 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-/// Runs the binary with `args`; it must succeed.
-fn shieldwall(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_shieldwall"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "shieldwall {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod common;
+use common::shieldwall;
 
 /// Parses `lines` and runs the rules under `rules` on the events; for each line, the ids of
 /// the rules it fires.

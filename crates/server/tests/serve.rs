@@ -247,6 +247,20 @@ detection:
     condition: keywords
 ";
 
+/// An sshd failed-password line from `ip` at second `second` (below 60) of 10:00.
+fn ssh_failure(second: usize, ip: &str) -> String {
+    format!(
+        "<38>Nov 29 10:00:{second:02} web1 sshd[12{second}]: Failed password for root from {ip} port 5214{second} ssh2\n"
+    )
+}
+
+/// The default tenant's rule directory under `dir`, created.
+fn default_rules(dir: &Path) -> std::path::PathBuf {
+    let rules = dir.join("rules/default");
+    std::fs::create_dir_all(&rules).unwrap();
+    rules
+}
+
 async fn send(addr: std::net::SocketAddr, lines: Vec<String>) {
     tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).unwrap();
@@ -279,8 +293,7 @@ fn matches(data: &Path, rule: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules/default");
-    std::fs::create_dir_all(&rules).unwrap();
+    let rules = default_rules(dir.path());
     std::fs::write(rules.join("ssh.yml"), SSH_FAILURES).unwrap();
     std::fs::write(
         rules.join("broken.yml"),
@@ -294,16 +307,11 @@ async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
     let server = Server::start(config).await.unwrap();
     let addr = server.started().addresses[0].1;
     let data = dir.path().join("data");
-    let failed = |i: usize| {
-        format!(
-            "<38>Nov 29 10:00:0{i} web1 sshd[12{i}]: Failed password for root from 203.0.113.9 port 5214{i} ssh2\n"
-        )
-    };
     send(
         addr,
         vec![
-            failed(1),
-            failed(2),
+            ssh_failure(1, "203.0.113.9"),
+            ssh_failure(2, "203.0.113.9"),
             // The same words from another program are not sshd's.
             "<38>Nov 29 10:00:03 web1 app[9]: Failed password for nobody\n".into(),
         ],
@@ -339,7 +347,7 @@ async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
     send(
         addr,
         vec![
-            failed(4),
+            ssh_failure(4, "203.0.113.9"),
             "<38>Nov 29 10:00:05 web1 sshd[130]: Accepted publickey for deploy from 198.51.100.4 port 40000 ssh2\n".into(),
         ],
     )
@@ -361,8 +369,7 @@ async fn rules_fire_on_the_ingest_stream_and_reload_while_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correlation_rules_fire_on_the_ingest_stream_and_flush_when_it_goes_quiet() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules/default");
-    std::fs::create_dir_all(&rules).unwrap();
+    let rules = default_rules(dir.path());
     // The rules we ship: the base rule and the brute-force correlation over it.
     let shipped = shieldwall_testkit::workspace_root().join("rules");
     for file in ["base/sw_auth_failure.yml", "correlation/mr_brute_force.yml"] {
@@ -375,15 +382,10 @@ async fn correlation_rules_fire_on_the_ingest_stream_and_flush_when_it_goes_quie
     let server = Server::start(config).await.unwrap();
     let addr = server.started().addresses[0].1;
     let data = dir.path().join("data");
-    let failed = |i: usize, ip: &str| {
-        format!(
-            "<38>Nov 29 10:00:{i:02} web1 sshd[12{i}]: Failed password for root from {ip} port 5214{i} ssh2\n"
-        )
-    };
     // Ten failures from one address, each pair swapped (one second out of order, within the
     // tolerance), then four from another.
-    let mut lines: Vec<String> = (0..10).map(|i| failed(i ^ 1, "203.0.113.9")).collect();
-    lines.extend((10..14).map(|i| failed(i, "198.51.100.4")));
+    let mut lines: Vec<String> = (0..10).map(|i| ssh_failure(i ^ 1, "203.0.113.9")).collect();
+    lines.extend((10..14).map(|i| ssh_failure(i, "198.51.100.4")));
     send(addr, lines).await;
     let hits = |data: &Path| {
         status(data)["detection"]["correlation_hits"]["default"]
@@ -436,8 +438,7 @@ async fn correlation_rules_fire_on_the_ingest_stream_and_flush_when_it_goes_quie
 async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_retried() {
     use shieldwall_store::meta::{DeliveryState, MetaStore, SqliteMetaStore};
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules/default");
-    std::fs::create_dir_all(&rules).unwrap();
+    let rules = default_rules(dir.path());
     std::fs::write(rules.join("ssh.yml"), SSH_FAILURES).unwrap();
     let (cert, key) = shieldwall_testkit::https::certificate(dir.path());
     let (port, received) = shieldwall_testkit::https::receiver(&cert, &key, 200).await;
@@ -470,12 +471,7 @@ async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_re
     let server = Server::start(config).await.unwrap();
     let addr = server.started().addresses[0].1;
     let data = dir.path().join("data");
-    let failed = |i: usize| {
-        format!(
-            "<38>Nov 29 10:00:0{i} web1 sshd[12{i}]: Failed password for root from 203.0.113.9 port 5214{i} ssh2\n"
-        )
-    };
-    send(addr, vec![failed(1)]).await;
+    send(addr, vec![ssh_failure(1, "203.0.113.9")]).await;
     wait_for("the webhook to receive the alert", || {
         !received.lock().unwrap().is_empty()
     })
@@ -526,7 +522,7 @@ async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_re
     assert_eq!(status(&data)["notifications"]["delivered"]["soc"], 1);
 
     // A repeat merges into the open alert: no second notification.
-    send(addr, vec![failed(2)]).await;
+    send(addr, vec![ssh_failure(2, "203.0.113.9")]).await;
     wait_for("the repeat to be merged", || {
         alerts(&data).first().is_some_and(|a| a.count == 2)
     })
@@ -540,8 +536,7 @@ async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_re
 async fn a_rule_with_a_response_action_runs_it_once_per_alert_and_records_the_result() {
     use shieldwall_store::meta::{MetaStore, SqliteMetaStore};
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules/default");
-    std::fs::create_dir_all(&rules).unwrap();
+    let rules = default_rules(dir.path());
     std::fs::write(rules.join("ssh.yml"), SSH_FAILURES).unwrap();
     std::fs::write(
         rules.join("alerting.toml"),
@@ -574,12 +569,11 @@ async fn a_rule_with_a_response_action_runs_it_once_per_alert_and_records_the_re
     let server = Server::start(config).await.unwrap();
     let addr = server.started().addresses[0].1;
     let data = dir.path().join("data");
-    let failed = |i: usize| {
-        format!(
-            "<38>Nov 29 10:00:0{i} web1 sshd[12{i}]: Failed password for root from 203.0.113.9 port 5214{i} ssh2\n"
-        )
-    };
-    send(addr, vec![failed(1), failed(2)]).await;
+    send(
+        addr,
+        vec![ssh_failure(1, "203.0.113.9"), ssh_failure(2, "203.0.113.9")],
+    )
+    .await;
     wait_for("the response to be recorded", || {
         let Some(alert) = alerts(&data).into_iter().next() else {
             return false;
