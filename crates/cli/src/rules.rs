@@ -51,8 +51,8 @@ fn check(args: RulesCheckArgs) -> Result<()> {
     let mut loaded = load(&args.source)?;
     let correlations = loaded.correlations.len();
     if correlations > 0 {
-        let rules: Vec<_> = loaded.rules.iter().map(|(_, r)| r.clone()).collect();
-        let (_, errors) = CorrelationSet::new(&rules, std::mem::take(&mut loaded.correlations));
+        let rules = loaded.rules.iter().map(|(_, r)| r);
+        let (_, errors) = CorrelationSet::new(rules, std::mem::take(&mut loaded.correlations));
         loaded.errors.extend(errors);
     }
     let mut out = BufWriter::new(io::stdout().lock());

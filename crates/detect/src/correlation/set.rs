@@ -48,8 +48,8 @@ impl CorrelationSet {
     /// A correlation that refers to something unknown or ambiguous, takes part in a cycle, or
     /// groups by a field its referred correlation does not produce is left out, with an error
     /// naming its file.
-    pub fn new(
-        detections: &[Rule],
+    pub fn new<'r>(
+        detections: impl IntoIterator<Item = &'r Rule>,
         correlations: Vec<(PathBuf, CorrelationRule)>,
     ) -> (CorrelationSet, Vec<RuleError>) {
         let mut errors = Vec::new();
@@ -68,7 +68,7 @@ impl CorrelationSet {
             }
         };
         let mut names: BTreeMap<String, Vec<Target>> = BTreeMap::new();
-        for (i, rule) in detections.iter().enumerate() {
+        for (i, rule) in detections.into_iter().enumerate() {
             for key in [&rule.id, &rule.name].into_iter().flatten() {
                 add(key, Target::Detection(i), &mut names);
             }

@@ -131,14 +131,25 @@ impl SqliteMetaStore {
         }
     }
 
+    /// The timestamp in `column` of a row, or the corruption it is.
+    pub(crate) fn time_column(
+        &self,
+        table: &'static str,
+        row: i64,
+        column: &str,
+        text: &str,
+    ) -> Result<Timestamp, MetaError> {
+        parse_time(text).ok_or_else(|| {
+            self.corrupt(table, row, format!("{column} {text:?} is not a timestamp"))
+        })
+    }
+
     fn decode_deletion(&self, raw: RawDeletion) -> Result<DeletionRecord, MetaError> {
         let row = raw.id;
         let bad = |detail: String| self.corrupt("deletions", row, detail);
         let id = u64::try_from(raw.id).map_err(|_| bad("negative id".to_owned()))?;
         let tenant = TenantId::new(raw.tenant).map_err(|e| bad(e.to_string()))?;
-        let time = |column: &str, text: String| {
-            parse_time(&text).ok_or_else(|| bad(format!("{column} {text:?} is not a timestamp")))
-        };
+        let time = |column: &str, text: String| self.time_column("deletions", row, column, &text);
         let from = raw.from.map(|t| time("range_from", t)).transpose()?;
         let to = raw.to.map(|t| time("range_to", t)).transpose()?;
         let requested_at = time("requested_at", raw.requested_at)?;

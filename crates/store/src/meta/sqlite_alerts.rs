@@ -83,9 +83,7 @@ impl SqliteMetaStore {
     fn decode_alert(&self, raw: RawAlert) -> Result<StoredAlert, MetaError> {
         let row = raw.id;
         let bad = |detail: String| self.corrupt("alerts", row, detail);
-        let time = |column: &str, text: &str| {
-            parse_time(text).ok_or_else(|| bad(format!("{column} {text:?} is not a timestamp")))
-        };
+        let time = |column: &str, text: &str| self.time_column("alerts", row, column, text);
         let list = |column: &str, text: &str| -> Result<Vec<String>, MetaError> {
             serde_json::from_str(text).map_err(|e| bad(format!("{column}: {e}")))
         };
@@ -289,7 +287,7 @@ impl SqliteMetaStore {
                 Ok(AlertHistoryEntry {
                     id: u64::try_from(hid).map_err(|_| bad("negative id".into()))?,
                     alert: u64::try_from(alert).map_err(|_| bad("negative alert id".into()))?,
-                    at: parse_time(&at).ok_or_else(|| bad(format!("at {at:?}")))?,
+                    at: self.time_column("alert_history", hid, "at", &at)?,
                     actor,
                     action,
                     detail,
@@ -484,9 +482,7 @@ impl SqliteMetaStore {
     fn decode_outbox(&self, raw: RawOutbox) -> Result<OutboxItem, MetaError> {
         let (id, tenant, alert, channel, state, attempts, next, last_error, created, done) = raw;
         let bad = |detail: String| self.corrupt("outbox", id, detail);
-        let time = |column: &str, text: &str| {
-            parse_time(text).ok_or_else(|| bad(format!("{column} {text:?} is not a timestamp")))
-        };
+        let time = |column: &str, text: &str| self.time_column("outbox", id, column, text);
         Ok(OutboxItem {
             id: u64::try_from(id).map_err(|_| bad("negative id".into()))?,
             tenant: TenantId::new(tenant).map_err(|e| bad(e.to_string()))?,
