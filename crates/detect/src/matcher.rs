@@ -463,14 +463,10 @@ impl FieldMatcher {
         let Some(value) = value else {
             return false;
         };
-        let mut found = false;
         let mut lowered = Vec::new();
-        scalars(value, &mut |text| {
-            if !found {
-                found = self.any_value_matches_text(text.as_bytes(), &mut lowered, event);
-            }
-        });
-        found
+        any_scalar(value, |text| {
+            self.any_value_matches_text(text, &mut lowered, event)
+        })
     }
 
     /// Whether one of the values (an OR) matches `text`; `lowered` is scratch space.
@@ -504,15 +500,11 @@ impl FieldMatcher {
         let Some(value) = value else {
             return false;
         };
-        let mut found = false;
         let mut lowered = Vec::new();
-        scalars(value, &mut |text| {
-            if !found {
-                lower_into(&mut lowered, text.as_bytes());
-                found = self.value_matches_text(m, text.as_bytes(), &lowered, event);
-            }
-        });
-        found
+        any_scalar(value, |text| {
+            lower_into(&mut lowered, text);
+            self.value_matches_text(m, text, &lowered, event)
+        })
     }
 
     fn value_matches_text(
@@ -580,6 +572,18 @@ fn field_level(m: &ValueMatch, value: Option<&Value>) -> Option<bool> {
 fn lower_into(out: &mut Vec<u8>, text: &[u8]) {
     out.clear();
     out.extend(text.iter().map(u8::to_ascii_lowercase));
+}
+
+/// Whether `test` holds for one of the text forms of `value`; it is not called again once it
+/// has.
+fn any_scalar(value: &Value, mut test: impl FnMut(&[u8]) -> bool) -> bool {
+    let mut found = false;
+    scalars(value, &mut |text| {
+        if !found {
+            found = test(text.as_bytes());
+        }
+    });
+    found
 }
 
 /// Calls `each` with the text of every scalar in `value` (array elements one by one).
