@@ -43,6 +43,17 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The name as records write it (`info`, `low`, `medium`, `high`, `critical`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
     /// OCSF `severity_id` (1 informational to 5 critical).
     pub fn ocsf_id(self) -> u8 {
         match self {
@@ -841,6 +852,19 @@ fn walk<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn severity_names_are_the_serialised_ones() {
+        for s in [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
 
     fn event() -> Event {
         Event::unparsed(

@@ -73,10 +73,7 @@ impl Channels {
 
 /// The message of an alert.
 pub fn message(delivery: u64, alert: &StoredAlert) -> Message {
-    let severity = serde_json::to_value(alert.severity)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let severity = alert.severity.as_str();
     let mut text = format!(
         "Alert {} of tenant {}: {}\n\nseverity: {severity} (rule level {})\nrule: {}{}\nseen: {} time(s), {} to {}\n",
         alert.id,
