@@ -31,7 +31,6 @@ pub struct Reference {
 #[derive(Debug, Default)]
 pub struct CorrelationSet {
     rules: Vec<CorrelationRule>,
-    files: Vec<PathBuf>,
     targets: Vec<Vec<Target>>,
     by_detection: BTreeMap<usize, Vec<Reference>>,
     by_correlation: Vec<Vec<Reference>>,
@@ -205,7 +204,6 @@ impl CorrelationSet {
                 }
             }
             set.rules.push(rule);
-            set.files.push(file);
             set.targets.push(targets);
             set.by_correlation.push(Vec::new());
             set.group_fields.push(group_fields);
@@ -232,11 +230,6 @@ impl CorrelationSet {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
-    }
-
-    /// The file of the correlation at `index`.
-    pub fn file(&self, index: usize) -> Option<&PathBuf> {
-        self.files.get(index)
     }
 
     /// What each position of the correlation at `index` refers to.
