@@ -69,6 +69,12 @@ pub fn digest(kind: TokenKind, presented: &str) -> Option<[u8; 32]> {
     (decoded.len() == TOKEN_BYTES).then(|| sha256(presented))
 }
 
+/// The CSRF token of a console session: derived from the session token, so it needs no storage,
+/// and useless without the session cookie, which a forged cross-site request cannot read.
+pub fn csrf_token(session: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha256(&format!("shieldwall-csrf\0{session}")))
+}
+
 fn sha256(text: &str) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let mut out = [0u8; 32];
@@ -95,6 +101,10 @@ mod tests {
         assert_eq!(format!("{a:?}"), "Issued { text: \"(hidden)\", .. }");
         let session = issue(TokenKind::Session).unwrap();
         assert!(session.text.starts_with("sws_"));
+        let csrf = csrf_token(&session.text);
+        assert_eq!(csrf, csrf_token(&session.text));
+        assert_ne!(csrf, csrf_token(&a.text));
+        assert!(!csrf.contains(&session.text));
         // A token of one kind is not one of the other.
         assert_eq!(digest(TokenKind::Api, &session.text), None);
         for bad in [

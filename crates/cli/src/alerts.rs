@@ -174,7 +174,7 @@ fn open(common: &Common) -> Result<(SqliteMetaStore, TenantId)> {
 
 /// `text` safe for a terminal: control characters (which log text may carry, to move the
 /// cursor or rewrite the screen) are written as escapes.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let escaped: Vec<char> = if c.is_control() {

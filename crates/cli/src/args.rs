@@ -139,6 +139,25 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::alerts::AlertsCommand,
     },
+    /// Accounts: create the first system administrator.
+    ///
+    /// Example:
+    ///   shieldwall admin init --name alice
+    #[command(verbatim_doc_comment)]
+    Admin {
+        #[command(subcommand)]
+        command: crate::admin::AdminCommand,
+    },
+    /// The audit trail: verify its hash chains and signed heads, sign the heads, list records.
+    ///
+    /// Examples:
+    ///   shieldwall audit verify
+    ///   shieldwall audit list --chain '*' --kind login
+    #[command(verbatim_doc_comment)]
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::AuditCommand,
+    },
     /// Manage the event store: retention policies, deletion by query, backup and restore,
     /// import of exported events, and a check of what is stored.
     ///

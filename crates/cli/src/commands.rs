@@ -40,6 +40,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Store { command } => crate::store_cmd::run(command),
         Command::Rules { command } => crate::rules::run(command),
         Command::Alerts { command } => crate::alerts::run(command),
+        Command::Admin { command } => crate::admin::run(command),
+        Command::Audit { command } => crate::audit::run(command),
         Command::Schema {
             which: SchemaKind::Manifest,
         } => emit(&shieldwall_plan::manifest_schema(), None),

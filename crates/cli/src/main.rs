@@ -3,8 +3,10 @@
 //! Thin by design: it parses arguments, reads files, calls the library crates and writes their
 //! output. Every decision lives in a library; every message a person reads is composed here.
 
+mod admin;
 mod alerts;
 mod args;
+mod audit;
 mod commands;
 mod events;
 mod logs;

@@ -19,11 +19,13 @@
 //! assert_eq!(a, RecordId::derive("evidence", &[tenant.as_str(), "LOG-05"]));
 //! ```
 
+mod access;
 mod control;
 pub mod event;
 mod id;
 mod records;
 
+pub use access::{Role, Scope, UnknownRole};
 pub use control::{ControlRef, Framework, ParseControlRefError};
 pub use event::{Event, EventClass, EventParse, LogKind, Severity, TimeStatus};
 pub use id::{InvalidTenantId, RecordId, TenantId};

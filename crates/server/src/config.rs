@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use access::{ApiSettings, AuditSettings, AuthSettings, PasswordCost};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use shieldwall_collect::sources::{
@@ -57,6 +58,12 @@ pub struct ServeConfig {
     pub notify: Vec<shieldwall_notify::ChannelSettings>,
     /// Response actions (`[[response]]`, docs/alerts.md).
     pub response: Vec<crate::response::ResponseSettings>,
+    /// The HTTPS API (`[api]`).
+    pub api: ApiSettings,
+    /// Sign-in (`[auth]`).
+    pub auth: AuthSettings,
+    /// The audit trail (`[audit]`).
+    pub audit: AuditSettings,
 }
 
 /// Spool limits (`[spool]`).
@@ -365,6 +372,12 @@ struct RawConfig {
     notify: Vec<shieldwall_notify::ChannelSettings>,
     #[serde(default)]
     response: Vec<crate::response::ResponseSettings>,
+    #[serde(default)]
+    api: ApiSettings,
+    #[serde(default)]
+    auth: AuthSettings,
+    #[serde(default)]
+    audit: AuditSettings,
 }
 
 #[derive(Deserialize)]
@@ -577,6 +590,16 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         channel.password_file = channel.password_file.take().map(resolve);
         channel.ca_file = channel.ca_file.take().map(resolve);
     }
+    // Section-level checks point at the section's header, or at the top when it is absent.
+    let section_line = |name: &str| text.find(&format!("[{name}]")).map_or(0, &line_of);
+    let (mut api, mut auth, mut audit) = (raw.api, raw.auth, raw.audit);
+    api.validate().map_err(|m| error(section_line("api"), m))?;
+    audit
+        .validate()
+        .map_err(|m| error(section_line("audit"), m))?;
+    api.resolve(base);
+    auth.resolve(base);
+    audit.resolve(base);
     Ok(ServeConfig {
         data_dir,
         spool: raw.spool,
@@ -588,6 +611,9 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         sources,
         notify,
         response: raw.response,
+        api,
+        auth,
+        audit,
     })
 }
 
@@ -614,3 +640,5 @@ fn resolve_tls(
 
 #[cfg(test)]
 mod tests;
+
+mod access;

@@ -4,7 +4,9 @@
 //! assembly of collectors, spool writer, pipeline, parser reloading and source health into one
 //! process ([`run`]). Later the API and the console join the same process.
 
+pub mod access;
 pub mod alerting;
+pub mod audit_trail;
 pub mod config;
 pub mod detection;
 pub mod notifier;

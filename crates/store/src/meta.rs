@@ -16,7 +16,10 @@
 //!   close with a resolution, reopen, assign, comment), every change kept in an append-only
 //!   history with who and when; and the **notification outbox** (`outbox` module), queued in
 //!   the transaction that raises an alert.
-//! - later: users, roles and the audit trail, added to the same database by new migrations.
+//! - **tenants, accounts, role bindings, sessions and API tokens** (`accounts` module,
+//!   [`AccountStore`]) and the **audit trail** (`audit` module, [`AuditTrail`]): hash-chained
+//!   records, one chain per tenant and one for the system, with signed heads. Every account
+//!   change is written in one transaction with its audit record.
 //!
 //! Events themselves never live here (see the `events` module).
 //!
@@ -56,18 +59,31 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use shieldwall_core::TenantId;
 
+pub mod accounts;
 pub mod alerts;
+pub mod audit;
 mod error;
 mod migrations;
 pub mod outbox;
 mod sqlite;
+mod sqlite_accounts;
 mod sqlite_alerts;
+mod sqlite_audit;
 pub mod suite;
+mod suite_accounts;
 mod suite_alerts;
 
+pub use accounts::{
+    Account, AccountStore, ApiToken, Credentials, FailureStreak, LoginHistory, NewAccount,
+    NewApiToken, NewSession, RoleBinding, Session, Tenant,
+};
 pub use alerts::{
     AlertAction, AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSource, NewAlert,
     StoredAlert,
+};
+pub use audit::{
+    AuditFilter, AuditKind, AuditOutcome, AuditProblem, AuditRecord, AuditTrail, ChainHead,
+    ChainReport, NewAuditRecord, ProblemKind, SignedHead,
 };
 pub use error::MetaError;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
@@ -88,7 +104,7 @@ pub const MAX_REQUESTER_BYTES: usize = 256;
 /// [`MetaError::InvalidDeletion`] or [`MetaError::InvalidRetention`] before anything is written.
 /// Methods may be called from several threads at once; writes are serialised by the
 /// implementation and none is lost.
-pub trait MetaStore: Send + Sync {
+pub trait MetaStore: AccountStore + AuditTrail + Send + Sync {
     /// The schema version of the database: the number of migrations applied. Equal to
     /// [`SCHEMA_VERSION`] for a store this build opened.
     fn schema_version(&self) -> Result<u32, MetaError>;

@@ -143,3 +143,28 @@ fn the_pause_file_is_optional_and_resolved_against_the_configuration() {
         Some(Path::new("/srv/pause"))
     );
 }
+
+#[test]
+fn the_api_is_https_on_loopback_by_default_and_plain_only_on_loopback() {
+    let c = ok("data_dir = \"data\"\n");
+    assert!(c.api.enabled && !c.api.plain_http);
+    assert_eq!(c.api.listen.to_string(), "127.0.0.1:8443");
+    assert_eq!(c.auth.password_cost, PasswordCost::Owasp);
+    assert_eq!(
+        c.audit.signing_key_path(&c.data_dir),
+        Path::new("/etc/shieldwall/data/keys/audit-signing.key")
+    );
+    let c = ok("data_dir = \"d\"\n[api]\nlisten = \"[::1]:9000\"\nplain_http = true\n[audit]\nexport_heads = \"heads.jsonl\"\n");
+    assert!(c.api.plain_http);
+    assert_eq!(c.audit.export_heads.unwrap(), Path::new("/etc/shieldwall/heads.jsonl"));
+
+    let e = err("data_dir = \"d\"\n\n[api]\nlisten = \"0.0.0.0:8080\"\nplain_http = true\n");
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.contains("only on a loopback address"), "{e}");
+    let e = err("data_dir = \"d\"\n[api]\ntls_cert = \"c.pem\"\n");
+    assert!(e.message.contains("go together"), "{e}");
+    let e = err("data_dir = \"d\"\n[audit]\nsign_every_secs = 0\n");
+    assert_eq!(e.line, 2, "{e}");
+    let e = err("data_dir = \"d\"\n[auth]\npassword_cost = \"cheap\"\n");
+    assert!(e.message.contains("unknown variant"), "{e}");
+}

@@ -150,6 +150,37 @@ pub enum MetaError {
         /// The id asked for.
         id: u64,
     },
+    /// An account, tenant, binding, token or audit record that breaks the rules every
+    /// implementation enforces; nothing was written.
+    #[error("{reason}")]
+    Invalid {
+        /// What is wrong, naming the field.
+        reason: String,
+    },
+    /// The thing to create exists already (an account or tenant name, a binding's scope).
+    #[error("{what} already exists")]
+    Exists {
+        /// What, with its name.
+        what: String,
+    },
+    /// The thing to change or read does not exist.
+    #[error("{what} does not exist")]
+    NotFound {
+        /// What, with its name or id.
+        what: String,
+    },
+    /// The binding would give an account a second administrator role.
+    #[error(
+        "separation of duties: account {account:?} is already {held} and cannot also be {asked}; an account holds at most one administrator role"
+    )]
+    SeparationOfDuties {
+        /// The account.
+        account: String,
+        /// The administrator role it holds.
+        held: String,
+        /// The administrator role asked for.
+        asked: String,
+    },
     /// The notification was already delivered or given up.
     #[error("notification {id} is already {state}")]
     NotificationDone {

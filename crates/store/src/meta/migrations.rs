@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "notification outbox",
         sql: include_str!("migrations/0003_outbox.sql"),
     },
+    Migration {
+        version: 4,
+        name: "accounts and audit trail",
+        sql: include_str!("migrations/0004_accounts_and_audit.sql"),
+    },
 ];
 
 /// The schema version this build writes and the newest it reads.

@@ -117,6 +117,25 @@ impl SqliteMetaStore {
         f(&conn).map_err(|e| classify(&self.path, e))
     }
 
+    /// Runs `f` in an immediate (write) transaction, committed when `f` succeeds.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, MetaError>,
+    ) -> Result<T, MetaError> {
+        let mut conn = self.lock()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.sql(e))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(value)
+    }
+
+    /// A SQLite error, naming the file.
+    pub(crate) fn sql(&self, source: rusqlite::Error) -> MetaError {
+        classify(&self.path, source)
+    }
+
     pub(crate) fn corrupt(
         &self,
         table: &'static str,

@@ -61,6 +61,22 @@ const CHECKS: &[(&str, Check)] = &[
     ),
     ("notification outbox", super::suite_alerts::outbox),
     ("backup never overwrites", backup_never_overwrites),
+    (
+        "tenants, accounts, bindings and separation of duties",
+        super::suite_accounts::tenants_and_accounts,
+    ),
+    (
+        "sessions and API tokens",
+        super::suite_accounts::sessions_and_tokens,
+    ),
+    (
+        "login history for the backoff",
+        super::suite_accounts::login_history,
+    ),
+    (
+        "audit chains, signed heads and purge",
+        super::suite_accounts::audit_chains,
+    ),
 ];
 
 const BACKUP_CHECKS: &[(&str, BackupCheck)] = &[
