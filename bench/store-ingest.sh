@@ -56,6 +56,8 @@ run_shieldwall() {
     port=$(free_port); dir="$WORK/sw.$1"; mkdir -p "$dir"
     cat > "$dir/shieldwall.toml" <<CONF
 data_dir = "data"
+[api]
+listen = "127.0.0.1:0"
 [[sources]]
 type = "syslog-tcp"
 name = "bench"

@@ -15,6 +15,8 @@ trap cleanup EXIT
 PORT=$(free_port)
 cat > "$WORK/shieldwall.toml" <<CONF
 data_dir = "data"
+[api]
+listen = "127.0.0.1:0"
 [health]
 check_secs = 1
 [[sources]]

@@ -73,6 +73,30 @@ impl Action {
         Action::ExportAudit,
     ];
 
+    /// The action's name (`read_events`), as the API and the audit trail show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ReadEvents => "read_events",
+            Action::ReadAlerts => "read_alerts",
+            Action::ReadFindings => "read_findings",
+            Action::ReadPlan => "read_plan",
+            Action::UploadAttestation => "upload_attestation",
+            Action::HandleAlerts => "handle_alerts",
+            Action::ReadRules => "read_rules",
+            Action::ManageRules => "manage_rules",
+            Action::ManagePolicies => "manage_policies",
+            Action::ManageManifest => "manage_manifest",
+            Action::ManageParsers => "manage_parsers",
+            Action::ReadSources => "read_sources",
+            Action::ManageSources => "manage_sources",
+            Action::ManageAccounts => "manage_accounts",
+            Action::ManageTenants => "manage_tenants",
+            Action::ReadMetrics => "read_metrics",
+            Action::ReadAudit => "read_audit",
+            Action::ExportAudit => "export_audit",
+        }
+    }
+
     /// Whether the action is about one tenant's data (and so is never taken system-wide).
     fn tenant_only(self) -> bool {
         !matches!(
@@ -195,7 +219,7 @@ impl Grant {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
     /// The principal has no binding in the scope.
-    #[error("account {account:?} has no role in {scope}")]
+    #[error("account {account:?} has no role in {}", if *scope == Scope::System { "the whole system (*)".to_owned() } else { format!("tenant {scope}") })]
     NoBinding {
         /// The account.
         account: String,
@@ -203,7 +227,7 @@ pub enum Denied {
         scope: Scope,
     },
     /// Its role there does not allow the action.
-    #[error("role {role} may not {action:?} in {scope}")]
+    #[error("role {role} does not have permission {} in {scope}", action.as_str())]
     NotAllowed {
         /// The role held.
         role: Role,

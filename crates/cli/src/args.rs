@@ -179,6 +179,9 @@ pub enum Command {
         /// Which schema.
         #[arg(value_enum)]
         which: SchemaKind,
+        /// (openapi) Refuse to print when the API changed incompatibly from this earlier copy.
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
     },
 }
 
@@ -533,6 +536,8 @@ pub struct ServeArgs {
 pub enum SchemaKind {
     /// The JSON schema of the deployment manifest.
     Manifest,
+    /// The OpenAPI 3.1 document of the server's API (docs/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Args)]

@@ -183,6 +183,7 @@ fn list(args: ListArgs) -> Result<()> {
         kind,
         actor: args.actor.clone(),
         before_seq: None,
+        after_seq: None,
         limit: args.limit,
     };
     // The read is recorded before it happens, so that no read goes unrecorded.

@@ -44,8 +44,36 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Audit { command } => crate::audit::run(command),
         Command::Schema {
             which: SchemaKind::Manifest,
+            ..
         } => emit(&shieldwall_plan::manifest_schema(), None),
+        Command::Schema {
+            which: SchemaKind::Openapi,
+            against,
+        } => openapi(against.as_deref()),
     }
+}
+
+/// Prints the OpenAPI document; with `against`, first refuses breaking changes from that copy.
+fn openapi(against: Option<&std::path::Path>) -> Result<()> {
+    let text = shieldwall_server::api::openapi_json();
+    if let Some(path) = against {
+        let old: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+        let new: serde_json::Value = serde_json::from_str(&text)?;
+        let breaking = shieldwall_server::api::compat::breaking_changes(&old, &new);
+        if !breaking.is_empty() {
+            bail!(
+                "the API changed incompatibly from {}:\n  {}\n(keep the old behaviour, or version the route)",
+                path.display(),
+                breaking.join("\n  ")
+            );
+        }
+    }
+    print!("{text}");
+    Ok(())
 }
 
 fn plan(catalog: &Catalog, args: PlanArgs) -> Result<()> {

@@ -70,6 +70,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         for (name, addr) in &started.addresses {
             tracing::info!("source {name} listening on {addr}");
         }
+        if let Some(api) = started.api {
+            tracing::info!("API listening on {api} (OpenAPI document at /api/v1/openapi.json)");
+        }
         let result = server.run_until(shutdown_signal()).await;
         tracing::info!("stopping: draining the spool");
         let stats = server.shutdown().await?;

@@ -806,6 +806,8 @@ fn seq_of_ndjson(raw: &str) -> Option<u64> {
 fn http_config(port: u16, extra: &str) -> String {
     format!(
         r#"data_dir = "data"
+[api]
+listen = "127.0.0.1:0"
 [store]
 ndjson_copy = true
 {extra}
@@ -1059,6 +1061,8 @@ fn relp_from_rsyslog_under_kill_9_loses_nothing_and_copies_keep_their_ids() {
         dir.path(),
         &format!(
             r#"data_dir = "data"
+[api]
+listen = "127.0.0.1:0"
 [store]
 ndjson_copy = true
 [pipeline]
@@ -1186,6 +1190,8 @@ fn file_tailing_under_kill_9_with_rotation_keeps_every_line_and_copies_keep_thei
     let mut serve = Serve::start(
         dir.path(),
         r#"data_dir = "data"
+[api]
+listen = "127.0.0.1:0"
 [store]
 ndjson_copy = true
 [pipeline]

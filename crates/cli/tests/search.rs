@@ -35,7 +35,7 @@ fn imported() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("shieldwall.toml"),
-        "data_dir = \"data\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"hosts\"\nlisten = \"127.0.0.1:0\"\ntime_zone = \"UTC\"\n",
+        "data_dir = \"data\"\n[api]\nlisten = \"127.0.0.1:0\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"hosts\"\nlisten = \"127.0.0.1:0\"\ntime_zone = \"UTC\"\n",
     )
     .unwrap();
     let mut lines = String::new();

@@ -101,6 +101,8 @@ pub struct DetectionSnapshot {
     pub rules: BTreeMap<String, usize>,
     /// Events evaluated.
     pub evaluated: u64,
+    /// Seconds spent evaluating rules and correlations (and building the alerts they raise).
+    pub evaluation_seconds: f64,
     /// Matches by tenant, then by rule (its id, or its title when it has none).
     pub matches: BTreeMap<String, BTreeMap<String, u64>>,
     /// Rule files rejected now, with file, line and reason.
@@ -355,6 +357,7 @@ impl EventSink for DetectingSink {
         let mut found: Vec<(String, String)> = Vec::new();
         let mut hits: Vec<(String, CorrelationHit)> = Vec::new();
         let mut evaluated = 0u64;
+        let started = std::time::Instant::now();
         let mut correlators = self
             .correlators
             .lock()
@@ -415,6 +418,7 @@ impl EventSink for DetectingSink {
                 hits.push((tenant.to_owned(), hit));
             }
         }
+        let evaluation = started.elapsed().as_secs_f64();
         // A failure keeps the alerts queued; the next batch waits for them (above).
         let _ = alerts.flush();
         drop(alerts);
@@ -426,6 +430,7 @@ impl EventSink for DetectingSink {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         counts.evaluated += evaluated;
+        counts.evaluation_seconds += evaluation;
         for (tenant, rule) in found {
             *counts
                 .matches

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod alerting;
+pub mod api;
 pub mod audit_trail;
 pub mod config;
 pub mod detection;

@@ -82,6 +82,8 @@ pub struct Started {
     pub addresses: Vec<(String, SocketAddr)>,
     /// Parser files rejected at start; the others are in service.
     pub parser_errors: Vec<String>,
+    /// The API's address, when it serves.
+    pub api: Option<SocketAddr>,
 }
 
 /// The status written to `<data_dir>/status.json` at every health check.
@@ -119,6 +121,8 @@ pub struct Server {
     ingest: Option<(Ingest, IngestHandle)>,
     pipeline_stop: Arc<AtomicBool>,
     pipeline: Option<JoinHandle<Result<PipelineStats, ServeError>>>,
+    /// The API and the audit signer, stopped with `shutdown`.
+    background: JoinSet<()>,
 }
 
 impl Server {
@@ -171,6 +175,28 @@ impl Server {
         let rules = build_rules(&config)?;
 
         let shutdown = CancellationToken::new();
+        let mut background = JoinSet::new();
+        let status_cell = Arc::new(crate::api::StatusCell::default());
+        let api = if listen {
+            ensure_tenants(meta.as_ref(), &config)?;
+            start_audit_signer(&config, Arc::clone(&meta), &shutdown, &mut background)?;
+            if config.api.enabled {
+                let address = start_api(
+                    &config,
+                    Arc::clone(&meta),
+                    Arc::clone(&store) as Arc<dyn shieldwall_store::EventStore>,
+                    Arc::clone(&status_cell),
+                    &shutdown,
+                    &mut background,
+                )
+                .await?;
+                Some(address)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
         let mut sources = JoinSet::new();
         let mut addresses = Vec::new();
         let now = Timestamp::now();
@@ -284,6 +310,7 @@ impl Server {
                 .collect(),
             paused: false,
             notify_counts,
+            status_cell,
         };
         let pipeline = std::thread::Builder::new()
             .name("pipeline".into())
@@ -294,7 +321,9 @@ impl Server {
                 recovery,
                 addresses,
                 parser_errors,
+                api,
             },
+            background,
             shutdown,
             sources,
             ingest: Some((ingest, handle)),
@@ -337,6 +366,7 @@ impl Server {
     /// spool unless its pause file exists), and returns the pipeline's final counters.
     pub async fn shutdown(mut self) -> Result<PipelineStats, ServeError> {
         self.shutdown.cancel();
+        while self.background.join_next().await.is_some() {}
         while let Some(joined) = self.sources.join_next().await {
             if let Ok(Err(e)) = joined {
                 tracing::warn!("source stopped with an error during shutdown: {e}");
@@ -357,6 +387,163 @@ impl Server {
             None => Ok(PipelineStats::default()),
         }
     }
+}
+
+/// Records every tenant the sources name, so that bindings can be made to it.
+fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), ServeError> {
+    let known = meta
+        .tenants()
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    let mut wanted: Vec<&str> = config.sources.iter().map(|s| s.tenant.as_str()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    for name in wanted {
+        if known.iter().any(|t| t.id.as_str() == name) {
+            continue;
+        }
+        let id = TenantId::new(name).map_err(|e| ServeError::Setup(e.to_string()))?;
+        let now = Timestamp::now();
+        let tenant = shieldwall_store::meta::Tenant {
+            id,
+            name: name.to_owned(),
+            created_at: now,
+        };
+        let origin = crate::access::Origin {
+            address: "local".to_owned(),
+            actor: "server".to_owned(),
+        };
+        let audit = crate::access::record(
+            shieldwall_core::Scope::System,
+            now,
+            shieldwall_store::meta::AuditKind::Change,
+            &origin,
+            &format!("tenant:{name}"),
+            "create_tenant",
+            shieldwall_store::meta::AuditOutcome::Success,
+        )
+        .with_detail(serde_json::json!({"reason": "named by a source in the configuration"}));
+        match meta.create_tenant(&tenant, &audit) {
+            Ok(()) | Err(shieldwall_store::meta::MetaError::Exists { .. }) => {}
+            Err(e) => return Err(ServeError::Store(e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+/// Signs the audit trail's chain heads periodically (and purges old records when a retention is
+/// set), with the key in its own file.
+fn start_audit_signer(
+    config: &ServeConfig,
+    meta: Arc<dyn MetaStore>,
+    shutdown: &CancellationToken,
+    background: &mut JoinSet<()>,
+) -> Result<(), ServeError> {
+    let key = config.audit.signing_key_path(&config.data_dir);
+    let signer = shieldwall_auth::signing::AuditSigner::load_or_create(&key)
+        .map_err(|e| ServeError::Setup(format!("audit signing key: {e}")))?;
+    let heads = Arc::new(crate::audit_trail::HeadSigner::new(
+        Arc::clone(&meta),
+        signer,
+        config.audit.export_heads.clone(),
+    ));
+    background.spawn(crate::audit_trail::run_signing(
+        heads,
+        std::time::Duration::from_secs(config.audit.sign_every_secs),
+        shutdown.child_token(),
+    ));
+    if let Some(days) = config.audit.retention_days {
+        let token = shutdown.child_token();
+        background.spawn(async move {
+            let mut daily = tokio::time::interval(std::time::Duration::from_secs(86_400));
+            loop {
+                tokio::select! {
+                    _ = daily.tick() => {}
+                    () = token.cancelled() => return,
+                }
+                let meta = Arc::clone(&meta);
+                let purged = tokio::task::spawn_blocking(move || {
+                    crate::audit_trail::purge(meta.as_ref(), days, Timestamp::now())
+                })
+                .await;
+                match purged {
+                    Ok(Ok(n)) if n > 0 => {
+                        tracing::info!("audit trail: purged {n} records older than {days} days")
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!("audit trail: purge failed: {e}"),
+                    Err(e) => tracing::error!("audit trail: purge task failed: {e}"),
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Binds and starts the API; returns its address.
+async fn start_api(
+    config: &ServeConfig,
+    meta: Arc<dyn MetaStore>,
+    events: Arc<dyn shieldwall_store::EventStore>,
+    status: Arc<crate::api::StatusCell>,
+    shutdown: &CancellationToken,
+    background: &mut JoinSet<()>,
+) -> Result<SocketAddr, ServeError> {
+    let settings = &config.api;
+    let secrets = shieldwall_auth::secret_box::SecretBox::load_or_create(
+        &config.auth.secret_key_path(&config.data_dir),
+    )
+    .map_err(|e| ServeError::Setup(format!("secret key: {e}")))?;
+    let access = Arc::new(crate::access::Access::new(
+        Arc::clone(&meta),
+        secrets,
+        config.auth.password_cost.cost(),
+        crate::access::SessionLimits {
+            lifetime: jiff::SignedDuration::from_hours(i64::from(settings.session_hours)),
+            idle: jiff::SignedDuration::from_mins(i64::from(settings.idle_minutes)),
+        },
+    ));
+    let tls = if settings.plain_http {
+        tracing::warn!(
+            "API: plain HTTP on {} (plain_http = true); use it only for local testing",
+            settings.listen
+        );
+        None
+    } else {
+        Some(crate::api::tls::server(settings, &config.data_dir).map_err(ServeError::Setup)?)
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| {
+            ServeError::Setup(format!("API: cannot listen on {}: {e}", settings.listen))
+        })?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| ServeError::Setup(format!("API: {e}")))?;
+    let context = crate::api::ApiContext {
+        access,
+        meta,
+        events,
+        data_dir: config.data_dir.clone(),
+        rules_dir: config.detection.rules_dir.clone(),
+        settings: settings.clone(),
+        metrics: Arc::default(),
+        status,
+        source_tenants: config
+            .sources
+            .iter()
+            .map(|s| (s.name.clone(), s.tenant.clone()))
+            .collect(),
+        openapi: Arc::new(crate::api::openapi_json()),
+    };
+    let app = crate::api::app(Arc::new(context));
+    background.spawn(crate::api::serve(
+        listener,
+        tls,
+        app,
+        settings.max_connections,
+        shutdown.child_token(),
+    ));
+    Ok(address)
 }
 
 fn build_normaliser(config: &ServeConfig, files: &ParserFiles) -> Result<Normaliser, ServeError> {
@@ -410,6 +597,7 @@ fn build_rules(config: &ServeConfig) -> Result<HashMap<String, SourceRules>, Ser
 }
 
 struct PipelineWorker {
+    status_cell: Arc<crate::api::StatusCell>,
     pipeline: Pipeline,
     spool: Arc<Mutex<Spool>>,
     board: Arc<HealthBoard>,
@@ -460,6 +648,8 @@ impl PipelineWorker {
         let retention_every = Duration::from_secs(self.config.store.retention_check_secs.max(1));
         self.apply_retention();
         let mut last_retention = Instant::now();
+        // A first status at once, so that readiness and the metrics do not wait a whole interval.
+        self.check_health();
         let mut last_check = Instant::now();
         let mut last_reload = Instant::now();
         let mut failures = 0u32;
@@ -588,6 +778,7 @@ impl PipelineWorker {
         if let Err(e) = write_status(&self.config.data_dir, &status) {
             tracing::warn!("cannot write status.json: {e}");
         }
+        self.status_cell.set(status);
     }
 }
 

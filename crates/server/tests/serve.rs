@@ -37,6 +37,10 @@ fn configuration(dir: &Path, extra: &str) -> config::ServeConfig {
     let text = format!(
         r#"
 data_dir = "data"
+[api]
+listen = "127.0.0.1:0"
+[auth]
+password_cost = "test-only"
 [pipeline]
 idle_ms = 5
 [health]

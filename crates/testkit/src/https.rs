@@ -117,3 +117,117 @@ pub async fn receiver(cert: &Path, key: &Path, status: u16) -> (u16, Requests) {
     });
     (port, seen)
 }
+
+/// An answer a [`Client`] got.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// The body as JSON (panics when it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: the body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// An HTTPS client for one server on 127.0.0.1 that trusts exactly the certificate in a PEM
+/// file: one connection per request, so that each request stands alone.
+#[derive(Clone)]
+pub struct Client {
+    port: u16,
+    connector: tokio_rustls::TlsConnector,
+}
+
+impl Client {
+    /// A client of `127.0.0.1:port` trusting `cert`.
+    pub fn new(port: u16, cert: &Path) -> Client {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_pki_types::CertificateDer::pem_file_iter(cert)
+            .unwrap_or_else(|e| panic!("{}: {e}", cert.display()))
+        {
+            roots
+                .add(c.unwrap_or_else(|e| panic!("{}: {e}", cert.display())))
+                .unwrap_or_else(|e| panic!("{}: {e}", cert.display()));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap_or_else(|e| panic!("TLS client configuration: {e}"))
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Client {
+            port,
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+        }
+    }
+
+    /// Sends a request with `headers` and a body (JSON when `body` is `Some`).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Answer {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap_or_else(|e| panic!("connecting to 127.0.0.1:{}: {e}", self.port));
+        let name =
+            rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap_or_else(|e| panic!("{e}"));
+        let tls = self
+            .connector
+            .connect(name, tcp)
+            .await
+            .unwrap_or_else(|e| panic!("TLS handshake: {e}"));
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap_or_else(|e| panic!("HTTP handshake: {e}"));
+        tokio::spawn(connection);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", format!("127.0.0.1:{}", self.port));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let payload = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Bytes::from(serde_json::to_vec(json).unwrap_or_default())
+            }
+            None => Bytes::new(),
+        };
+        let request = request
+            .body(Full::new(payload))
+            .unwrap_or_else(|e| panic!("building the request: {e}"));
+        let response = sender
+            .send_request(request)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"))
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}

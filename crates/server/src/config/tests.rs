@@ -154,9 +154,14 @@ fn the_api_is_https_on_loopback_by_default_and_plain_only_on_loopback() {
         c.audit.signing_key_path(&c.data_dir),
         Path::new("/etc/shieldwall/data/keys/audit-signing.key")
     );
-    let c = ok("data_dir = \"d\"\n[api]\nlisten = \"[::1]:9000\"\nplain_http = true\n[audit]\nexport_heads = \"heads.jsonl\"\n");
+    let c = ok(
+        "data_dir = \"d\"\n[api]\nlisten = \"[::1]:9000\"\nplain_http = true\n[audit]\nexport_heads = \"heads.jsonl\"\n",
+    );
     assert!(c.api.plain_http);
-    assert_eq!(c.audit.export_heads.unwrap(), Path::new("/etc/shieldwall/heads.jsonl"));
+    assert_eq!(
+        c.audit.export_heads.unwrap(),
+        Path::new("/etc/shieldwall/heads.jsonl")
+    );
 
     let e = err("data_dir = \"d\"\n\n[api]\nlisten = \"0.0.0.0:8080\"\nplain_http = true\n");
     assert_eq!(e.line, 3, "{e}");

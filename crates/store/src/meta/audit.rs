@@ -284,6 +284,9 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only records with a sequence number below this (paging backwards, newest first).
     pub before_seq: Option<u64>,
+    /// Only records with a sequence number above this, oldest first (paging forwards, for
+    /// exports). Ignored when `before_seq` is set.
+    pub after_seq: Option<u64>,
     /// At most this many.
     pub limit: usize,
 }
@@ -294,7 +297,7 @@ pub trait AuditTrail {
     /// Appends a record to its chain.
     fn append_audit(&self, record: &NewAuditRecord) -> Result<AuditRecord, MetaError>;
 
-    /// Records matching `filter`, newest first.
+    /// Records matching `filter`, newest first (oldest first with `after_seq`).
     fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, MetaError>;
 
     /// The latest record of every chain that has one.

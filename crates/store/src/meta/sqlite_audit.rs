@@ -169,13 +169,18 @@ impl AuditTrail for SqliteMetaStore {
             .before_seq
             .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
         let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let forwards = filter.before_seq.is_none() && filter.after_seq.is_some();
+        let after = filter
+            .after_seq
+            .map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX));
+        let order = if forwards { "ASC" } else { "DESC" };
         let raws = self.with_conn(|conn| {
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM audit_records \
-                 WHERE chain = ?1 AND seq < ?2 AND (?3 IS NULL OR at >= ?3) \
+                 WHERE chain = ?1 AND seq < ?2 AND seq > ?8 AND (?3 IS NULL OR at >= ?3) \
                  AND (?4 IS NULL OR at < ?4) AND (?5 IS NULL OR kind = ?5) \
                  AND (?6 IS NULL OR actor = ?6 COLLATE NOCASE) \
-                 ORDER BY seq DESC LIMIT ?7"
+                 ORDER BY seq {order} LIMIT ?7"
             ))?;
             let rows = statement.query_map(
                 params![
@@ -185,7 +190,8 @@ impl AuditTrail for SqliteMetaStore {
                     filter.until.map(format_time),
                     filter.kind.map(AuditKind::as_str),
                     filter.actor,
-                    limit
+                    limit,
+                    after
                 ],
                 raw_record,
             )?;

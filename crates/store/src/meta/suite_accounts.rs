@@ -65,6 +65,7 @@ fn audit_count(store: &dyn MetaStore, chain: &Scope) -> Result<usize, String> {
         kind: None,
         actor: None,
         before_seq: None,
+        after_seq: None,
         limit: 100_000,
     };
     Ok(ok("audit_records", store.audit_records(&filter))?.len())
@@ -423,6 +424,7 @@ pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
         kind: Some(AuditKind::Change),
         actor: Some("ROOT".to_owned()),
         before_seq: None,
+        after_seq: None,
         limit: 2,
     };
     let page = ok("audit_records", store.audit_records(&filter))?;
