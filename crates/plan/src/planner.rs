@@ -208,7 +208,7 @@ fn duty<'a>(
     cap: &Capability,
     workload: &str,
     model: ServiceModel,
-    evidence: &EvidenceIndex<'_>,
+    evidences: &EvidenceIndex<'_>,
     window: &EvidenceWindow,
 ) -> Duty<'a> {
     let owner = catalog
@@ -279,8 +279,23 @@ fn duty<'a>(
         },
         DeclaredEvidence::Attestation(att) => window.attestation(&att.by, att.on, att.expires),
         DeclaredEvidence::Module(module) => {
-            module_evidence(catalog, cap, workload, module, evidence, window)
+            module_evidence(catalog, cap, workload, module, evidences, window)
         }
+    };
+    // An attestation recorded for the capability (uploaded after the manifest was written)
+    // stands in for a missing, expired or shorter declared one; it never replaces an
+    // observation a module is declared to give.
+    let evidence = match (
+        &a.evidence,
+        recorded_attestation(cap, workload, evidences, window),
+    ) {
+        (DeclaredEvidence::Module(_), _) | (_, None) => evidence,
+        (_, Some(recorded))
+            if evidence.state != EvidenceState::Attested || recorded.until > evidence.until =>
+        {
+            recorded
+        }
+        _ => evidence,
     };
     let status = match evidence.state {
         EvidenceState::Verified | EvidenceState::Attested => DutyStatus::InPlace,
@@ -416,7 +431,43 @@ fn notices(
 }
 
 /// This tenant's module evidence, grouped by module and capability, built once per plan.
+/// The valid recorded attestation of `cap` on `workload` (or on every workload) that lasts
+/// longest, as an evidence status.
+fn recorded_attestation(
+    cap: &Capability,
+    workload: &str,
+    index: &EvidenceIndex<'_>,
+    window: &EvidenceWindow,
+) -> Option<EvidenceStatus> {
+    let best = index
+        .attestations
+        .get(cap.id.as_str())?
+        .iter()
+        .filter(|e| e.workload.as_deref().is_none_or(|w| w == workload))
+        .filter(|e| e.observed < window.end)
+        .filter(|e| {
+            e.expires
+                .is_none_or(|end| end.to_zoned_datetime(TimeZone::UTC).date() > window.as_of)
+        })
+        .max_by_key(|e| e.expires)?;
+    let owner = match &best.source {
+        EvidenceSource::Attestation { owner } => owner.as_str(),
+        EvidenceSource::Module { module, .. } => module.as_str(),
+    };
+    let on = best.observed.to_zoned_datetime(TimeZone::UTC).date();
+    Some(EvidenceStatus {
+        state: EvidenceState::Attested,
+        detail: format!("attested by {owner} on {on} (recorded)"),
+        until: best
+            .expires
+            .map(|end| end.to_zoned_datetime(TimeZone::UTC).date()),
+        observed: Some(best.observed),
+    })
+}
+
 struct EvidenceIndex<'a> {
+    /// Attestations recorded for a capability (uploaded, not declared in the manifest).
+    attestations: HashMap<&'a str, Vec<&'a Evidence>>,
     by_capability: HashMap<(&'a str, &'a str), Vec<&'a Evidence>>,
     by_controls: HashMap<&'a str, Vec<&'a Evidence>>,
     other_tenants: BTreeSet<&'a str>,
@@ -426,12 +477,19 @@ struct EvidenceIndex<'a> {
 impl<'a> EvidenceIndex<'a> {
     fn new(manifest: &Manifest, evidence: &'a [Evidence]) -> Self {
         let mut index = EvidenceIndex {
+            attestations: HashMap::new(),
             by_capability: HashMap::new(),
             by_controls: HashMap::new(),
             other_tenants: BTreeSet::new(),
             ignored: 0,
         };
         for e in evidence {
+            if let (EvidenceSource::Attestation { .. }, Some(cap)) = (&e.source, &e.capability) {
+                if e.tenant == manifest.tenant {
+                    index.attestations.entry(cap.as_str()).or_default().push(e);
+                }
+                continue;
+            }
             let EvidenceSource::Module { module, .. } = &e.source else {
                 continue;
             };

@@ -587,3 +587,75 @@ mod generated {
         }
     }
 }
+
+fn recorded(
+    cap: &str,
+    owner: &str,
+    tenant: &str,
+    workload: Option<&str>,
+    expires: &str,
+) -> Evidence {
+    Evidence {
+        id: RecordId::derive("attestation", &[owner, cap, expires]),
+        tenant: TenantId::new(tenant).unwrap(),
+        source: EvidenceSource::Attestation {
+            owner: owner.into(),
+        },
+        capability: Some(cap.into()),
+        controls: vec![],
+        workload: workload.map(Into::into),
+        observed: "2026-06-01T00:00:00Z".parse().unwrap(),
+        expires: Some(expires.parse().unwrap()),
+    }
+}
+
+#[test]
+fn a_recorded_attestation_renews_a_declared_one_but_never_stands_in_for_a_module() {
+    let declared = attested("waf", "2026-01-01", "2026-03-01");
+    // Expired as declared; a recorded attestation of this tenant and workload renews it.
+    let expired = run(&declared, &[], "2026-07-01");
+    assert_eq!(
+        duty(&expired, "waf", "app").evidence.state,
+        EvidenceState::Expired
+    );
+    let renewal = recorded("waf", "Anna", "t1", None, "2027-01-01T00:00:00Z");
+    let renewed = run(&declared, std::slice::from_ref(&renewal), "2026-07-01");
+    let waf = &duty(&renewed, "waf", "app").evidence;
+    assert_eq!(waf.state, EvidenceState::Attested);
+    assert!(
+        waf.detail.contains("Anna") && waf.detail.contains("recorded"),
+        "{}",
+        waf.detail
+    );
+    assert_eq!(duty(&renewed, "waf", "app").status, DutyStatus::InPlace);
+    // Another tenant's, another workload's, an expired or a future one does not count.
+    for other in [
+        recorded("waf", "Anna", "t2", None, "2027-01-01T00:00:00Z"),
+        recorded(
+            "waf",
+            "Anna",
+            "t1",
+            Some("elsewhere"),
+            "2027-01-01T00:00:00Z",
+        ),
+        recorded("waf", "Anna", "t1", None, "2026-06-30T00:00:00Z"),
+    ] {
+        let plan = run(&declared, &[other], "2026-07-01");
+        assert_eq!(
+            duty(&plan, "waf", "app").evidence.state,
+            EvidenceState::Expired
+        );
+    }
+    let early = run(&declared, std::slice::from_ref(&renewal), "2026-05-01");
+    assert_eq!(
+        duty(&early, "waf", "app").evidence.state,
+        EvidenceState::Expired
+    );
+    // A capability declared to be observed by a module stays with the module.
+    let module = "[[assignment]]\ncapability = \"waf\"\nsupplier = \"customer\"\nevidence = { module = \"waf\" }\n";
+    let plan = run(module, &[renewal], "2026-07-01");
+    assert_ne!(
+        duty(&plan, "waf", "app").evidence.state,
+        EvidenceState::Attested
+    );
+}

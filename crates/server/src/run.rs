@@ -525,6 +525,10 @@ async fn start_api(
         events,
         data_dir: config.data_dir.clone(),
         rules_dir: config.detection.rules_dir.clone(),
+        rule_settings: shieldwall_detect::RuleSettings {
+            placeholders: config.detection.placeholders.clone(),
+            ..shieldwall_detect::RuleSettings::default()
+        },
         settings: settings.clone(),
         metrics: Arc::default(),
         status,

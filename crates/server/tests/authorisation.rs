@@ -51,7 +51,9 @@ fn documented() -> BTreeSet<(String, String)> {
 }
 
 fn concrete(path: &str, tenant: &str) -> String {
-    path.replace("{tenant}", tenant).replace("{id}", "999999")
+    path.replace("{tenant}", tenant)
+        .replace("{id}", "999999")
+        .replace("{name}", "probe.yml")
 }
 
 fn body(method: &str) -> Option<Value> {

@@ -20,6 +20,8 @@
 //!   [`AccountStore`]) and the **audit trail** (`audit` module, [`AuditTrail`]): hash-chained
 //!   records, one chain per tenant and one for the system, with signed heads. Every account
 //!   change is written in one transaction with its audit record.
+//! - **evidence and findings** (`records` module, [`RecordStore`]): attestations and the check
+//!   modules' observations the plan counts, and the check modules' results.
 //!
 //! Events themselves never live here (see the `events` module).
 //!
@@ -65,10 +67,12 @@ pub mod audit;
 mod error;
 mod migrations;
 pub mod outbox;
+pub mod records;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_alerts;
 mod sqlite_audit;
+mod sqlite_records;
 pub mod suite;
 mod suite_accounts;
 mod suite_alerts;
@@ -88,6 +92,7 @@ pub use audit::{
 pub use error::MetaError;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::{DeliveryOutcome, DeliveryState, OutboxItem};
+pub use records::{RecordStore, StoredEvidence, StoredFinding};
 pub use sqlite::SqliteMetaStore;
 pub use sqlite_alerts::PIPELINE_ACTOR;
 
@@ -104,7 +109,7 @@ pub const MAX_REQUESTER_BYTES: usize = 256;
 /// [`MetaError::InvalidDeletion`] or [`MetaError::InvalidRetention`] before anything is written.
 /// Methods may be called from several threads at once; writes are serialised by the
 /// implementation and none is lost.
-pub trait MetaStore: AccountStore + AuditTrail + Send + Sync {
+pub trait MetaStore: AccountStore + AuditTrail + RecordStore + Send + Sync {
     /// The schema version of the database: the number of migrations applied. Equal to
     /// [`SCHEMA_VERSION`] for a store this build opened.
     fn schema_version(&self) -> Result<u32, MetaError>;

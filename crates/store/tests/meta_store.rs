@@ -21,6 +21,7 @@ use shieldwall_store::meta::{
     OutboxItem, RetentionPolicy, RoleBinding, SCHEMA_VERSION, Session, SignedHead, SqliteMetaStore,
     StoredAlert, Tenant, suite,
 };
+use shieldwall_store::meta::{RecordStore, StoredEvidence, StoredFinding};
 
 fn open_boxed(path: &Path) -> Result<Box<dyn MetaStore>, MetaError> {
     Ok(Box::new(SqliteMetaStore::open(path)?))
@@ -267,6 +268,38 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
             Ok(LoginHistory::default())
         }
     }
+    impl RecordStore for Forgetful {
+        fn record_evidence(
+            &self,
+            _: &shieldwall_core::Evidence,
+            _: &str,
+            _: Timestamp,
+            _: &NewAuditRecord,
+        ) -> Result<StoredEvidence, MetaError> {
+            nothing()
+        }
+        fn evidence(
+            &self,
+            _: &TenantId,
+            _: Option<u64>,
+            _: usize,
+        ) -> Result<Vec<StoredEvidence>, MetaError> {
+            Ok(Vec::new())
+        }
+        fn record_findings(&self, f: &[shieldwall_core::Finding]) -> Result<u64, MetaError> {
+            Ok(f.len() as u64)
+        }
+        fn findings(
+            &self,
+            _: &TenantId,
+            _: Option<&str>,
+            _: Option<shieldwall_core::FindingStatus>,
+            _: Option<u64>,
+            _: usize,
+        ) -> Result<Vec<StoredFinding>, MetaError> {
+            Ok(Vec::new())
+        }
+    }
     impl AuditTrail for Forgetful {
         fn append_audit(&self, _: &NewAuditRecord) -> Result<AuditRecord, MetaError> {
             nothing()
@@ -305,6 +338,7 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         "sessions and API tokens",
         "login history for the backoff",
         "audit chains, signed heads and purge",
+        "evidence and findings",
     ] {
         assert!(
             failures.iter().any(|f| f.starts_with(name)),

@@ -98,10 +98,10 @@ pub fn openapi(routes: &[&RouteDoc]) -> Value {
         for name in path_parameters(route.path) {
             parameters.push(json!({
                 "name": name, "in": "path", "required": true,
-                "schema": if name == "tenant" {
-                    json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"})
-                } else {
-                    json!({"type": "integer", "format": "int64", "minimum": 1})
+                "schema": match name {
+                    "tenant" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}),
+                    "name" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,122}\\.ya?ml$"}),
+                    _ => json!({"type": "integer", "format": "int64", "minimum": 1}),
                 }
             }));
         }

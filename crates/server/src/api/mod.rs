@@ -52,6 +52,8 @@ pub struct ApiContext {
     pub data_dir: PathBuf,
     /// The detection rules directory, when one is configured.
     pub rules_dir: Option<PathBuf>,
+    /// How rule files are read (placeholders), to check uploads as the loader will.
+    pub rule_settings: shieldwall_detect::RuleSettings,
     /// The settings.
     pub settings: ApiSettings,
     /// Counters and latencies.

@@ -52,7 +52,7 @@ pub struct Session {
 
 fn configuration(dir: &Path, extra: &str) -> config::ServeConfig {
     let text = format!(
-        "data_dir = \"data\"\n[api]\nlisten = \"127.0.0.1:0\"\n[auth]\npassword_cost = \"test-only\"\n[health]\ncheck_secs = 1\n{extra}\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"acme-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"acme\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"beta-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"beta\"\n"
+        "data_dir = \"data\"\n[api]\nlisten = \"127.0.0.1:0\"\n[auth]\npassword_cost = \"test-only\"\n[health]\ncheck_secs = 1\n[detection]\nrules_dir = \"rules\"\nreload_secs = 1\n{extra}\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"acme-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"acme\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"beta-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"beta\"\n"
     );
     config::parse(&dir.join("shieldwall.toml"), &text).unwrap()
 }

@@ -77,6 +77,10 @@ const CHECKS: &[(&str, Check)] = &[
         "audit chains, signed heads and purge",
         super::suite_accounts::audit_chains,
     ),
+    (
+        "evidence and findings",
+        super::suite_accounts::evidence_and_findings,
+    ),
 ];
 
 const BACKUP_CHECKS: &[(&str, BackupCheck)] = &[

@@ -509,3 +509,109 @@ pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
         "a purge without its signed head verifies".to_owned()
     })
 }
+
+pub(super) fn evidence_and_findings(make: Make<'_>) -> Result<(), String> {
+    use shieldwall_core::{Evidence, EvidenceSource, Finding, FindingStatus, RecordId, Severity};
+    let store = make();
+    let store = store.as_ref();
+    let acme = tenant("acme")?;
+    let attestation = |n: i64| -> Result<Evidence, String> {
+        Ok(Evidence {
+            id: RecordId::derive("evidence", &["acme", &n.to_string()]),
+            tenant: acme.clone(),
+            source: EvidenceSource::Attestation {
+                owner: "alice".to_owned(),
+            },
+            capability: Some("waf".to_owned()),
+            controls: Vec::new(),
+            workload: None,
+            observed: at(n)?,
+            expires: Some(at(n + 86_400)?),
+        })
+    };
+    let first = ok(
+        "record_evidence",
+        store.record_evidence(
+            &attestation(1)?,
+            "alice",
+            at(1)?,
+            &change(Scope::Tenant(acme.clone()), 1)?,
+        ),
+    )?;
+    let again = store.record_evidence(
+        &attestation(1)?,
+        "alice",
+        at(2)?,
+        &change(Scope::Tenant(acme.clone()), 2)?,
+    );
+    check(matches!(again, Err(MetaError::Exists { .. })), || {
+        format!("the same evidence twice: {again:?}")
+    })?;
+    let second = ok(
+        "record_evidence",
+        store.record_evidence(
+            &attestation(2)?,
+            "alice",
+            at(3)?,
+            &change(Scope::Tenant(acme.clone()), 3)?,
+        ),
+    )?;
+    let listed = ok("evidence", store.evidence(&acme, None, 10))?;
+    check(listed == [second.clone(), first.clone()], || {
+        format!("evidence: {listed:?}")
+    })?;
+    let page = ok("evidence", store.evidence(&acme, Some(second.seq), 10))?;
+    check(page == [first], || format!("second page: {page:?}"))?;
+    check(
+        ok("evidence", store.evidence(&tenant("beta")?, None, 10))?.is_empty(),
+        || "another tenant sees acme's evidence".to_owned(),
+    )?;
+    check(
+        audit_count(store, &Scope::Tenant(acme.clone()))? == 2,
+        || "an evidence upload without its audit record, or a refused one with it".to_owned(),
+    )?;
+
+    let finding = |check_id: &str, status: FindingStatus| -> Result<Finding, String> {
+        Ok(Finding {
+            id: RecordId::derive("finding", &["acme", check_id]),
+            tenant: acme.clone(),
+            module: "baseline".to_owned(),
+            target: "host-1".to_owned(),
+            check_id: check_id.to_owned(),
+            status,
+            severity: Severity::Medium,
+            remediation: None,
+            time: at(10)?,
+        })
+    };
+    let batch = [
+        finding("ssh-1", FindingStatus::Fail)?,
+        finding("ssh-2", FindingStatus::Pass)?,
+        finding("ssh-1", FindingStatus::Fail)?,
+    ];
+    check(
+        ok("record_findings", store.record_findings(&batch))? == 2,
+        || "a repeated finding was stored twice".to_owned(),
+    )?;
+    let failed = ok(
+        "findings",
+        store.findings(&acme, Some("baseline"), Some(FindingStatus::Fail), None, 10),
+    )?;
+    check(
+        failed.len() == 1 && failed.iter().all(|f| f.finding.check_id == "ssh-1"),
+        || format!("failed findings: {failed:?}"),
+    )?;
+    let all = ok("findings", store.findings(&acme, None, None, None, 10))?;
+    check(
+        all.len() == 2 && all.first().map(|f| f.seq) > all.last().map(|f| f.seq),
+        || format!("findings newest first: {all:?}"),
+    )?;
+    check(
+        ok(
+            "findings",
+            store.findings(&tenant("beta")?, None, None, None, 10),
+        )?
+        .is_empty(),
+        || "another tenant sees acme's findings".to_owned(),
+    )
+}

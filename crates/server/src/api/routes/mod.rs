@@ -1,6 +1,8 @@
 //! Every route, grouped: sign-in and the caller's own things, system administration, and the
 //! tenant routes. The extractors here turn malformed input into problem details.
 
+mod compliance;
+mod rules;
 mod session;
 mod system;
 mod tenant;
@@ -16,7 +18,9 @@ use super::{AppState, Routes};
 pub(super) fn all(routes: Routes) -> Routes {
     let routes = session::routes(routes);
     let routes = system::routes(routes);
-    tenant::routes(routes)
+    let routes = tenant::routes(routes);
+    let routes = rules::routes(routes);
+    compliance::routes(routes)
 }
 
 /// Query parameters, refused as a problem when malformed.

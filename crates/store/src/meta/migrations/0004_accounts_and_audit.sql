@@ -155,3 +155,30 @@ CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
 BEGIN
     SELECT RAISE(ABORT, 'signed audit heads are append-only');
 END;
+
+-- Evidence for the plan's controls: attestations uploaded by people and observations of the
+-- check modules. body is the JSON of the core Evidence record.
+CREATE TABLE evidence (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT    NOT NULL UNIQUE,
+    tenant      TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    recorded_by TEXT    NOT NULL,
+    recorded_at TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX evidence_by_tenant ON evidence (tenant, seq);
+
+-- Results of the check modules (baseline, vulnerability scans): body is the JSON of the core
+-- Finding record.
+CREATE TABLE findings (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id       TEXT    NOT NULL UNIQUE,
+    tenant   TEXT    NOT NULL,
+    module   TEXT    NOT NULL,
+    status   TEXT    NOT NULL,
+    time     TEXT    NOT NULL,
+    body     TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX findings_by_tenant ON findings (tenant, seq);
