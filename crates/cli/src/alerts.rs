@@ -338,6 +338,7 @@ fn change(args: ChangeArgs, action: AlertAction) -> Result<()> {
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "cli".to_owned());
     let name = action.name();
+    let detail = serde_json::to_value(&action).unwrap_or_default();
     let alert = meta.change_alert(
         &tenant,
         args.id,
@@ -346,6 +347,14 @@ fn change(args: ChangeArgs, action: AlertAction) -> Result<()> {
             actor,
             at: Timestamp::now(),
         },
+    )?;
+    crate::admin::record_local(
+        &crate::store_cmd::data_dir(&args.common.location)?,
+        shieldwall_core::Scope::Tenant(tenant.clone()),
+        shieldwall_store::meta::AuditKind::Change,
+        &format!("alert:{}", alert.id),
+        "change_alert",
+        detail,
     )?;
     println!(
         "alert {} {name}; now {}{}",

@@ -30,6 +30,29 @@ fn open(location: &StoreLocation) -> Result<TantivyStore> {
     Ok(store)
 }
 
+/// Records a search of the data directory's events in the tenant's audit trail, before it runs
+/// (a copied store named with `--store` has no trail to record in).
+fn record_search(
+    location: &StoreLocation,
+    tenant: &TenantId,
+    action: &str,
+    query: &str,
+    range: &TenantRange,
+) -> Result<()> {
+    if location.store.is_some() {
+        return Ok(());
+    }
+    crate::admin::record_local(
+        &crate::store_cmd::data_dir(&location.data)?,
+        shieldwall_core::Scope::Tenant(tenant.clone()),
+        shieldwall_store::meta::AuditKind::Search,
+        "events",
+        action,
+        serde_json::json!({"q": query, "from": range.from, "to": range.to}),
+    )?;
+    Ok(())
+}
+
 fn selection(query: &str, range: &TenantRange) -> Result<(TenantId, Selection)> {
     parse_selection(
         query,
@@ -67,6 +90,7 @@ pub(crate) fn parse_selection(
 pub fn search(args: SearchArgs) -> Result<()> {
     let store = open(&args.location)?;
     let (tenant, selection) = selection(&args.query, &args.range)?;
+    record_search(&args.location, &tenant, "search", &args.query, &args.range)?;
     let mut out = BufWriter::new(io::stdout().lock());
     if args.count {
         let n = store.count(&tenant, &selection)?;
@@ -99,6 +123,7 @@ pub fn search(args: SearchArgs) -> Result<()> {
 pub fn export(args: ExportArgs) -> Result<()> {
     let store = open(&args.location)?;
     let (tenant, selection) = selection(&args.query, &args.range)?;
+    record_search(&args.location, &tenant, "export", &args.query, &args.range)?;
     let sink: Box<dyn Write> = match &args.output {
         None => Box::new(io::stdout().lock()),
         Some(p) => Box::new(
@@ -159,6 +184,7 @@ fn closed_pipe(e: &anyhow::Error) -> bool {
 pub fn stats(args: StatsArgs) -> Result<()> {
     let store = open(&args.location)?;
     let (tenant, selection) = selection(&args.query, &args.range)?;
+    record_search(&args.location, &tenant, "stats", &args.query, &args.range)?;
     let top = args.top;
     let mut aggregations: Vec<Aggregation> = [
         "log_kind",

@@ -97,6 +97,14 @@ fn retention(command: RetentionCommand) -> Result<()> {
             meta(&location)?
                 .set_retention(&tenant(&name)?, Some(&policy))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::admin::record_local(
+                &data_dir(&location)?,
+                shieldwall_core::Scope::Tenant(tenant(&name)?),
+                shieldwall_store::meta::AuditKind::Change,
+                "retention",
+                "set_retention",
+                serde_json::json!({"max_age_days": policy.max_age_days, "max_bytes": policy.max_bytes}),
+            )?;
             eprintln!(
                 "retention of {name} set; the server applies it within its retention_check_secs"
             );
@@ -109,6 +117,14 @@ fn retention(command: RetentionCommand) -> Result<()> {
             meta(&location)?
                 .set_retention(&tenant(&name)?, None)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::admin::record_local(
+                &data_dir(&location)?,
+                shieldwall_core::Scope::Tenant(tenant(&name)?),
+                shieldwall_store::meta::AuditKind::Change,
+                "retention",
+                "clear_retention",
+                serde_json::Value::Null,
+            )?;
             Ok(())
         }
         RetentionCommand::Show { location } => {
@@ -164,6 +180,15 @@ fn delete(args: StoreDeleteArgs) -> Result<()> {
         return Ok(());
     }
     let meta = meta(&args.location)?;
+    crate::admin::record_local(
+        &data_dir(&args.location)?,
+        shieldwall_core::Scope::Tenant(tenant.clone()),
+        shieldwall_store::meta::AuditKind::Change,
+        "events",
+        "delete_events",
+        serde_json::json!({"query": args.query, "from": selection.from, "to": selection.to,
+            "requested_by": args.requested_by, "matching": matching}),
+    )?;
     let deleted = store.delete(&tenant, &selection)?;
     meta.record_deletion(&NewDeletion {
         tenant: tenant.clone(),

@@ -436,3 +436,39 @@ fn check_names_a_damaged_day_and_fails() {
         "{out}"
     );
 }
+
+#[test]
+fn searches_from_the_command_line_are_in_the_audit_trail() {
+    let dir = imported();
+    let d = dir.path();
+    ok(&shieldwall(d, &["search", "user.name:root", "--count"]));
+    ok(&shieldwall(d, &["stats", "--query", "parser:sshd"]));
+    let trail = ok(&shieldwall(
+        d,
+        &[
+            "audit", "list", "--chain", "default", "--kind", "search", "--format", "json",
+        ],
+    ));
+    let records: Vec<serde_json::Value> = trail
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["detail"]["q"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [("stats", "parser:sshd"), ("search", "user.name:root")]
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["actor"].as_str().unwrap().starts_with("cli:"))
+    );
+}

@@ -581,7 +581,7 @@ pub struct EventQuery {
     /// The query (docs/query.md), at most 4096 characters; empty or absent for every event.
     #[schemars(length(max = 4096))]
     pub q: Option<String>,
-    /// Earliest event time (RFC 3339, or relative: `-1h`).
+    /// Earliest event time (RFC 3339, or relative to now: `now-1h`).
     #[schemars(length(max = 64))]
     pub from: Option<String>,
     /// Latest event time, exclusive (the next page: the time of the last event seen).

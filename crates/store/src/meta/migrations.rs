@@ -78,6 +78,7 @@ mod tests {
             (1, 0x0e8f_3510_f245_a6a2),
             (2, 0x6fdd_5ba7_0cae_2997),
             (3, 0x7b57_4b61_ccb4_a2a1),
+            (4, 0xe740_c4a8_ce6f_ff85),
         ];
         let found: Vec<(u32, u64)> = MIGRATIONS
             .iter()
