@@ -339,22 +339,26 @@ fn change(args: ChangeArgs, action: AlertAction) -> Result<()> {
         .unwrap_or_else(|| "cli".to_owned());
     let name = action.name();
     let detail = serde_json::to_value(&action).unwrap_or_default();
-    let alert = meta.change_alert(
+    let now = Timestamp::now();
+    let audit = shieldwall_server::access::record(
+        shieldwall_core::Scope::Tenant(tenant.clone()),
+        now,
+        shieldwall_store::meta::AuditKind::Change,
+        &crate::admin::operator(),
+        &format!("alert:{}", args.id),
+        "change_alert",
+        shieldwall_store::meta::AuditOutcome::Success,
+    )
+    .with_detail(detail);
+    let alert = meta.change_alert_audited(
         &tenant,
         args.id,
         &AlertChange {
             action,
             actor,
-            at: Timestamp::now(),
+            at: now,
         },
-    )?;
-    crate::admin::record_local(
-        &crate::store_cmd::data_dir(&args.common.location)?,
-        shieldwall_core::Scope::Tenant(tenant.clone()),
-        shieldwall_store::meta::AuditKind::Change,
-        &format!("alert:{}", alert.id),
-        "change_alert",
-        detail,
+        &audit,
     )?;
     println!(
         "alert {} {name}; now {}{}",

@@ -109,7 +109,13 @@ fn verify(args: VerifyArgs) -> Result<()> {
         Some(path) => audit_trail::read_export(path)?,
         None => Vec::new(),
     };
-    let verification = audit_trail::verify(meta.as_ref(), &verifier, &exported)?;
+    let verification = audit_trail::verify(
+        meta.as_ref(),
+        &verifier,
+        &exported,
+        located.audit.retention_days,
+        Timestamp::now(),
+    )?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&verification)?),
         Format::Text => {

@@ -186,11 +186,14 @@ impl Verification {
 }
 
 /// Verifies every chain against the database's signed heads and `exported` ones, checking each
-/// head's signature with `verifier`.
+/// head's signature with `verifier`. Purges are accepted only as `[audit] retention_days` could
+/// have made them (`retention_days` as configured, judged at `now`).
 pub fn verify(
     meta: &dyn MetaStore,
     verifier: &AuditVerifier,
     exported: &[SignedHead],
+    retention_days: Option<u32>,
+    now: Timestamp,
 ) -> Result<Verification, TrailError> {
     let stored = meta.signed_heads()?;
     let mut problems = Vec::new();
@@ -240,7 +243,10 @@ pub fn verify(
             ));
         }
     }
-    let chains = meta.verify_audit(&trusted)?;
+    // A day of slack: a head is signed up to a signing interval after the records it covers.
+    let purges_before =
+        retention_days.map(|days| now - SignedDuration::from_hours(24 * i64::from(days) - 24));
+    let chains = meta.verify_audit(&trusted, purges_before)?;
     Ok(Verification {
         chains,
         heads_checked: heads.len(),

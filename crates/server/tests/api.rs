@@ -259,6 +259,53 @@ async fn tokens_act_in_their_binding_only_and_tenants_stay_apart() {
         "{changes:?}"
     );
 
+    // With a second binding (a common user in beta) and a token for it, the acme token still
+    // sees and revokes only the tokens of its own binding.
+    let root = centre.login("sysadmin").await;
+    let account = centre.accounts["secadmin-a"];
+    let beta_binding = centre
+        .send(
+            Some(&root),
+            "POST",
+            "/api/v1/system/bindings",
+            Some(&json!({"account_id": account, "scope": "beta", "role": "user"})),
+        )
+        .await
+        .json()["id"]
+        .as_u64()
+        .unwrap();
+    let beta_token = centre
+        .send(
+            Some(&admin),
+            "POST",
+            "/api/v1/me/tokens",
+            Some(&json!({"binding_id": beta_binding, "name": "beta"})),
+        )
+        .await
+        .json()["details"]["id"]
+        .as_u64()
+        .unwrap();
+    let seen = centre
+        .send_token(&token, "GET", "/api/v1/me/tokens", None)
+        .await
+        .json();
+    assert!(
+        seen.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["binding"]["scope"] == "acme"),
+        "{seen}"
+    );
+    let reach = centre
+        .send_token(
+            &token,
+            "DELETE",
+            &format!("/api/v1/me/tokens/{beta_token}"),
+            None,
+        )
+        .await;
+    assert_eq!(reach.status, 404);
+
     // Revoked, the token stops working.
     let tokens = centre
         .send(Some(&admin), "GET", "/api/v1/me/tokens", None)
@@ -381,6 +428,37 @@ async fn searches_see_their_tenant_only_and_are_recorded() {
             .windows(2)
             .all(|w| w[0]["seq"].as_u64() < w[1]["seq"].as_u64())
     );
+    // The export carries the fields as hashed: it checks out without the server.
+    let mut prev = [0u8; 32];
+    for line in &lines {
+        let text = |k: &str| line[k].as_str().unwrap().to_owned();
+        let fields = shieldwall_store::meta::audit::StoredFields {
+            chain: text("chain"),
+            at: text("at"),
+            kind: text("type"),
+            actor: text("actor"),
+            address: text("address"),
+            object: text("object"),
+            action: text("action"),
+            outcome: text("outcome"),
+            detail: text("detail"),
+        };
+        assert_eq!(
+            text("prev_hash"),
+            shieldwall_store::meta::audit::to_hex(&prev)
+        );
+        let hash = shieldwall_store::meta::audit::record_hash(
+            &prev,
+            line["seq"].as_u64().unwrap(),
+            &fields,
+        );
+        assert_eq!(
+            text("hash"),
+            shieldwall_store::meta::audit::to_hex(&hash),
+            "{line}"
+        );
+        prev = hash;
+    }
     assert_eq!(audit(&centre, "acme", AuditKind::AuditRead).len(), 2);
     assert_eq!(
         centre
@@ -506,6 +584,66 @@ async fn administrators_manage_tenants_accounts_and_bindings_within_the_separati
             .iter()
             .any(|r| r["action"] == "create_account" && r["actor"] == "sysadmin")
     );
+    // Erin holds a role in gamma: acme's administrator cannot bind (or see) her; an account with
+    // no role anywhere can be bound.
+    let erin_here = centre
+        .send(
+            Some(&tenant_admin),
+            "POST",
+            "/api/v1/tenants/acme/bindings",
+            Some(&json!({"account_id": erin, "role": "user"})),
+        )
+        .await;
+    assert_eq!(
+        erin_here.status,
+        404,
+        "{}",
+        String::from_utf8_lossy(&erin_here.body)
+    );
+    let frank = centre
+        .send(
+            Some(&root),
+            "POST",
+            "/api/v1/system/accounts",
+            Some(&json!({"name": "frank", "password": "frank's long passphrase", "roles": []})),
+        )
+        .await
+        .json()["account"]["id"]
+        .as_u64()
+        .unwrap();
+    let frank_here = centre
+        .send(
+            Some(&tenant_admin),
+            "POST",
+            "/api/v1/tenants/acme/bindings",
+            Some(&json!({"account_id": frank, "role": "user"})),
+        )
+        .await;
+    assert_eq!(
+        frank_here.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&frank_here.body)
+    );
+    // A refusal naming a tenant that does not exist is recorded system-wide, not in a new chain.
+    let user = centre.login("user-a").await;
+    assert_eq!(
+        centre
+            .send(Some(&user), "GET", "/api/v1/tenants/nosuch/alerts", None)
+            .await
+            .status,
+        403
+    );
+    assert!(audit(&centre, "nosuch", AuditKind::Denied).is_empty());
+    assert!(
+        audit(&centre, "*", AuditKind::Denied)
+            .iter()
+            .any(|r| r["object"] == "/api/v1/tenants/nosuch/alerts")
+    );
+    // Methods a client makes up are counted under one label.
+    let brew = centre.client.send("BREW", "/health", &[], None).await;
+    assert_eq!(brew.status, 405);
+    assert_eq!(brew.headers["content-type"], "application/problem+json");
 
     let metrics = centre
         .send(Some(&root), "GET", "/api/v1/system/metrics", None)
@@ -513,6 +651,8 @@ async fn administrators_manage_tenants_accounts_and_bindings_within_the_separati
     let text = String::from_utf8_lossy(&metrics.body).into_owned();
     assert!(text.contains("shieldwall_api_requests_total{method=\"POST\",route=\"/api/v1/system/tenants\",status=\"201\"} 1"), "{text}");
     assert!(text.contains("shieldwall_spool_pending_records"), "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
+    assert!(!text.contains("BREW"), "{text}");
     let served = centre.send(None, "GET", "/api/v1/openapi.json", None).await;
     assert_eq!(
         served.json(),

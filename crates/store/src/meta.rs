@@ -163,6 +163,16 @@ pub trait MetaStore: AccountStore + AuditTrail + RecordStore + Send + Sync {
         change: &AlertChange,
     ) -> Result<StoredAlert, MetaError>;
 
+    /// [`MetaStore::change_alert`] with the audit record of the change, written in the same
+    /// transaction (a record that cannot be kept refuses the change).
+    fn change_alert_audited(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+        change: &AlertChange,
+        audit: &NewAuditRecord,
+    ) -> Result<StoredAlert, MetaError>;
+
     /// The history of one alert of a tenant, oldest first.
     fn alert_history(
         &self,

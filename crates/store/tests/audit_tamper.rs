@@ -86,7 +86,7 @@ fn attacker(path: &Path) -> Connection {
 /// The first problem verification finds in the acme chain, with the system chain still good.
 fn first_problem(path: &Path, heads: &[SignedHead]) -> (ProblemKind, u64, String) {
     let store = SqliteMetaStore::open(path).unwrap();
-    let reports = store.verify_audit(heads).unwrap();
+    let reports = store.verify_audit(heads, None).unwrap();
     let system = reports.iter().find(|r| r.chain == "*").unwrap();
     assert!(system.problem.is_none(), "{system:?}");
     let acme = reports.iter().find(|r| r.chain == "acme").unwrap();
@@ -146,7 +146,7 @@ fn an_untouched_trail_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let (path, heads) = trail(dir.path());
     let store = SqliteMetaStore::open(&path).unwrap();
-    let reports = store.verify_audit(&heads).unwrap();
+    let reports = store.verify_audit(&heads, None).unwrap();
     assert_eq!(reports.len(), 2);
     assert!(reports.iter().all(|r| r.problem.is_none()), "{reports:?}");
     let acme = reports.iter().find(|r| r.chain == "acme").unwrap();
@@ -320,7 +320,7 @@ fn a_rewrite_with_recomputed_hashes_is_caught_by_the_signed_head() {
     let store = SqliteMetaStore::open(&path).unwrap();
     assert!(
         store
-            .verify_audit(&[])
+            .verify_audit(&[], None)
             .unwrap()
             .iter()
             .all(|r| r.problem.is_none())
@@ -343,4 +343,32 @@ fn the_triggers_refuse_changes_through_sql() {
         let error = conn.execute(sql, []).unwrap_err().to_string();
         assert!(error.contains("append-only"), "{sql}: {error}");
     }
+}
+
+#[test]
+fn a_forged_purge_is_caught() {
+    // Someone with write access records a purge up to a signed head and deletes the records
+    // below it: without a retention that would have purged them, the purge is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, heads) = trail(dir.path());
+    let conn = attacker(&path);
+    let anchor: Vec<u8> = conn
+        .query_row(
+            "SELECT hash FROM audit_records WHERE chain = 'acme' AND seq = 5",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute(
+        "INSERT INTO audit_purges (chain, up_to_seq, anchor, at) VALUES ('acme', 5, ?1, '2030-01-01T00:00:00Z')",
+        [anchor],
+    )
+    .unwrap();
+    conn.execute(
+        "DELETE FROM audit_records WHERE chain = 'acme' AND seq <= 5",
+        [],
+    )
+    .unwrap();
+    let (kind, seq, text) = first_problem(&path, &heads);
+    assert_eq!((kind, seq), (ProblemKind::UnsignedPurge, 6), "{text}");
 }

@@ -131,6 +131,18 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
                 id,
             })
         }
+        fn change_alert_audited(
+            &self,
+            tenant: &TenantId,
+            id: u64,
+            _: &AlertChange,
+            _: &NewAuditRecord,
+        ) -> Result<StoredAlert, MetaError> {
+            Err(MetaError::NoSuchAlert {
+                tenant: tenant.as_str().to_owned(),
+                id,
+            })
+        }
         fn alert_history(&self, _: &TenantId, _: u64) -> Result<Vec<AlertHistoryEntry>, MetaError> {
             Ok(Vec::new())
         }
@@ -316,7 +328,11 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         fn signed_heads(&self) -> Result<Vec<SignedHead>, MetaError> {
             Ok(Vec::new())
         }
-        fn verify_audit(&self, _: &[SignedHead]) -> Result<Vec<ChainReport>, MetaError> {
+        fn verify_audit(
+            &self,
+            _: &[SignedHead],
+            _: Option<Timestamp>,
+        ) -> Result<Vec<ChainReport>, MetaError> {
             Ok(Vec::new())
         }
         fn purge_audit(&self, _: &Scope, _: Timestamp, _: Timestamp) -> Result<u64, MetaError> {
@@ -339,6 +355,7 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         "login history for the backoff",
         "audit chains, signed heads and purge",
         "evidence and findings",
+        "alert changes with their audit record",
     ] {
         assert!(
             failures.iter().any(|f| f.starts_with(name)),

@@ -121,7 +121,13 @@ pub struct Access {
     secrets: SecretBox,
     cost: Cost,
     limits: SessionLimits,
+    /// Logins of one account (by a hash of its name) run one at a time, so that parallel
+    /// guesses each see the failures before them and the backoff holds.
+    stripes: Vec<std::sync::Mutex<()>>,
 }
+
+/// How many login stripes there are.
+const STRIPES: usize = 64;
 
 impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -142,6 +148,7 @@ impl Access {
             secrets,
             cost,
             limits,
+            stripes: (0..STRIPES).map(|_| std::sync::Mutex::new(())).collect(),
         }
     }
 
@@ -218,6 +225,7 @@ impl Access {
         address: &str,
         now: Timestamp,
     ) -> Result<LoggedIn, AccessError> {
+        let _one_at_a_time = self.stripe(name);
         let origin = Origin {
             address: address.to_owned(),
             actor: name.to_owned(),
@@ -300,6 +308,64 @@ impl Access {
             session: issued.text,
             expires_at,
         })
+    }
+
+    /// The stripe of an account name (any case), held for the whole of a login.
+    fn stripe(&self, name: &str) -> std::sync::MutexGuard<'_, ()> {
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, name.to_ascii_lowercase().as_bytes());
+        let index = usize::from(digest.as_ref().first().copied().unwrap_or(0)) % STRIPES;
+        match self.stripes.get(index) {
+            Some(stripe) => stripe
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            None => self
+                .stripes
+                .first()
+                .map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+                .unwrap_or_else(|| unreachable_stripe()),
+        }
+    }
+
+    /// Checks the password of a signed-in account before a change (a password change), under the
+    /// login backoff, recording a failure as a failed login.
+    pub fn recheck_password(
+        &self,
+        name: &str,
+        password: &str,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<(), AccessError> {
+        let _one_at_a_time = self.stripe(name);
+        let history = self.meta.login_history(name, address, now - HISTORY)?;
+        if let Some(wait) = delay(&history, now) {
+            return Err(AccessError::TooSoon {
+                retry_after_secs: wait.as_secs().max(1).unsigned_abs(),
+            });
+        }
+        let credentials = self
+            .meta
+            .credentials(name)?
+            .ok_or(AccessError::Unauthenticated)?;
+        if password::verify(password, &credentials.password_hash)? {
+            return Ok(());
+        }
+        let origin = Origin {
+            address: address.to_owned(),
+            actor: name.to_owned(),
+        };
+        let failure = record(
+            Scope::System,
+            now,
+            AuditKind::Login,
+            &origin,
+            &format!("account:{name}"),
+            "recheck_password",
+            AuditOutcome::Failure,
+        )
+        .with_detail(json!({ "reason": "wrong password" }));
+        self.meta.append_audit(&failure)?;
+        Err(AccessError::InvalidCredentials)
     }
 
     /// The principal of a console session token, with all its bindings.
@@ -397,6 +463,15 @@ impl Access {
     pub fn cost(&self) -> Cost {
         self.cost
     }
+}
+
+/// There is always a first stripe; this is never reached.
+#[cold]
+fn unreachable_stripe() -> std::sync::MutexGuard<'static, ()> {
+    static FALLBACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    FALLBACK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// An audit record from its parts.

@@ -232,8 +232,21 @@ impl<P: Permission> FromRequestParts<AppState> for Authorised<P> {
             }),
             Err(denied) => {
                 let meta = state.meta.clone();
+                // A refusal in a tenant that does not exist goes to the system chain: a caller
+                // cannot make chains by naming tenants.
+                let chain = match &scope {
+                    Scope::Tenant(tenant) => {
+                        let meta = meta.clone();
+                        let tenant = tenant.clone();
+                        let known =
+                            blocking(move || Ok(meta.tenants()?.iter().any(|t| t.id == tenant)))
+                                .await?;
+                        if known { scope.clone() } else { Scope::System }
+                    }
+                    Scope::System => Scope::System,
+                };
                 let audit = record(
-                    scope.clone(),
+                    chain,
                     Timestamp::now(),
                     AuditKind::Denied,
                     &signed_in.origin,

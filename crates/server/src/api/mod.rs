@@ -110,12 +110,43 @@ pub fn app(state: AppState) -> Router {
     routes
         .router
         .fallback(|| async { problem::Problem::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            problem::Problem::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not take that method (see /api/v1/openapi.json)",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(deadline))
         .with_state(state)
+}
+
+/// The longest a request may take to arrive and be answered (the answer's body may stream on).
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Ends a request that is not answered within [`REQUEST_DEADLINE`]: a client trickling its
+/// body holds a connection slot no longer than that.
+async fn deadline(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => problem::Problem::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "Request timeout",
+            "the request was not received and answered within 30 s",
+        )
+        .into_response(),
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown`, over TLS unless `tls` is `None`; at most

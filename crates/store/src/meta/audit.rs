@@ -28,7 +28,7 @@ use super::MetaError;
 use super::accounts::{MAX_ADDRESS_BYTES, truncate};
 
 /// The longest detail (compact JSON) of a record, in bytes.
-pub const MAX_DETAIL_BYTES: usize = 16 * 1024;
+pub const MAX_DETAIL_BYTES: usize = 64 * 1024;
 /// The longest actor, object or action, in bytes; longer ones are cut (a login attempt's name is
 /// untrusted input and is recorded, cut, rather than refused).
 pub const MAX_FIELD_BYTES: usize = 512;
@@ -154,7 +154,7 @@ impl NewAuditRecord {
 
     /// The fields as stored: text fields cut to their limits, the detail as compact JSON
     /// (refused when longer than [`MAX_DETAIL_BYTES`]).
-    pub(crate) fn stored_fields(&self) -> Result<StoredFields, MetaError> {
+    pub fn stored_fields(&self) -> Result<StoredFields, MetaError> {
         let detail = self.detail.to_string();
         if detail.len() > MAX_DETAIL_BYTES {
             return Err(MetaError::Invalid {
@@ -310,8 +310,14 @@ pub trait AuditTrail {
     fn signed_heads(&self) -> Result<Vec<SignedHead>, MetaError>;
 
     /// Walks every chain in the database against `trusted` heads (whose signatures the caller
-    /// checked) and reports each chain, naming the first bad record of any that fails.
-    fn verify_audit(&self, trusted: &[SignedHead]) -> Result<Vec<ChainReport>, MetaError>;
+    /// checked) and reports each chain, naming the first bad record of any that fails. A
+    /// retention purge is accepted only when its anchor is a trusted head with the same hash,
+    /// signed no later than `purges_before` (the retention's cut-off); `None` accepts none.
+    fn verify_audit(
+        &self,
+        trusted: &[SignedHead],
+        purges_before: Option<Timestamp>,
+    ) -> Result<Vec<ChainReport>, MetaError>;
 
     /// Removes records of `chain` older than `before`, but only up to its latest signed head
     /// (so that what stays can still be verified from a signed anchor). Returns how many went.
@@ -409,8 +415,10 @@ pub struct RawRecord {
 #[derive(Debug)]
 pub struct ChainVerifier {
     chain: String,
-    /// Trusted heads of this chain: seq → hash.
-    heads: BTreeMap<u64, [u8; 32]>,
+    /// Trusted heads of this chain: seq → (hash, when signed).
+    heads: BTreeMap<u64, ([u8; 32], Timestamp)>,
+    /// Purges are accepted only at heads signed no later than this.
+    purges_before: Option<Timestamp>,
     /// Purge anchors of this chain: up_to_seq → hash of that record.
     anchors: BTreeMap<u64, [u8; 32]>,
     expected_seq: u64,
@@ -424,15 +432,21 @@ pub struct ChainVerifier {
 }
 
 impl ChainVerifier {
-    /// A walker for `chain`, given its trusted heads and its purge anchors.
+    /// A walker for `chain`, given its trusted heads (sequence number, hash, signing time), its
+    /// purge anchors, and the latest signing time a purge anchor may have.
     pub fn new(
         chain: &str,
-        trusted: impl IntoIterator<Item = (u64, [u8; 32])>,
+        trusted: impl IntoIterator<Item = (u64, [u8; 32], Timestamp)>,
         anchors: impl IntoIterator<Item = (u64, [u8; 32])>,
+        purges_before: Option<Timestamp>,
     ) -> Self {
         ChainVerifier {
             chain: chain.to_owned(),
-            heads: trusted.into_iter().collect(),
+            heads: trusted
+                .into_iter()
+                .map(|(seq, hash, at)| (seq, (hash, at)))
+                .collect(),
+            purges_before,
             anchors: anchors.into_iter().collect(),
             expected_seq: 1,
             expected_prev: GENESIS,
@@ -467,17 +481,13 @@ impl ChainVerifier {
         if self.first_seq.is_none() {
             self.first_seq = Some(record.seq);
             if record.seq > 1
-                && let Some(anchor) = self.anchors.get(&(record.seq - 1))
+                && let Some(anchor) = self.anchors.get(&(record.seq - 1)).copied()
             {
-                if !self.heads.contains_key(&(record.seq - 1)) {
-                    let detail = format!(
-                        "records 1 to {} were purged, but the purge's anchor is not a signed head",
-                        record.seq - 1
-                    );
+                if let Err(detail) = self.purge_allowed(record.seq - 1, &anchor) {
                     return self.fail(record.seq, ProblemKind::UnsignedPurge, detail);
                 }
                 self.expected_seq = record.seq;
-                self.expected_prev = *anchor;
+                self.expected_prev = anchor;
             }
         }
         self.last_seq = Some(record.seq);
@@ -500,7 +510,7 @@ impl ChainVerifier {
             );
             return self.fail(record.seq, ProblemKind::BrokenLink, detail);
         }
-        if let Some(signed) = self.heads.get(&record.seq) {
+        if let Some((signed, _)) = self.heads.get(&record.seq) {
             if *signed != computed {
                 let from = self.matched_head + 1;
                 let detail = format!(
@@ -513,6 +523,30 @@ impl ChainVerifier {
         }
         self.expected_prev = computed;
         self.expected_seq = record.seq + 1;
+    }
+
+    /// Whether a purge of records 1 to `up_to` with this anchor is one retention could have
+    /// made: its anchor is a trusted head with the same hash, signed before the cut-off.
+    fn purge_allowed(&self, up_to: u64, anchor: &[u8; 32]) -> Result<(), String> {
+        let Some((hash, signed_at)) = self.heads.get(&up_to) else {
+            return Err(format!(
+                "records 1 to {up_to} were purged, but the purge's anchor is not a signed head"
+            ));
+        };
+        if hash != anchor {
+            return Err(format!(
+                "records 1 to {up_to} were purged, but the purge's anchor differs from the signed head"
+            ));
+        }
+        match self.purges_before {
+            None => Err(format!(
+                "records 1 to {up_to} were purged, but no retention is configured that would purge them"
+            )),
+            Some(cut) if *signed_at > cut => Err(format!(
+                "records 1 to {up_to} were purged, but they are younger than the retention allows (signed {signed_at})"
+            )),
+            Some(_) => Ok(()),
+        }
     }
 
     /// Names what a record whose content does not match its hash went through: a record hashed
@@ -543,6 +577,17 @@ impl ChainVerifier {
 
     /// The report, once every record was pushed.
     pub fn finish(mut self) -> ChainReport {
+        // A chain purged up to its end (nothing appended since) goes on from its last anchor.
+        if !self.failed()
+            && self.first_seq.is_none()
+            && let Some((&up_to, anchor)) = self.anchors.iter().next_back()
+        {
+            let anchor = *anchor;
+            match self.purge_allowed(up_to, &anchor) {
+                Ok(()) => self.expected_seq = up_to + 1,
+                Err(detail) => self.fail(up_to + 1, ProblemKind::UnsignedPurge, detail),
+            }
+        }
         let latest_head = self.heads.keys().next_back().copied();
         if !self.failed()
             && let Some(head) = latest_head

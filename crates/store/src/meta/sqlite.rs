@@ -248,7 +248,17 @@ impl MetaStore for SqliteMetaStore {
         id: u64,
         change: &AlertChange,
     ) -> Result<StoredAlert, MetaError> {
-        self.change_alert_impl(tenant, id, change)
+        self.change_alert_impl(tenant, id, change, None)
+    }
+
+    fn change_alert_audited(
+        &self,
+        tenant: &TenantId,
+        id: u64,
+        change: &AlertChange,
+        audit: &super::audit::NewAuditRecord,
+    ) -> Result<StoredAlert, MetaError> {
+        self.change_alert_impl(tenant, id, change, Some(audit))
     }
 
     fn alert_history(

@@ -262,8 +262,10 @@ impl SqliteMetaStore {
     ) -> FailureStreak {
         let mut streak = FailureStreak::default();
         for (at, address, outcome) in records {
-            // Attempts refused by the backoff itself neither extend nor end a streak.
-            if !keep(address, outcome) || outcome == "denied" {
+            // Attempts refused by the backoff itself neither extend nor end a streak (the
+            // queries leave them out, so that a flood of them cannot push real failures out of
+            // the window either).
+            if !keep(address, outcome) {
                 continue;
             }
             if outcome == "success" {
@@ -750,12 +752,13 @@ impl AccountStore for SqliteMetaStore {
             };
             let by_address = rows(
                 "SELECT at, address, outcome FROM audit_records WHERE kind = 'login' \
-                 AND address = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3",
+                 AND outcome <> 'denied' AND address = ?1 AND at >= ?2 ORDER BY at DESC LIMIT ?3",
                 address,
             )?;
             let by_account = rows(
                 "SELECT at, address, outcome FROM audit_records WHERE kind = 'login' \
-                 AND actor = ?1 COLLATE NOCASE AND at >= ?2 ORDER BY at DESC LIMIT ?3",
+                 AND outcome <> 'denied' AND actor = ?1 COLLATE NOCASE AND at >= ?2 \
+                 ORDER BY at DESC LIMIT ?3",
                 account,
             )?;
             let known = conn

@@ -187,8 +187,14 @@ impl SqliteMetaStore {
         tenant: &TenantId,
         id: u64,
         change: &AlertChange,
+        audit: Option<&super::audit::NewAuditRecord>,
     ) -> Result<StoredAlert, MetaError> {
         change.validate()?;
+        // Checked before anything is written, so that a record too large to keep refuses the
+        // change rather than letting it through unrecorded.
+        if let Some(audit) = audit {
+            audit.stored_fields()?;
+        }
         let missing = || MetaError::NoSuchAlert {
             tenant: tenant.as_str().to_owned(),
             id,
@@ -250,6 +256,9 @@ impl SqliteMetaStore {
                 change.action.detail(),
             )
             .map_err(err)?;
+            if let Some(audit) = audit {
+                self.audit_in(&tx, audit)?;
+            }
             tx.commit().map_err(err)?;
         }
         self.alert_impl(tenant, id)?.ok_or_else(missing)

@@ -280,7 +280,11 @@ impl AuditTrail for SqliteMetaStore {
             .collect()
     }
 
-    fn verify_audit(&self, trusted: &[SignedHead]) -> Result<Vec<ChainReport>, MetaError> {
+    fn verify_audit(
+        &self,
+        trusted: &[SignedHead],
+        purges_before: Option<jiff::Timestamp>,
+    ) -> Result<Vec<ChainReport>, MetaError> {
         let anchors = self.purge_anchors()?;
         let mut chains: Vec<String> = self.with_conn(|conn| {
             conn.prepare_cached("SELECT DISTINCT chain FROM audit_records ORDER BY chain")?
@@ -300,12 +304,12 @@ impl AuditTrail for SqliteMetaStore {
             let heads = trusted
                 .iter()
                 .filter(|h| h.head.chain.as_str() == chain)
-                .map(|h| (h.head.seq, h.head.hash));
+                .map(|h| (h.head.seq, h.head.hash, h.signed_at));
             let chain_anchors = anchors
                 .iter()
                 .filter(|(c, _, _)| *c == chain)
                 .map(|(_, seq, hash)| (*seq, *hash));
-            let mut verifier = ChainVerifier::new(&chain, heads, chain_anchors);
+            let mut verifier = ChainVerifier::new(&chain, heads, chain_anchors, purges_before);
             self.with_conn(|conn| {
                 let mut statement = conn.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM audit_records WHERE chain = ?1 ORDER BY seq"

@@ -81,6 +81,10 @@ const CHECKS: &[(&str, Check)] = &[
         "evidence and findings",
         super::suite_accounts::evidence_and_findings,
     ),
+    (
+        "alert changes with their audit record",
+        super::suite_accounts::audited_alert_changes,
+    ),
 ];
 
 const BACKUP_CHECKS: &[(&str, BackupCheck)] = &[

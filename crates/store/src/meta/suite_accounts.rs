@@ -390,7 +390,78 @@ pub(super) fn login_history(make: Make<'_>) -> Result<(), String> {
     check(
         recent.account_here.failures == 1 && !recent.known_address,
         || format!("since: {recent:?}"),
-    )
+    )?;
+    // Attempts the backoff refused are recorded, but a flood of them neither ends nor hides the
+    // failures before them.
+    for i in 0..300 {
+        attempt(10 + i, "dave", "192.0.2.1", AuditOutcome::Denied)?;
+    }
+    let flooded = ok(
+        "login_history",
+        store.login_history("dave", "192.0.2.1", at(-10)?),
+    )?;
+    check(flooded.account_here.failures == 2, || {
+        format!("after 300 refused attempts: {flooded:?}")
+    })
+}
+
+pub(super) fn audited_alert_changes(make: Make<'_>) -> Result<(), String> {
+    use super::alerts::{AlertAction, AlertChange, AlertSource, NewAlert};
+    let store = make();
+    let store = store.as_ref();
+    let acme = tenant("acme")?;
+    let raised = ok(
+        "raise_alerts",
+        store.raise_alerts(&[NewAlert {
+            tenant: acme.clone(),
+            dedup_key: "k".to_owned(),
+            dedup_window_secs: 60,
+            source: AlertSource::Detection,
+            rule_id: "r".to_owned(),
+            title: "t".to_owned(),
+            author: None,
+            license: None,
+            level: "high".to_owned(),
+            severity: shieldwall_core::Severity::High,
+            attack: Vec::new(),
+            controls: Vec::new(),
+            group: std::collections::BTreeMap::new(),
+            events: Vec::new(),
+            count: 1,
+            time: at(0)?,
+            raised_at: at(0)?,
+            notify: Vec::new(),
+        }]),
+    )?;
+    let id = raised.first().ok_or("nothing raised")?.id;
+    let close = AlertChange {
+        action: AlertAction::Close {
+            resolution: "done".to_owned(),
+        },
+        actor: "ann".to_owned(),
+        at: at(1)?,
+    };
+    let chain = Scope::Tenant(acme.clone());
+    // A record too large to keep refuses the change: nothing changes unrecorded.
+    let huge = change(chain.clone(), 1)?.with_detail(json!({"x": "\"".repeat(40_000)}));
+    let refused = store.change_alert_audited(&acme, id, &close, &huge);
+    check(matches!(refused, Err(MetaError::Invalid { .. })), || {
+        format!("an unrecordable change: {refused:?}")
+    })?;
+    let unchanged = ok("alert", store.alert(&acme, id))?.ok_or("the alert is gone")?;
+    check(unchanged.state == shieldwall_core::AlertState::New, || {
+        "the alert changed although its record was refused".to_owned()
+    })?;
+    let changed = ok(
+        "change_alert_audited",
+        store.change_alert_audited(&acme, id, &close, &change(chain.clone(), 1)?),
+    )?;
+    check(changed.state == shieldwall_core::AlertState::Closed, || {
+        format!("not closed: {changed:?}")
+    })?;
+    check(audit_count(store, &chain)? == 1, || {
+        "the change's audit record is missing".to_owned()
+    })
 }
 
 pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
@@ -467,7 +538,7 @@ pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
     )?;
     let reports = ok(
         "verify_audit",
-        store.verify_audit(std::slice::from_ref(&signed)),
+        store.verify_audit(std::slice::from_ref(&signed), None),
     )?;
     check(
         reports.len() == 2 && reports.iter().all(|r| r.problem.is_none()),
@@ -490,9 +561,10 @@ pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
     check(appended.seq == 7, || {
         format!("seq after a purge: {}", appended.seq)
     })?;
+    // The head was signed at 10; a retention whose cut-off is later allows the purge.
     let reports = ok(
         "verify_audit",
-        store.verify_audit(std::slice::from_ref(&signed)),
+        store.verify_audit(std::slice::from_ref(&signed), Some(at(50)?)),
     )?;
     let acme_report = reports
         .iter()
@@ -504,10 +576,26 @@ pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
             && acme_report.unsigned == 2,
         || format!("after a purge: {acme_report:?}"),
     )?;
-    let unsigned = ok("verify_audit", store.verify_audit(&[]))?;
-    check(unsigned.iter().any(|r| r.problem.is_some()), || {
-        "a purge without its signed head verifies".to_owned()
-    })
+    for (heads, cut, what) in [
+        (Vec::new(), Some(at(50)?), "a purge without its signed head"),
+        (vec![signed.clone()], None, "a purge without a retention"),
+        (
+            vec![signed.clone()],
+            Some(at(5)?),
+            "a purge younger than the retention",
+        ),
+    ] {
+        let reports = ok("verify_audit", store.verify_audit(&heads, cut))?;
+        check(
+            reports.iter().any(|r| {
+                r.problem
+                    .as_ref()
+                    .is_some_and(|p| p.kind == super::audit::ProblemKind::UnsignedPurge)
+            }),
+            || format!("{what} verifies: {reports:?}"),
+        )?;
+    }
+    Ok(())
 }
 
 pub(super) fn evidence_and_findings(make: Make<'_>) -> Result<(), String> {

@@ -214,12 +214,7 @@ async fn put_manifest(
                 manifest.tenant.as_str()
             )));
         }
-        let dir = path.parent().ok_or_else(|| Problem::internal("manifest path"))?;
-        std::fs::create_dir_all(dir).map_err(Problem::internal)?;
-        let temp = dir.join(".manifest.toml.upload");
-        std::fs::write(&temp, &upload.toml).map_err(Problem::internal)?;
-        std::fs::rename(&temp, &path).map_err(Problem::internal)?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, upload.toml.as_bytes());
+        let temp = super::rules::stage(&path, &upload.toml, |_| Ok(()))?;
         let audit = record(
             Scope::Tenant(tenant),
             Timestamp::now(),
@@ -229,9 +224,8 @@ async fn put_manifest(
             "put_manifest",
             AuditOutcome::Success,
         )
-        .with_detail(json!({"sha256": shieldwall_store::meta::audit::to_hex(digest.as_ref()), "bytes": upload.toml.len()}));
-        meta.append_audit(&audit)?;
-        Ok(())
+        .with_detail(json!({"sha256": super::rules::digest(&upload.toml), "bytes": upload.toml.len()}));
+        super::rules::install(meta.as_ref(), &audit, &temp, &path)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

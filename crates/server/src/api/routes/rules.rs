@@ -210,32 +210,59 @@ async fn list(
     Ok(Json(views))
 }
 
-/// Writes `text` to `path` through a temporary file in the same directory, checking it with
-/// `check` first: either the checked file is in place, or nothing changed.
-fn write_checked(
+/// Writes `text` beside `path` as a temporary file (which the loader does not read) and checks it
+/// with `check`; returns the temporary file, to be put in place with [`install`] once the change
+/// is recorded.
+pub(super) fn stage(
     path: &Path,
     text: &str,
     check: impl FnOnce(&Path) -> Result<(), Problem>,
-) -> Result<(), Problem> {
+) -> Result<PathBuf, Problem> {
     let dir = path
         .parent()
-        .ok_or_else(|| Problem::internal("a rule path without a directory"))?;
+        .ok_or_else(|| Problem::internal("a file path without a directory"))?;
     std::fs::create_dir_all(dir).map_err(Problem::internal)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Not .yml: the loader does not read it meanwhile.
     let temp = dir.join(format!(".{name}.upload"));
     std::fs::write(&temp, text).map_err(Problem::internal)?;
     if let Err(problem) = check(&temp) {
         let _ = std::fs::remove_file(&temp);
         return Err(problem);
     }
-    std::fs::rename(&temp, path).map_err(Problem::internal)
+    Ok(temp)
 }
 
-fn digest(text: &str) -> String {
+/// Records `audit`, then renames `from` to `to`; if the rename fails, records that it failed.
+/// The record comes first, so that no change is made without one.
+pub(super) fn install(
+    meta: &dyn shieldwall_store::MetaStore,
+    audit: &shieldwall_store::meta::NewAuditRecord,
+    from: &Path,
+    to: &Path,
+) -> Result<(), Problem> {
+    if let Err(e) = meta.append_audit(audit) {
+        if from
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".upload"))
+        {
+            let _ = std::fs::remove_file(from);
+        }
+        return Err(e.into());
+    }
+    if let Err(e) = std::fs::rename(from, to) {
+        let mut failed = audit.clone();
+        failed.outcome = AuditOutcome::Failure;
+        failed.detail = json!({"error": e.to_string(), "attempted": audit.detail});
+        let _ = meta.append_audit(&failed);
+        return Err(Problem::internal(e));
+    }
+    Ok(())
+}
+
+pub(super) fn digest(text: &str) -> String {
     shieldwall_store::meta::audit::to_hex(
         ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref(),
     )
@@ -257,13 +284,11 @@ async fn upload(
     let origin = auth.origin.clone();
     let view = blocking(move || {
         let path = dir.join(&name);
-        write_checked(&path, &upload.yaml, |temp| {
+        let temp = stage(&path, &upload.yaml, |temp| {
             shieldwall_detect::ruleset::load_file(temp, &settings)
                 .map(|_| ())
                 .map_err(|e| Problem::invalid(format!("{name}, line {}: {}", e.line, e.reason)))
         })?;
-        // An upload is enabled: a disabled copy of the same name goes.
-        let _ = std::fs::remove_file(dir.join(format!("{name}.disabled")));
         let audit = record(
             Scope::Tenant(tenant),
             Timestamp::now(),
@@ -274,7 +299,9 @@ async fn upload(
             AuditOutcome::Success,
         )
         .with_detail(json!({"sha256": digest(&upload.yaml), "bytes": upload.yaml.len()}));
-        meta.append_audit(&audit)?;
+        install(meta.as_ref(), &audit, &temp, &path)?;
+        // An upload is enabled: a disabled copy of the same name goes.
+        let _ = std::fs::remove_file(dir.join(format!("{name}.disabled")));
         Ok(view(&dir, &path, &settings))
     })
     .await?;
@@ -306,7 +333,6 @@ async fn set_enabled(
                     "tenant has no rule file {name}"
                 )));
             }
-            std::fs::rename(from, to).map_err(Problem::internal)?;
             let audit = record(
                 Scope::Tenant(tenant),
                 Timestamp::now(),
@@ -320,7 +346,7 @@ async fn set_enabled(
                 },
                 AuditOutcome::Success,
             );
-            meta.append_audit(&audit)?;
+            install(meta.as_ref(), &audit, from, to)?;
         }
         Ok(view(&dir, to, &settings))
     })
@@ -342,7 +368,7 @@ async fn put_policy(
     let origin = auth.origin.clone();
     blocking(move || {
         let path = dir.join("alerting.toml");
-        write_checked(&path, &upload.toml, |_| {
+        let temp = stage(&path, &upload.toml, |_| {
             shieldwall_alert::policy::Policy::parse(Path::new("alerting.toml"), &upload.toml)
                 .map(|_| ())
                 .map_err(|e| Problem::invalid(e.to_string()))
@@ -357,8 +383,7 @@ async fn put_policy(
             AuditOutcome::Success,
         )
         .with_detail(json!({"sha256": digest(&upload.toml), "bytes": upload.toml.len()}));
-        meta.append_audit(&audit)?;
-        Ok(())
+        install(meta.as_ref(), &audit, &temp, &path)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

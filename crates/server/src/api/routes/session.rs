@@ -262,6 +262,14 @@ async fn me(who: SignedIn) -> Json<MeView> {
     })
 }
 
+/// The one binding an API token acts under (`None` for a console session).
+fn own_binding(who: &SignedIn) -> Option<u64> {
+    match who.credential {
+        Credential::Token => who.principal.bindings.first().map(|(id, _, _)| *id),
+        Credential::Session(_) => None,
+    }
+}
+
 async fn my_tokens(
     State(state): State<AppState>,
     who: SignedIn,
@@ -270,10 +278,15 @@ async fn my_tokens(
     let limit = page_size(page.limit)?;
     let meta = state.meta.clone();
     let account = who.principal.account_id;
+    let only = own_binding(&who);
     let tokens = blocking(move || {
         Ok(meta.api_tokens(Some(account), None, page.after.unwrap_or(0), limit)?)
     })
     .await?;
+    let tokens: Vec<_> = tokens
+        .into_iter()
+        .filter(|t| only.is_none_or(|b| t.binding.id == b))
+        .collect();
     Ok(Json(tokens.iter().map(TokenView::from).collect()))
 }
 
@@ -339,10 +352,15 @@ async fn revoke_my_token(
 ) -> Result<StatusCode, Problem> {
     let meta = state.meta.clone();
     let account = who.principal.account_id;
+    let only = own_binding(&who);
     blocking(move || {
-        // Only the caller's own tokens are found here; another's id is "not found".
+        // Only the caller's own tokens are found here (an API token: only those of its own
+        // binding); another's id is "not found".
         let mine = meta.api_tokens(Some(account), None, id - 1, 1)?;
-        let Some(token) = mine.into_iter().find(|t| t.id == id) else {
+        let Some(token) = mine
+            .into_iter()
+            .find(|t| t.id == id && only.is_none_or(|b| t.binding.id == b))
+        else {
             return Err(Problem::not_found(format!("you have no API token {id}")));
         };
         let now = Timestamp::now();
@@ -375,14 +393,21 @@ async fn change_password(
     let access = state.access.clone();
     blocking(move || {
         let meta = access.meta();
-        let credentials = meta
-            .credentials(&who.principal.account)?
-            .ok_or_else(|| Problem::unauthenticated("the account is gone"))?;
-        if !password::verify(&request.current, &credentials.password_hash)
-            .map_err(Problem::internal)?
-        {
-            return Err(Problem::forbidden("the current password is wrong"));
-        }
+        // Under the login backoff, and a wrong password is recorded as a failed login: a stolen
+        // session cannot be used to guess the password at leisure.
+        access
+            .recheck_password(
+                &who.principal.account,
+                &request.current,
+                &who.origin.address,
+                Timestamp::now(),
+            )
+            .map_err(|e| match e {
+                crate::access::AccessError::InvalidCredentials => {
+                    Problem::forbidden("the current password is wrong")
+                }
+                other => other.into(),
+            })?;
         let hash = password::hash(&request.new, access.cost())
             .map_err(|e| Problem::invalid(e.to_string()))?;
         let audit = record(

@@ -351,12 +351,8 @@ async fn change_alert(
         at: now,
     };
     let meta = state.meta.clone();
-    let changed = blocking(move || {
-        let changed = meta.change_alert(&tenant, id, &change)?;
-        meta.append_audit(&audit)?;
-        Ok(changed)
-    })
-    .await?;
+    let changed =
+        blocking(move || Ok(meta.change_alert_audited(&tenant, id, &change, &audit)?)).await?;
     Ok(Json((&changed).into()))
 }
 
@@ -462,7 +458,7 @@ pub(super) async fn audit_ndjson(
             };
             let mut chunk = Vec::new();
             for r in &page {
-                if serde_json::to_writer(&mut chunk, r).is_err() {
+                if serde_json::to_writer(&mut chunk, &exported(r)).is_err() {
                     return;
                 }
                 chunk.push(b'\n');
@@ -479,6 +475,29 @@ pub(super) async fn audit_ndjson(
         HeaderValue::from_static("application/x-ndjson"),
     );
     Ok(response)
+}
+
+/// One exported record: the fields exactly as stored and hashed (docs/audit.md gives the hash),
+/// so that the export can be checked without the server.
+fn exported(record: &shieldwall_store::meta::AuditRecord) -> serde_json::Value {
+    let fields = record.record.stored_fields().ok();
+    let field = |f: fn(&shieldwall_store::meta::audit::StoredFields) -> &String| {
+        fields.as_ref().map(f).cloned().unwrap_or_default()
+    };
+    json!({
+        "seq": record.seq,
+        "chain": field(|f| &f.chain),
+        "at": field(|f| &f.at),
+        "type": field(|f| &f.kind),
+        "actor": field(|f| &f.actor),
+        "address": field(|f| &f.address),
+        "object": field(|f| &f.object),
+        "action": field(|f| &f.action),
+        "outcome": field(|f| &f.outcome),
+        "detail": field(|f| &f.detail),
+        "prev_hash": shieldwall_store::meta::audit::to_hex(&record.prev_hash),
+        "hash": shieldwall_store::meta::audit::to_hex(&record.hash),
+    })
 }
 
 async fn audit(
@@ -533,6 +552,26 @@ async fn new_binding(
     State(state): State<AppState>,
     Body(request): Body<BindingRequest>,
 ) -> Result<(StatusCode, Json<BindingView>), Problem> {
+    // A tenant's administrator binds only accounts that hold no role anywhere else (made here,
+    // or left without a role): other tenants' accounts are not theirs to see or to bind, and the
+    // answer is the same whether the account exists or not.
+    let meta = state.meta.clone();
+    let scope = auth.grant.scope().clone();
+    let account_id = request.account_id;
+    blocking(move || {
+        let foreign = match meta.account(account_id)? {
+            None => true,
+            Some(account) => account.bindings.iter().any(|b| b.scope != scope),
+        };
+        if foreign {
+            Err(Problem::not_found(format!(
+                "no account {account_id} that this tenant can bind"
+            )))
+        } else {
+            Ok(())
+        }
+    })
+    .await?;
     bind(
         &state,
         &auth.origin,
