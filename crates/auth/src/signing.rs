@@ -10,6 +10,8 @@ use ring::digest;
 use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
+use shieldwall_core::hex::{from_hex, to_hex};
+
 use crate::keyfile::{self, KeyFileError};
 
 /// Signs chain heads.
@@ -39,12 +41,12 @@ impl AuditSigner {
         let verifier = AuditVerifier::new(pair.public_key().as_ref().to_vec());
         let public_path = public_key_path(path);
         if !public_path.exists() {
-            fs::write(&public_path, format!("{}\n", hex(&verifier.public))).map_err(|source| {
-                KeyFileError::Io {
+            fs::write(&public_path, format!("{}\n", to_hex(&verifier.public))).map_err(
+                |source| KeyFileError::Io {
                     path: public_path,
                     source,
-                }
-            })?;
+                },
+            )?;
         }
         Ok(AuditSigner { pair, verifier })
     }
@@ -72,7 +74,7 @@ pub struct AuditVerifier {
 
 impl AuditVerifier {
     fn new(public: Vec<u8>) -> AuditVerifier {
-        let key_id = hex(digest::digest(&digest::SHA256, &public).as_ref())
+        let key_id = to_hex(digest::digest(&digest::SHA256, &public).as_ref())
             .chars()
             .take(16)
             .collect();
@@ -85,7 +87,7 @@ impl AuditVerifier {
             path: path.to_path_buf(),
             source,
         })?;
-        unhex(text.trim())
+        from_hex(text.trim())
             .filter(|bytes| bytes.len() == 32)
             .map(AuditVerifier::new)
             .ok_or_else(|| KeyFileError::Invalid {
@@ -131,23 +133,6 @@ fn message(chain: &str, seq: u64, hash: &[u8; 32], signed_at: Timestamp) -> Vec<
     message.extend_from_slice(hash);
     message.extend_from_slice(&signed_at.as_nanosecond().to_be_bytes());
     message
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect()
 }
 
 #[cfg(test)]

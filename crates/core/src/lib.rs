@@ -22,6 +22,7 @@
 mod access;
 mod control;
 pub mod event;
+pub mod hex;
 mod id;
 mod records;
 

@@ -633,24 +633,7 @@ impl RawRecord {
     }
 }
 
-/// Lower-case hex of bytes.
-pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Bytes of lower- or upper-case hex.
-pub fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect()
-}
+pub use shieldwall_core::hex::{from_hex, to_hex};
 
 mod hex32 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};

@@ -17,7 +17,7 @@ use shieldwall_auth::permission::Action;
 use shieldwall_core::{ControlRef, Evidence, EvidenceSource, FindingStatus, RecordId, Scope};
 use shieldwall_store::meta::{AuditKind, AuditOutcome};
 
-use super::system::route;
+use super::route;
 use super::{Body, Params};
 use crate::access::record;
 use crate::api::auth::{Authorised, Permission, can};

@@ -14,6 +14,25 @@ use serde::de::DeserializeOwned;
 use super::problem::Problem;
 use super::{AppState, Routes};
 
+/// Declares a route's documentation as a static [`RouteDoc`](super::doc::RouteDoc).
+macro_rules! route {
+    ($name:ident, $method:ident, $path:literal, $op:literal, $summary:literal, $guard:expr,
+     query: $query:expr, request: $request:expr, $status:literal, $response:expr) => {
+        static $name: RouteDoc = RouteDoc {
+            method: Method::$method,
+            path: $path,
+            operation: $op,
+            summary: $summary,
+            guard: $guard,
+            query: $query,
+            request: $request,
+            status: $status,
+            response: $response,
+        };
+    };
+}
+pub(crate) use route;
+
 /// Every route of the API.
 pub(super) fn all(routes: Routes) -> Routes {
     let routes = session::routes(routes);

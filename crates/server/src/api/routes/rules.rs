@@ -19,7 +19,7 @@ use shieldwall_core::Scope;
 use shieldwall_store::meta::{AuditKind, AuditOutcome};
 
 use super::Body;
-use super::system::route;
+use super::route;
 use crate::access::record;
 use crate::api::auth::{Authorised, Permission, can};
 use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};

@@ -11,7 +11,7 @@ use shieldwall_auth::password;
 use shieldwall_auth::token::{self, TokenKind};
 use shieldwall_store::meta::{AuditKind, AuditOutcome, NewApiToken};
 
-use super::{Body, Id, Params};
+use super::{Body, Id, Params, route};
 use crate::access::record;
 use crate::api::auth::{Client, Credential, SESSION_COOKIE, SignedIn};
 use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};
@@ -22,116 +22,26 @@ use crate::api::views::{
 };
 use crate::api::{AppState, Routes};
 
-static HEALTH: RouteDoc = RouteDoc {
-    method: Method::Get,
-    path: "/health",
-    operation: "health",
-    summary: "Liveness: the process serves requests.",
-    guard: Guard::Public,
-    query: None,
-    request: None,
-    status: 200,
-    response: Out::Json(schema::<HealthView>),
-};
-static READY: RouteDoc = RouteDoc {
-    method: Method::Get,
-    path: "/ready",
-    operation: "ready",
-    summary: "Readiness: the metadata store answers and the pipeline has reported.",
-    guard: Guard::Public,
-    query: None,
-    request: None,
-    status: 200,
-    response: Out::Json(schema::<HealthView>),
-};
-static OPENAPI: RouteDoc = RouteDoc {
-    method: Method::Get,
-    path: "/api/v1/openapi.json",
-    operation: "openapi",
-    summary: "This API's OpenAPI 3.1 document.",
-    guard: Guard::Public,
-    query: None,
-    request: None,
-    status: 200,
-    response: Out::Json(schema::<serde_json::Map<String, serde_json::Value>>),
-};
-static LOGIN: RouteDoc = RouteDoc {
-    method: Method::Post,
-    path: "/api/v1/login",
-    operation: "login",
-    summary: "Sign in with name, password and TOTP code; sets the session cookie.",
-    guard: Guard::Public,
-    query: None,
-    request: Some(schema::<LoginRequest>),
-    status: 200,
-    response: Out::Json(schema::<SessionView>),
-};
-static LOGOUT: RouteDoc = RouteDoc {
-    method: Method::Post,
-    path: "/api/v1/logout",
-    operation: "logout",
-    summary: "End the console session.",
-    guard: Guard::SignedIn,
-    query: None,
-    request: None,
-    status: 204,
-    response: Out::Empty,
-};
-static ME: RouteDoc = RouteDoc {
-    method: Method::Get,
-    path: "/api/v1/me",
-    operation: "me",
-    summary: "Who is asking, and under which bindings.",
-    guard: Guard::SignedIn,
-    query: None,
-    request: None,
-    status: 200,
-    response: Out::Json(schema::<MeView>),
-};
-static MY_TOKENS: RouteDoc = RouteDoc {
-    method: Method::Get,
-    path: "/api/v1/me/tokens",
-    operation: "listOwnTokens",
-    summary: "The caller's API tokens.",
-    guard: Guard::SignedIn,
-    query: Some(schema::<PageQuery>),
-    request: None,
-    status: 200,
-    response: Out::Json(schema::<Vec<TokenView>>),
-};
-static NEW_TOKEN: RouteDoc = RouteDoc {
-    method: Method::Post,
-    path: "/api/v1/me/tokens",
-    operation: "createOwnToken",
-    summary: "Create an API token for one of the caller's bindings (console sessions only).",
-    guard: Guard::SignedIn,
-    query: None,
-    request: Some(schema::<TokenRequest>),
-    status: 201,
-    response: Out::Json(schema::<NewTokenView>),
-};
-static REVOKE_MY_TOKEN: RouteDoc = RouteDoc {
-    method: Method::Delete,
-    path: "/api/v1/me/tokens/{id}",
-    operation: "revokeOwnToken",
-    summary: "Revoke one of the caller's API tokens.",
-    guard: Guard::SignedIn,
-    query: None,
-    request: None,
-    status: 204,
-    response: Out::Empty,
-};
-static PASSWORD: RouteDoc = RouteDoc {
-    method: Method::Post,
-    path: "/api/v1/me/password",
-    operation: "changeOwnPassword",
-    summary: "Change the caller's password (console sessions only; other sessions end).",
-    guard: Guard::SignedIn,
-    query: None,
-    request: Some(schema::<PasswordRequest>),
-    status: 204,
-    response: Out::Empty,
-};
+route!(HEALTH, Get, "/health", "health", "Liveness: the process serves requests.", Guard::Public,
+    query: None, request: None, 200, Out::Json(schema::<HealthView>));
+route!(READY, Get, "/ready", "ready", "Readiness: the metadata store answers and the pipeline has reported.", Guard::Public,
+    query: None, request: None, 200, Out::Json(schema::<HealthView>));
+route!(OPENAPI, Get, "/api/v1/openapi.json", "openapi", "This API's OpenAPI 3.1 document.", Guard::Public,
+    query: None, request: None, 200, Out::Json(schema::<serde_json::Map<String, serde_json::Value>>));
+route!(LOGIN, Post, "/api/v1/login", "login", "Sign in with name, password and TOTP code; sets the session cookie.", Guard::Public,
+    query: None, request: Some(schema::<LoginRequest>), 200, Out::Json(schema::<SessionView>));
+route!(LOGOUT, Post, "/api/v1/logout", "logout", "End the console session.", Guard::SignedIn,
+    query: None, request: None, 204, Out::Empty);
+route!(ME, Get, "/api/v1/me", "me", "Who is asking, and under which bindings.", Guard::SignedIn,
+    query: None, request: None, 200, Out::Json(schema::<MeView>));
+route!(MY_TOKENS, Get, "/api/v1/me/tokens", "listOwnTokens", "The caller's API tokens.", Guard::SignedIn,
+    query: Some(schema::<PageQuery>), request: None, 200, Out::Json(schema::<Vec<TokenView>>));
+route!(NEW_TOKEN, Post, "/api/v1/me/tokens", "createOwnToken", "Create an API token for one of the caller's bindings (console sessions only).", Guard::SignedIn,
+    query: None, request: Some(schema::<TokenRequest>), 201, Out::Json(schema::<NewTokenView>));
+route!(REVOKE_MY_TOKEN, Delete, "/api/v1/me/tokens/{id}", "revokeOwnToken", "Revoke one of the caller's API tokens.", Guard::SignedIn,
+    query: None, request: None, 204, Out::Empty);
+route!(PASSWORD, Post, "/api/v1/me/password", "changeOwnPassword", "Change the caller's password (console sessions only; other sessions end).", Guard::SignedIn,
+    query: None, request: Some(schema::<PasswordRequest>), 204, Out::Empty);
 
 pub(super) fn routes(routes: Routes) -> Routes {
     routes

@@ -13,7 +13,7 @@ use serde_json::json;
 use shieldwall_core::{Role, Scope, TenantId};
 use shieldwall_store::meta::{AuditKind, AuditOutcome, Tenant};
 
-use super::{Body, Id, Params};
+use super::{Body, Id, Params, route};
 use crate::access::record;
 use crate::api::auth::{Authorised, can};
 use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};
@@ -38,24 +38,6 @@ pub struct ScopedBindingRequest {
     /// The role.
     pub role: RoleName,
 }
-
-macro_rules! route {
-    ($name:ident, $method:ident, $path:literal, $op:literal, $summary:literal, $guard:expr,
-     query: $query:expr, request: $request:expr, $status:literal, $response:expr) => {
-        static $name: RouteDoc = RouteDoc {
-            method: Method::$method,
-            path: $path,
-            operation: $op,
-            summary: $summary,
-            guard: $guard,
-            query: $query,
-            request: $request,
-            status: $status,
-            response: $response,
-        };
-    };
-}
-pub(crate) use route;
 
 route!(TENANTS, Get, "/api/v1/system/tenants", "listTenants", "Every tenant.",
     Guard::Permission(Action::ManageTenants), query: None, request: None, 200,

@@ -20,7 +20,8 @@ use shieldwall_store::meta::{
     AlertAction, AlertChange, AlertFilter, AuditFilter, AuditKind, AuditOutcome,
 };
 
-use super::system::{bind, create_account, revoke, route, unbind};
+use super::route;
+use super::system::{bind, create_account, revoke, unbind};
 use super::{Body, Id, Params};
 use crate::access::{Origin, record};
 use crate::api::auth::{Authorised, can};
