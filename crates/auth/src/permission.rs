@@ -8,95 +8,95 @@
 use serde::Serialize;
 use shieldwall_core::{Role, Scope, TenantId};
 
-/// Something a request does. Each API route takes exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
+/// Declares the actions once: the enum, its list, its names, and one permission type per action
+/// (module [`can`]) for handlers to name in their signatures.
+macro_rules! actions {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
+        /// Something a request does. Each API route takes exactly one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Action {
+            /// Every action.
+            pub const ALL: &[Action] = &[$(Action::$variant,)*];
+
+            /// The action's name (`read_events`), as the API and the audit trail show it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+        }
+
+        /// Permission types, one per [`Action`].
+        pub mod can {
+            use super::{Action, Permission};
+            $(
+                #[doc = concat!("The `", $name, "` permission.")]
+                #[derive(Debug)]
+                pub struct $variant;
+                impl Permission for $variant {
+                    const ACTION: Action = Action::$variant;
+                }
+            )*
+        }
+    };
+}
+
+actions! {
     /// Search and aggregate the tenant's events.
-    ReadEvents,
+    ReadEvents => "read_events",
     /// List and read the tenant's alerts.
-    ReadAlerts,
+    ReadAlerts => "read_alerts",
     /// Read the tenant's findings and evidence.
-    ReadFindings,
+    ReadFindings => "read_findings",
     /// Read the tenant's responsibility plan and reports.
-    ReadPlan,
+    ReadPlan => "read_plan",
     /// Upload an attestation (evidence) for a control.
-    UploadAttestation,
+    UploadAttestation => "upload_attestation",
     /// Acknowledge, close, reopen, assign and comment on alerts.
-    HandleAlerts,
+    HandleAlerts => "handle_alerts",
     /// List the tenant's detection rules.
-    ReadRules,
+    ReadRules => "read_rules",
     /// Upload, enable and disable detection rules.
-    ManageRules,
+    ManageRules => "manage_rules",
     /// Change alerting policies and baseline checks.
-    ManagePolicies,
+    ManagePolicies => "manage_policies",
     /// Upload the deployment manifest.
-    ManageManifest,
+    ManageManifest => "manage_manifest",
     /// Upload parsers.
-    ManageParsers,
+    ManageParsers => "manage_parsers",
     /// See sources and their health.
-    ReadSources,
+    ReadSources => "read_sources",
     /// Change sources.
-    ManageSources,
+    ManageSources => "manage_sources",
     /// Create accounts, bind and unbind roles, revoke others' tokens.
-    ManageAccounts,
+    ManageAccounts => "manage_accounts",
     /// Create tenants (system-wide only).
-    ManageTenants,
+    ManageTenants => "manage_tenants",
     /// Read the server's metrics (system-wide only).
-    ReadMetrics,
+    ReadMetrics => "read_metrics",
     /// Read and search the audit trail.
-    ReadAudit,
+    ReadAudit => "read_audit",
     /// Export the audit trail and its signed heads.
-    ExportAudit,
+    ExportAudit => "export_audit",
+}
+
+/// An action as a type, so that a handler names the permission it needs in its signature.
+pub trait Permission: Send + Sync + 'static {
+    /// The action.
+    const ACTION: Action;
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl Action {
-    /// Every action.
-    pub const ALL: [Action; 18] = [
-        Action::ReadEvents,
-        Action::ReadAlerts,
-        Action::ReadFindings,
-        Action::ReadPlan,
-        Action::UploadAttestation,
-        Action::HandleAlerts,
-        Action::ReadRules,
-        Action::ManageRules,
-        Action::ManagePolicies,
-        Action::ManageManifest,
-        Action::ManageParsers,
-        Action::ReadSources,
-        Action::ManageSources,
-        Action::ManageAccounts,
-        Action::ManageTenants,
-        Action::ReadMetrics,
-        Action::ReadAudit,
-        Action::ExportAudit,
-    ];
-
-    /// The action's name (`read_events`), as the API and the audit trail show it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::ReadEvents => "read_events",
-            Action::ReadAlerts => "read_alerts",
-            Action::ReadFindings => "read_findings",
-            Action::ReadPlan => "read_plan",
-            Action::UploadAttestation => "upload_attestation",
-            Action::HandleAlerts => "handle_alerts",
-            Action::ReadRules => "read_rules",
-            Action::ManageRules => "manage_rules",
-            Action::ManagePolicies => "manage_policies",
-            Action::ManageManifest => "manage_manifest",
-            Action::ManageParsers => "manage_parsers",
-            Action::ReadSources => "read_sources",
-            Action::ManageSources => "manage_sources",
-            Action::ManageAccounts => "manage_accounts",
-            Action::ManageTenants => "manage_tenants",
-            Action::ReadMetrics => "read_metrics",
-            Action::ReadAudit => "read_audit",
-            Action::ExportAudit => "export_audit",
-        }
-    }
-
     /// Whether the action is about one tenant's data (and so is never taken system-wide).
     fn tenant_only(self) -> bool {
         !matches!(
@@ -282,7 +282,7 @@ mod tests {
             }
         }
         // The audit administrator does nothing but the audit trail.
-        for action in Action::ALL {
+        for &action in Action::ALL {
             let audit = matches!(action, Action::ReadAudit | Action::ExportAudit);
             assert_eq!(allows(Role::AuditAdmin, &acme, action), audit, "{action:?}");
         }

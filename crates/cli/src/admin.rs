@@ -94,24 +94,15 @@ pub(crate) fn operator() -> Origin {
     }
 }
 
-/// Appends a record of the local operator to the audit trail of the data directory's metadata
-/// database. Creates nothing: without a database there is no trail (a copied store searched with
-/// `--store`), and `false` says so.
+/// Appends a record of the local operator to the audit trail of `meta`.
 pub(crate) fn record_local(
-    data_dir: &std::path::Path,
+    meta: &dyn shieldwall_store::MetaStore,
     chain: shieldwall_core::Scope,
     kind: shieldwall_store::meta::AuditKind,
     object: &str,
     action: &str,
     detail: serde_json::Value,
-) -> Result<bool> {
-    use shieldwall_store::meta::AuditTrail;
-    let path = data_dir.join("meta.sqlite");
-    if !path.exists() {
-        return Ok(false);
-    }
-    let meta =
-        SqliteMetaStore::open(&path).with_context(|| format!("opening {}", path.display()))?;
+) -> Result<()> {
     let record = shieldwall_server::access::record(
         chain,
         Timestamp::now(),
@@ -123,8 +114,8 @@ pub(crate) fn record_local(
     )
     .with_detail(detail);
     meta.append_audit(&record)
-        .with_context(|| format!("recording in the audit trail of {}", path.display()))?;
-    Ok(true)
+        .context("recording the command in the audit trail")?;
+    Ok(())
 }
 
 /// The real user id of this process, when the system says (Linux: the owner of /proc/self).

@@ -42,8 +42,15 @@ fn record_search(
     if location.store.is_some() {
         return Ok(());
     }
+    // Never created here: a data directory without a metadata database has no trail yet.
+    let path = crate::store_cmd::data_dir(&location.data)?.join("meta.sqlite");
+    if !path.exists() {
+        return Ok(());
+    }
+    let meta = shieldwall_store::meta::SqliteMetaStore::open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
     crate::admin::record_local(
-        &crate::store_cmd::data_dir(&location.data)?,
+        &meta,
         shieldwall_core::Scope::Tenant(tenant.clone()),
         shieldwall_store::meta::AuditKind::Search,
         "events",

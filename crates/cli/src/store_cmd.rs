@@ -94,11 +94,11 @@ fn retention(command: RetentionCommand) -> Result<()> {
             let max_bytes = max_size.as_deref().map(parse_size).transpose()?;
             let policy = RetentionPolicy::new(max_age_days, max_bytes)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            meta(&location)?
-                .set_retention(&tenant(&name)?, Some(&policy))
+            let meta = meta(&location)?;
+            meta.set_retention(&tenant(&name)?, Some(&policy))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             crate::admin::record_local(
-                &data_dir(&location)?,
+                &meta,
                 shieldwall_core::Scope::Tenant(tenant(&name)?),
                 shieldwall_store::meta::AuditKind::Change,
                 "retention",
@@ -114,11 +114,11 @@ fn retention(command: RetentionCommand) -> Result<()> {
             location,
             tenant: name,
         } => {
-            meta(&location)?
-                .set_retention(&tenant(&name)?, None)
+            let meta = meta(&location)?;
+            meta.set_retention(&tenant(&name)?, None)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             crate::admin::record_local(
-                &data_dir(&location)?,
+                &meta,
                 shieldwall_core::Scope::Tenant(tenant(&name)?),
                 shieldwall_store::meta::AuditKind::Change,
                 "retention",
@@ -181,7 +181,7 @@ fn delete(args: StoreDeleteArgs) -> Result<()> {
     }
     let meta = meta(&args.location)?;
     crate::admin::record_local(
-        &data_dir(&args.location)?,
+        &meta,
         shieldwall_core::Scope::Tenant(tenant.clone()),
         shieldwall_store::meta::AuditKind::Change,
         "events",

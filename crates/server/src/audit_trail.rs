@@ -54,13 +54,12 @@ impl HeadSigner {
 
     /// Signs the head of every chain that moved since its last signed head; returns them.
     pub fn sign_now(&self, now: Timestamp) -> Result<Vec<SignedHead>, TrailError> {
-        let mut latest: BTreeMap<String, u64> = BTreeMap::new();
-        for head in self.meta.signed_heads()? {
-            let seq = latest
-                .entry(head.head.chain.as_str().to_owned())
-                .or_default();
-            *seq = (*seq).max(head.head.seq);
-        }
+        let latest: BTreeMap<String, u64> = self
+            .meta
+            .latest_signed()?
+            .into_iter()
+            .map(|(chain, seq)| (chain.as_str().to_owned(), seq))
+            .collect();
         let mut signed = Vec::new();
         for head in self.meta.chain_heads()? {
             if latest.get(head.chain.as_str()) >= Some(&head.seq) {

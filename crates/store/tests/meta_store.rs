@@ -325,6 +325,9 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         fn record_signed_head(&self, _: &SignedHead) -> Result<(), MetaError> {
             Ok(())
         }
+        fn latest_signed(&self) -> Result<Vec<(Scope, u64)>, MetaError> {
+            Ok(Vec::new())
+        }
         fn signed_heads(&self) -> Result<Vec<SignedHead>, MetaError> {
             Ok(Vec::new())
         }

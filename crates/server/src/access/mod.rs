@@ -310,21 +310,17 @@ impl Access {
         })
     }
 
-    /// The stripe of an account name (any case), held for the whole of a login.
-    fn stripe(&self, name: &str) -> std::sync::MutexGuard<'_, ()> {
+    /// The stripe of an account name (any case), held for the whole of a login. (There is always
+    /// one: the index is below [`STRIPES`].)
+    fn stripe(&self, name: &str) -> Option<std::sync::MutexGuard<'_, ()>> {
         let digest =
             ring::digest::digest(&ring::digest::SHA256, name.to_ascii_lowercase().as_bytes());
         let index = usize::from(digest.as_ref().first().copied().unwrap_or(0)) % STRIPES;
-        match self.stripes.get(index) {
-            Some(stripe) => stripe
+        self.stripes.get(index).map(|stripe| {
+            stripe
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            None => self
-                .stripes
-                .first()
-                .map(|s| s.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-                .unwrap_or_else(|| unreachable_stripe()),
-        }
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
     }
 
     /// Checks the password of a signed-in account before a change (a password change), under the
@@ -463,15 +459,6 @@ impl Access {
     pub fn cost(&self) -> Cost {
         self.cost
     }
-}
-
-/// There is always a first stripe; this is never reached.
-#[cold]
-fn unreachable_stripe() -> std::sync::MutexGuard<'static, ()> {
-    static FALLBACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    FALLBACK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// An audit record from its parts.

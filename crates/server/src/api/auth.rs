@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use jiff::Timestamp;
 use serde_json::json;
-use shieldwall_auth::permission::{Action, Grant, Principal, authorise};
+use shieldwall_auth::permission::{Grant, Principal, authorise};
 use shieldwall_auth::token;
 use shieldwall_core::Scope;
 use shieldwall_store::meta::{AuditKind, AuditOutcome};
@@ -141,49 +141,7 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// An action, as a type, so that a handler names the permission it needs in its signature.
-pub trait Permission: Send + Sync + 'static {
-    /// The action.
-    const ACTION: Action;
-}
-
-macro_rules! permissions {
-    ($($name:ident),* $(,)?) => {
-        /// Permission types, one per [`Action`].
-        pub mod can {
-            use super::{Action, Permission};
-            $(
-                #[doc = concat!("The `", stringify!($name), "` permission.")]
-                #[derive(Debug)]
-                pub struct $name;
-                impl Permission for $name {
-                    const ACTION: Action = Action::$name;
-                }
-            )*
-        }
-    };
-}
-
-permissions!(
-    ReadEvents,
-    ReadAlerts,
-    ReadFindings,
-    ReadPlan,
-    UploadAttestation,
-    HandleAlerts,
-    ReadRules,
-    ManageRules,
-    ManagePolicies,
-    ManageManifest,
-    ManageParsers,
-    ReadSources,
-    ManageSources,
-    ManageAccounts,
-    ManageTenants,
-    ReadMetrics,
-    ReadAudit,
-    ExportAudit,
-);
+pub use shieldwall_auth::permission::{Permission, can};
 
 /// A request allowed to take `P`'s action in the scope of its path: its tenant, or the system
 /// for routes without one.

@@ -309,6 +309,9 @@ pub trait AuditTrail {
     /// Every signed head, by chain and sequence number.
     fn signed_heads(&self) -> Result<Vec<SignedHead>, MetaError>;
 
+    /// The sequence number of the latest signed head of every chain that has one.
+    fn latest_signed(&self) -> Result<Vec<(Scope, u64)>, MetaError>;
+
     /// Walks every chain in the database against `trusted` heads (whose signatures the caller
     /// checked) and reports each chain, naming the first bad record of any that fails. A
     /// retention purge is accepted only when its anchor is a trusted head with the same hash,

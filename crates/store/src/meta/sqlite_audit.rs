@@ -243,6 +243,23 @@ impl AuditTrail for SqliteMetaStore {
         Ok(())
     }
 
+    fn latest_signed(&self) -> Result<Vec<(Scope, u64)>, MetaError> {
+        let rows: Vec<(String, i64)> = self.with_conn(|conn| {
+            conn.prepare_cached("SELECT chain, max(seq) FROM audit_heads GROUP BY chain")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(chain, seq)| {
+                let bad = |detail: &str| self.corrupt("audit_heads", &chain, detail.to_owned());
+                Ok((
+                    chain.parse().map_err(|_| bad("chain"))?,
+                    u64::try_from(seq).map_err(|_| bad("seq"))?,
+                ))
+            })
+            .collect()
+    }
+
     fn signed_heads(&self) -> Result<Vec<SignedHead>, MetaError> {
         type Row = (String, i64, Vec<u8>, String, String, Vec<u8>);
         let rows: Vec<Row> = self.with_conn(|conn| {

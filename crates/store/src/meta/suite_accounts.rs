@@ -533,7 +533,8 @@ pub(super) fn audit_chains(make: Make<'_>) -> Result<(), String> {
     ok("record_signed_head", store.record_signed_head(&signed))?;
     ok("record_signed_head", store.record_signed_head(&signed))?;
     check(
-        ok("signed_heads", store.signed_heads())? == [signed.clone()],
+        ok("signed_heads", store.signed_heads())? == [signed.clone()]
+            && ok("latest_signed", store.latest_signed())? == [(acme.clone(), 5)],
         || "signed heads are not kept once each".to_owned(),
     )?;
     let reports = ok(

@@ -310,10 +310,21 @@ async fn tokens(
     State(state): State<AppState>,
     Params(page): Params<PageQuery>,
 ) -> Result<Json<Vec<TokenView>>, Problem> {
+    list_tokens(&state, None, page).await
+}
+
+/// A page of API tokens, of bindings in `scope` when one is given (shared with the tenant route).
+pub(super) async fn list_tokens(
+    state: &AppState,
+    scope: Option<Scope>,
+    page: PageQuery,
+) -> Result<Json<Vec<TokenView>>, Problem> {
     let limit = page_size(page.limit)?;
     let meta = state.meta.clone();
-    let tokens =
-        blocking(move || Ok(meta.api_tokens(None, None, page.after.unwrap_or(0), limit)?)).await?;
+    let tokens = blocking(move || {
+        Ok(meta.api_tokens(None, scope.as_ref(), page.after.unwrap_or(0), limit)?)
+    })
+    .await?;
     Ok(Json(tokens.iter().map(TokenView::from).collect()))
 }
 

@@ -21,7 +21,7 @@ use shieldwall_store::meta::{
 };
 
 use super::route;
-use super::system::{bind, create_account, revoke, unbind};
+use super::system::{bind, create_account, list_tokens, revoke, unbind};
 use super::{Body, Id, Params};
 use crate::access::{Origin, record};
 use crate::api::auth::{Authorised, can};
@@ -596,14 +596,7 @@ async fn tokens(
     State(state): State<AppState>,
     Params(page): Params<PageQuery>,
 ) -> Result<Json<Vec<TokenView>>, Problem> {
-    let limit = page_size(page.limit)?;
-    let scope = auth.grant.scope().clone();
-    let meta = state.meta.clone();
-    let tokens = blocking(move || {
-        Ok(meta.api_tokens(None, Some(&scope), page.after.unwrap_or(0), limit)?)
-    })
-    .await?;
-    Ok(Json(tokens.iter().map(TokenView::from).collect()))
+    list_tokens(&state, Some(auth.grant.scope().clone()), page).await
 }
 
 async fn revoke_token(
