@@ -158,6 +158,17 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::audit::AuditCommand,
     },
+    /// Run check modules: baseline configuration checks against the local host, a root
+    /// directory or configuration files (docs/baseline.md).
+    ///
+    /// Examples:
+    ///   shieldwall check baseline --policy cis_debian12.yml
+    ///   shieldwall check baseline --policy router.yml --target file:router1.cfg --format json
+    #[command(verbatim_doc_comment)]
+    Check {
+        #[command(subcommand)]
+        command: crate::check::CheckCommand,
+    },
     /// Manage the event store: retention policies, deletion by query, backup and restore,
     /// import of exported events, and a check of what is stored.
     ///

@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Alerts { command } => crate::alerts::run(command),
         Command::Admin { command } => crate::admin::run(command),
         Command::Audit { command } => crate::audit::run(command),
+        Command::Check { command } => crate::check::run(command),
         Command::Schema {
             which: SchemaKind::Manifest,
             ..

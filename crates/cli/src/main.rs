@@ -7,6 +7,7 @@ mod admin;
 mod alerts;
 mod args;
 mod audit;
+mod check;
 mod commands;
 mod events;
 mod logs;

@@ -1,0 +1,197 @@
+//! Running the commands of `c:` rules: split like a shell splits words (quotes and
+//! backslashes, nothing else), run without a shell, with a clean environment, a deadline and
+//! bounded output. A policy that wants a pipeline writes `sh -c "..."` itself.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::target::{Limits, Presence};
+
+/// What a command printed.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// Standard output then standard error, as text (invalid UTF-8 replaced).
+    pub text: String,
+    /// The exit status, if it exited.
+    pub status: Option<i32>,
+    /// Whether it ran in a chroot of the target's root.
+    pub chroot: bool,
+}
+
+/// Splits a command line into words as Wazuh's agent does: on runs of spaces, with double
+/// quotes grouping words (and removed) and a backslash keeping the next character (and
+/// removed). Single quotes are ordinary characters, so policies written for Wazuh see the same
+/// arguments here.
+pub fn split(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                in_word = true;
+                quoted = !quoted;
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            }
+            ' ' | '\t' | '\n' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if quoted {
+        return Err(format!("unclosed \" in command `{line}`"));
+    }
+    if in_word {
+        words.push(word);
+    }
+    if words.is_empty() {
+        return Err("empty command".to_owned());
+    }
+    Ok(words)
+}
+
+/// Runs `argv`, in a chroot of `root` if given.
+pub fn run(
+    argv: &[String],
+    root: Option<&Path>,
+    limits: &Limits,
+) -> Result<CommandOutput, Presence> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Presence::Error("empty command".to_owned()));
+    };
+    let mut command = match root {
+        Some(root) => {
+            let mut c = Command::new("chroot");
+            c.arg(root).arg(program).args(args);
+            c
+        }
+        None => {
+            let mut c = Command::new(program);
+            c.args(args);
+            c
+        }
+    };
+    // A fixed locale and search path: outputs are matched by regexes written for the C locale.
+    command
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let what = if root.is_some() {
+                "chroot"
+            } else {
+                program.as_str()
+            };
+            return Err(Presence::NotApplicable(format!(
+                "command `{what}` not found on the target"
+            )));
+        }
+        Err(e) => return Err(Presence::Error(format!("cannot run `{program}`: {e}"))),
+    };
+    let cap = limits.max_command_output as u64;
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| std::thread::spawn(move || drain(s, cap)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| std::thread::spawn(move || drain(s, cap)));
+    let deadline = Instant::now() + limits.command_timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Presence::Error(format!(
+                    "`{program}` still running after {} s: killed",
+                    limits.command_timeout.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Err(Presence::Error(format!("waiting for `{program}`: {e}"))),
+        }
+    };
+    let mut text = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
+    let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    if status.code() == Some(127) {
+        // The shell's and chroot's "command not found": Wazuh counts exit status 127 as a
+        // command that could not run, whatever printed it.
+        let place = if root.is_some() {
+            "in the root directory"
+        } else {
+            "on the target"
+        };
+        return Err(Presence::NotApplicable(format!(
+            "command `{program}` not found {place} (exit status 127)"
+        )));
+    }
+    if !err.is_empty() {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&err);
+    }
+    Ok(CommandOutput {
+        text,
+        status: status.code(),
+        chroot: root.is_some(),
+    })
+}
+
+/// Reads up to `cap` bytes and discards the rest, so a chatty command cannot block on a full
+/// pipe nor fill memory.
+fn drain(mut reader: impl Read, cap: u64) -> String {
+    let mut kept = Vec::new();
+    let _ = (&mut reader).take(cap).read_to_end(&mut kept);
+    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_as_wazuh_splits_them() -> Result<(), String> {
+        assert_eq!(split("sshd  -T")?, ["sshd", "-T"]);
+        assert_eq!(
+            split(r#"sh -c "nft list ruleset | awk '/hook input/,/}/'""#)?,
+            ["sh", "-c", "nft list ruleset | awk '/hook input/,/}/'"]
+        );
+        // Single quotes are kept; a backslash keeps the next character and goes.
+        assert_eq!(
+            split(r"dpkg-query -f='${Status}\t' x\ y")?,
+            ["dpkg-query", "-f='${Status}t'", "x y"]
+        );
+        assert_eq!(split(r#"echo "a \" b""#)?, ["echo", "a \" b"]);
+        assert!(split(r#"echo "open"#).is_err());
+        assert!(split("   ").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,558 @@
+//! Evaluating a policy against a target: rules to found / not found / not applicable /
+//! error, checks by their condition, the policy after its requirements. What each rule reads
+//! or runs is cached for the run, since policies read the same file and run the same command
+//! (`sshd -T`, `auditctl -l`) in many checks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use crate::policy::{Check, Policy, RuleLine};
+use crate::probe;
+use crate::report::{
+    CheckReport, CheckStatus, PolicyReport, RequirementsReport, RuleReport, RuleStatus,
+};
+use crate::rule::{Condition, Content, Rule, RuleKind, expand};
+use crate::target::{FileRead, Limits, Presence, Target};
+
+/// Evidence lines kept per rule.
+const MAX_EVIDENCE: usize = 5;
+/// Characters of a line kept in evidence.
+const MAX_EVIDENCE_CHARS: usize = 240;
+
+/// One run of policies against one target.
+pub struct Evaluator<'a> {
+    target: &'a Target,
+    limits: Limits,
+    files: HashMap<String, Sourced>,
+    commands: HashMap<String, Result<(String, bool), Presence>>,
+    probes: HashMap<String, Result<Vec<String>, Presence>>,
+    processes: Option<Result<Vec<String>, String>>,
+}
+
+/// A file's text as read, or why not.
+#[derive(Clone)]
+enum Sourced {
+    Text(String),
+    Missing,
+    NotApplicable(String),
+    Error(String),
+}
+
+/// Where a rule's lines came from and what they say.
+struct Lines<'t> {
+    label: &'t str,
+    text: &'t str,
+}
+
+impl<'a> Evaluator<'a> {
+    /// A run against `target` within `limits`.
+    pub fn new(target: &'a Target, limits: Limits) -> Evaluator<'a> {
+        Evaluator {
+            target,
+            limits,
+            files: HashMap::new(),
+            commands: HashMap::new(),
+            probes: HashMap::new(),
+            processes: None,
+        }
+    }
+
+    /// Evaluates every check of a policy; `progress` hears of each check as it is done.
+    pub fn policy(
+        &mut self,
+        policy: &Policy,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> PolicyReport {
+        let started = jiff::Timestamp::now();
+        let clock = Instant::now();
+        let mut variables = policy.variables.clone();
+        let bound = self.target.bound_variables();
+        variables.extend(bound.clone());
+
+        let requirements = policy.requirements.as_ref().map(|req| {
+            let rules: Vec<RuleReport> = req
+                .rules
+                .iter()
+                .map(|line| self.rule_line(line, &bound, &variables))
+                .collect();
+            let status = combine(req.condition, &rules);
+            RequirementsReport {
+                name: req.name.clone(),
+                status,
+                rules,
+            }
+        });
+        let skipped = requirements
+            .as_ref()
+            .filter(|r| r.status == CheckStatus::Fail)
+            .map(|r| format!("policy requirements not met: {}", r.name));
+
+        let total = policy.checks.len();
+        let mut checks = Vec::with_capacity(total);
+        for (index, check) in policy.checks.iter().enumerate() {
+            let report = match &skipped {
+                Some(reason) => CheckReport::from_check(
+                    check,
+                    CheckStatus::NotApplicable,
+                    Some(reason.clone()),
+                    Vec::new(),
+                ),
+                None => self.check(check, &bound, &variables),
+            };
+            checks.push(report);
+            progress(index + 1, total);
+        }
+        PolicyReport::new(
+            policy,
+            self.target.describe(),
+            started,
+            clock.elapsed(),
+            requirements,
+            checks,
+        )
+    }
+
+    fn check(
+        &mut self,
+        check: &Check,
+        bound: &BTreeMap<String, String>,
+        variables: &BTreeMap<String, String>,
+    ) -> CheckReport {
+        let mut rules = Vec::with_capacity(check.rules.len());
+        for line in &check.rules {
+            let report = self.rule_line(line, bound, variables);
+            let decisive = matches!(
+                (check.condition, &report.status),
+                (Condition::All, RuleStatus::NotFound)
+                    | (Condition::Any | Condition::None, RuleStatus::Found)
+            );
+            rules.push(report);
+            if decisive {
+                break;
+            }
+        }
+        let status = combine(check.condition, &rules);
+        let reason = match status {
+            CheckStatus::NotApplicable => {
+                first_reason(&rules, |s| matches!(s, RuleStatus::NotApplicable(_)))
+            }
+            CheckStatus::Error => first_reason(&rules, |s| matches!(s, RuleStatus::Error(_))),
+            CheckStatus::Pass | CheckStatus::Fail => None,
+        };
+        CheckReport::from_check(check, status, reason, rules)
+    }
+
+    fn rule_line(
+        &mut self,
+        line: &RuleLine,
+        bound: &BTreeMap<String, String>,
+        variables: &BTreeMap<String, String>,
+    ) -> RuleReport {
+        // Rules naming a variable the target binds are parsed again with its value.
+        let reparsed;
+        let parsed = if bound.keys().any(|name| line.text.contains(name.as_str())) {
+            reparsed = Rule::parse(&expand(&line.text, variables));
+            &reparsed
+        } else {
+            &line.rule
+        };
+        let mut report = RuleReport {
+            text: line.text.clone(),
+            line: line.line,
+            status: RuleStatus::NotFound,
+            evidence: Vec::new(),
+            chroot: false,
+        };
+        match parsed {
+            Err(reason) => report.status = RuleStatus::Error(reason.clone()),
+            Ok(rule) => {
+                let status = self.rule(rule, &mut report);
+                report.status = match (rule.negated, status) {
+                    (true, RuleStatus::Found) => RuleStatus::NotFound,
+                    (true, RuleStatus::NotFound) => RuleStatus::Found,
+                    (_, status) => status,
+                };
+            }
+        }
+        report
+    }
+
+    fn rule(&mut self, rule: &Rule, report: &mut RuleReport) -> RuleStatus {
+        match rule.kind {
+            RuleKind::File => self.file_rule(rule, report),
+            RuleKind::Directory => self.directory_rule(rule, report),
+            RuleKind::Process => self.process_rule(rule, report),
+            RuleKind::Command => self.command_rule(rule, report),
+            RuleKind::Probe => self.probe_rule(rule, report),
+            RuleKind::Registry => {
+                RuleStatus::NotApplicable("registry rules apply to Windows only".to_owned())
+            }
+        }
+    }
+
+    fn file_rule(&mut self, rule: &Rule, report: &mut RuleReport) -> RuleStatus {
+        let paths: Vec<&str> = rule
+            .target
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let Some(content) = &rule.content else {
+            // Existence: found when any of the files exists.
+            let mut outcome = Outcome::default();
+            for path in paths {
+                match self.target.presence(path) {
+                    Presence::File => {
+                        report.evidence.push(format!("{path}: exists"));
+                        return RuleStatus::Found;
+                    }
+                    Presence::Directory | Presence::Missing => {
+                        outcome.absent.push(path.to_owned());
+                    }
+                    Presence::NotApplicable(r) => outcome.not_applicable.push(r),
+                    Presence::Error(r) => outcome.errors.push(r),
+                }
+            }
+            return outcome.existence(report);
+        };
+        let mut outcome = Outcome::default();
+        for path in paths {
+            match self.file_text(path) {
+                Sourced::Text(text) => {
+                    outcome.read += 1;
+                    if match_lines(
+                        content,
+                        &Lines {
+                            label: path,
+                            text: &text,
+                        },
+                        report,
+                    ) {
+                        return RuleStatus::Found;
+                    }
+                }
+                Sourced::Missing => outcome.absent.push(path.to_owned()),
+                Sourced::NotApplicable(r) => outcome.not_applicable.push(r),
+                Sourced::Error(r) => outcome.errors.push(r),
+            }
+        }
+        outcome.content()
+    }
+
+    fn directory_rule(&mut self, rule: &Rule, report: &mut RuleReport) -> RuleStatus {
+        let dirs: Vec<&str> = rule
+            .target
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let mut outcome = Outcome::default();
+        for dir in dirs {
+            let Some(name) = &rule.file_name else {
+                match self.target.presence(dir) {
+                    Presence::Directory => {
+                        report.evidence.push(format!("{dir}: directory exists"));
+                        return RuleStatus::Found;
+                    }
+                    Presence::File | Presence::Missing => outcome.absent.push(dir.to_owned()),
+                    Presence::NotApplicable(r) => outcome.not_applicable.push(r),
+                    Presence::Error(r) => outcome.errors.push(r),
+                }
+                continue;
+            };
+            let files = match self.target.walk(dir, &self.limits) {
+                Ok(files) => files,
+                Err(Presence::Missing | Presence::File) => {
+                    outcome.absent.push(dir.to_owned());
+                    continue;
+                }
+                Err(Presence::NotApplicable(r)) => {
+                    outcome.not_applicable.push(r);
+                    continue;
+                }
+                Err(Presence::Error(r)) => {
+                    outcome.errors.push(r);
+                    continue;
+                }
+                Err(Presence::Directory) => {
+                    outcome.errors.push(format!("{dir}: cannot be listed"));
+                    continue;
+                }
+            };
+            outcome.read += 1;
+            for (path, file_name) in files.iter().filter(|(_, n)| name.matches(n)) {
+                let Some(content) = &rule.content else {
+                    report.evidence.push(format!("{path}: exists"));
+                    return RuleStatus::Found;
+                };
+                match self.file_text(path) {
+                    Sourced::Text(text) => {
+                        if match_lines(
+                            content,
+                            &Lines {
+                                label: path,
+                                text: &text,
+                            },
+                            report,
+                        ) {
+                            return RuleStatus::Found;
+                        }
+                    }
+                    Sourced::Missing => {}
+                    Sourced::NotApplicable(r) => outcome.not_applicable.push(r),
+                    Sourced::Error(r) => outcome.errors.push(format!("{file_name}: {r}")),
+                }
+            }
+        }
+        if rule.file_name.is_none() {
+            return outcome.existence(report);
+        }
+        outcome.content()
+    }
+
+    fn process_rule(&mut self, rule: &Rule, report: &mut RuleReport) -> RuleStatus {
+        let processes = self
+            .processes
+            .get_or_insert_with(|| self.target.processes());
+        match processes {
+            Err(reason) => RuleStatus::NotApplicable(reason.clone()),
+            Ok(names) => {
+                if names.contains(&rule.target) {
+                    report
+                        .evidence
+                        .push(format!("process {} is running", rule.target));
+                    RuleStatus::Found
+                } else {
+                    report
+                        .evidence
+                        .push(format!("no process named {}", rule.target));
+                    RuleStatus::NotFound
+                }
+            }
+        }
+    }
+
+    fn command_rule(&mut self, rule: &Rule, report: &mut RuleReport) -> RuleStatus {
+        let limits = self.limits;
+        let target = self.target;
+        let result = self
+            .commands
+            .entry(rule.target.clone())
+            .or_insert_with(|| {
+                target
+                    .run(&rule.target, &limits)
+                    .map(|o| (o.text, o.chroot))
+            })
+            .clone();
+        match result {
+            Ok((text, chroot)) => {
+                report.chroot = chroot;
+                let found = match &rule.content {
+                    Some(content) => match content.whole_literal() {
+                        // A plain value is compared with the whole output, as Wazuh does.
+                        Some(literal) => {
+                            let output = text.trim_matches(|c| c == '\n' || c == '\r');
+                            report
+                                .evidence
+                                .push(format!("{}: {}", rule.target, clip(output)));
+                            output == literal
+                        }
+                        None => match_lines(
+                            content,
+                            &Lines {
+                                label: &rule.target,
+                                text: &text,
+                            },
+                            report,
+                        ),
+                    },
+                    // No pattern: the command ran.
+                    None => true,
+                };
+                if found {
+                    RuleStatus::Found
+                } else {
+                    RuleStatus::NotFound
+                }
+            }
+            Err(presence) => presence_status(presence),
+        }
+    }
+
+    fn probe_rule(&mut self, rule: &Rule, report: &mut RuleReport) -> RuleStatus {
+        let limits = self.limits;
+        let target = self.target;
+        let result = self
+            .probes
+            .entry(rule.target.clone())
+            .or_insert_with(|| probe::run(&rule.target, target, &limits))
+            .clone();
+        match result {
+            Ok(lines) => {
+                let text = lines.join("\n");
+                let label = format!("x:{}", rule.target);
+                let found = match &rule.content {
+                    Some(content) => match_lines(
+                        content,
+                        &Lines {
+                            label: &label,
+                            text: &text,
+                        },
+                        report,
+                    ),
+                    None => {
+                        report.evidence.extend(
+                            lines
+                                .iter()
+                                .take(MAX_EVIDENCE)
+                                .map(|l| format!("{label}: {}", clip(l))),
+                        );
+                        !lines.is_empty()
+                    }
+                };
+                if found {
+                    RuleStatus::Found
+                } else {
+                    RuleStatus::NotFound
+                }
+            }
+            Err(presence) => presence_status(presence),
+        }
+    }
+
+    fn file_text(&mut self, path: &str) -> Sourced {
+        if let Some(cached) = self.files.get(path) {
+            return cached.clone();
+        }
+        let sourced = match self.target.read(path, &self.limits) {
+            FileRead::Content(bytes) => Sourced::Text(String::from_utf8_lossy(&bytes).into_owned()),
+            FileRead::Missing => Sourced::Missing,
+            FileRead::NotApplicable(r) => Sourced::NotApplicable(r),
+            FileRead::Error(r) => Sourced::Error(r),
+        };
+        self.files.insert(path.to_owned(), sourced.clone());
+        sourced
+    }
+}
+
+fn presence_status(presence: Presence) -> RuleStatus {
+    match presence {
+        Presence::NotApplicable(r) => RuleStatus::NotApplicable(r),
+        Presence::Error(r) => RuleStatus::Error(r),
+        Presence::Missing | Presence::File | Presence::Directory => RuleStatus::NotFound,
+    }
+}
+
+/// What the targets of one rule gave, when none of them decided it.
+#[derive(Default)]
+struct Outcome {
+    read: usize,
+    absent: Vec<String>,
+    not_applicable: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Outcome {
+    /// An existence test none of whose paths exists.
+    fn existence(self, report: &mut RuleReport) -> RuleStatus {
+        if let Some(error) = self.errors.into_iter().next() {
+            return RuleStatus::Error(error);
+        }
+        if self.absent.is_empty()
+            && let Some(reason) = self.not_applicable.into_iter().next()
+        {
+            return RuleStatus::NotApplicable(reason);
+        }
+        report
+            .evidence
+            .extend(self.absent.iter().map(|p| format!("{p}: not found")));
+        RuleStatus::NotFound
+    }
+
+    /// A content test no line of which matched.
+    fn content(self) -> RuleStatus {
+        if let Some(error) = self.errors.into_iter().next() {
+            return RuleStatus::Error(error);
+        }
+        if self.read > 0 {
+            return RuleStatus::NotFound;
+        }
+        if let Some(reason) = self.not_applicable.into_iter().next() {
+            return RuleStatus::NotApplicable(reason);
+        }
+        RuleStatus::NotApplicable(format!("{} not found", self.absent.join(", ")))
+    }
+}
+
+/// Whether any line matches (for a lone `!r:X`: whether no line matches X); the lines that
+/// matched go to the evidence.
+fn match_lines(content: &Content, lines: &Lines<'_>, report: &mut RuleReport) -> bool {
+    if let Some(positive) = content.lone_negation() {
+        let single = Content {
+            parts: vec![positive],
+        };
+        return !match_lines(&single, lines, report);
+    }
+    let mut found = false;
+    for (index, line) in lines.text.lines().enumerate() {
+        if content.matches(line) {
+            found = true;
+            if report.evidence.len() < MAX_EVIDENCE {
+                report
+                    .evidence
+                    .push(format!("{}:{}: {}", lines.label, index + 1, clip(line)));
+            } else {
+                break;
+            }
+        }
+    }
+    found
+}
+
+fn clip(line: &str) -> String {
+    let line = line.trim_end();
+    match line.char_indices().nth(MAX_EVIDENCE_CHARS) {
+        Some((at, _)) => format!("{}…", line.get(..at).unwrap_or(line)),
+        None => line.to_owned(),
+    }
+}
+
+/// The condition table of Wazuh's documentation, with errors ranked above not-applicable:
+/// a check that cannot be decided because something failed says so, rather than that it does
+/// not apply.
+pub fn combine(condition: Condition, rules: &[RuleReport]) -> CheckStatus {
+    let found = rules.iter().any(|r| r.status == RuleStatus::Found);
+    let not_found = rules.iter().any(|r| r.status == RuleStatus::NotFound);
+    let error = rules
+        .iter()
+        .any(|r| matches!(r.status, RuleStatus::Error(_)));
+    let not_applicable = rules
+        .iter()
+        .any(|r| matches!(r.status, RuleStatus::NotApplicable(_)));
+    let undecided = if error {
+        CheckStatus::Error
+    } else if not_applicable {
+        CheckStatus::NotApplicable
+    } else {
+        CheckStatus::Pass
+    };
+    match condition {
+        Condition::All if not_found => CheckStatus::Fail,
+        Condition::All => undecided,
+        Condition::Any if found => CheckStatus::Pass,
+        Condition::Any if error || not_applicable => undecided,
+        Condition::Any => CheckStatus::Fail,
+        Condition::None if found => CheckStatus::Fail,
+        Condition::None => undecided,
+    }
+}
+
+fn first_reason(rules: &[RuleReport], wanted: impl Fn(&RuleStatus) -> bool) -> Option<String> {
+    rules
+        .iter()
+        .find(|r| wanted(&r.status))
+        .and_then(|r| match &r.status {
+            RuleStatus::NotApplicable(reason) | RuleStatus::Error(reason) => Some(reason.clone()),
+            RuleStatus::Found | RuleStatus::NotFound => None,
+        })
+}

@@ -1,0 +1,337 @@
+//! What a policy is checked against, and the only ways rules reach it: reading files,
+//! listing directories, listing processes and running commands.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::command::{self, CommandOutput};
+use crate::resolve::resolve_in_root;
+
+/// Bounds on what one evaluation reads and runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Files larger than this are not matched: their rules are errors.
+    pub max_file_bytes: u64,
+    /// Output kept of each command (stdout and stderr each).
+    pub max_command_output: usize,
+    /// A command still running after this is killed and its rule is an error.
+    pub command_timeout: Duration,
+    /// Files visited under one directory of a `d:` rule.
+    pub max_directory_entries: usize,
+    /// Directory depth a `d:` rule descends.
+    pub max_directory_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_file_bytes: 8 * 1024 * 1024,
+            max_command_output: 1024 * 1024,
+            command_timeout: Duration::from_secs(30),
+            max_directory_entries: 100_000,
+            max_directory_depth: 16,
+        }
+    }
+}
+
+/// Whether `c:` rules run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commands {
+    /// Run on the host.
+    Run,
+    /// Run with `chroot ROOT`: results are marked as such, since the root's programs then run
+    /// against the checking host's kernel, processes and network.
+    Chroot,
+    /// Not run: their rules are not applicable, for this reason.
+    Disabled(String),
+}
+
+/// The thing a policy is checked against.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A filesystem tree: `/` for the local host, or a root directory (an image, a container's
+    /// filesystem, a debootstrap root).
+    Tree {
+        /// The root; `/` for the local host.
+        root: PathBuf,
+        /// The running system (processes, sockets, `/proc`, `/sys`) is this host's: true only
+        /// for the local host.
+        live: bool,
+        /// Whether commands run.
+        commands: Commands,
+    },
+    /// Single configuration files given directly (a router's exported configuration, a
+    /// `my.cnf`): only the paths the policy's variables bind to them can be read.
+    Files {
+        /// Policy variable (with `$`) to the file it stands for; `$target_file` at least.
+        files: BTreeMap<String, PathBuf>,
+    },
+}
+
+/// The reading of one file.
+#[derive(Debug)]
+pub enum FileRead {
+    /// The file's bytes.
+    Content(Vec<u8>),
+    /// No such file.
+    Missing,
+    /// The target cannot have this file, and why.
+    NotApplicable(String),
+    /// It exists but could not be read, and why.
+    Error(String),
+}
+
+/// What is at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// A regular file (or anything that is not a directory).
+    File,
+    /// A directory.
+    Directory,
+    /// Nothing.
+    Missing,
+    /// The target cannot answer, and why.
+    NotApplicable(String),
+    /// The answer could not be read, and why.
+    Error(String),
+}
+
+const LIVE_ONLY_PREFIXES: [&str; 3] = ["/proc/", "/sys/", "/run/"];
+
+impl Target {
+    /// The local host, commands allowed.
+    pub fn local() -> Target {
+        Target::Tree {
+            root: PathBuf::from("/"),
+            live: true,
+            commands: Commands::Run,
+        }
+    }
+
+    /// A root directory; commands not run unless `chroot`.
+    pub fn root(root: PathBuf, chroot: bool) -> Target {
+        let commands = if chroot {
+            Commands::Chroot
+        } else {
+            Commands::Disabled(
+                "commands disabled: the target is a root directory (--chroot runs them)".to_owned(),
+            )
+        };
+        Target::Tree {
+            root,
+            live: false,
+            commands,
+        }
+    }
+
+    /// How the target is written in reports: `local`, `root:DIR`, `file:PATH`.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Tree { live: true, .. } => "local".to_owned(),
+            Target::Tree { root, .. } => format!("root:{}", root.display()),
+            Target::Files { files } => match files.get("$target_file") {
+                Some(path) => format!("file:{}", path.display()),
+                None => "file:".to_owned(),
+            },
+        }
+    }
+
+    /// Whether processes and live kernel state belong to the target.
+    pub fn is_live(&self) -> bool {
+        matches!(self, Target::Tree { live: true, .. })
+    }
+
+    /// The policy variables the target binds, which override the policy's own values.
+    pub fn bound_variables(&self) -> BTreeMap<String, String> {
+        match self {
+            Target::Files { files } => files
+                .iter()
+                .map(|(name, path)| (name.clone(), path.to_string_lossy().into_owned()))
+                .collect(),
+            Target::Tree { .. } => BTreeMap::new(),
+        }
+    }
+
+    /// Where `path` (as the policy writes it) is on this machine, or why it cannot be read.
+    fn locate(&self, path: &str) -> Result<PathBuf, Presence> {
+        match self {
+            Target::Tree { root, live, .. } => {
+                if !path.starts_with('/') {
+                    return Err(Presence::Error(format!("path `{path}` is not absolute")));
+                }
+                if !live && LIVE_ONLY_PREFIXES.iter().any(|p| path.starts_with(p)) {
+                    return Err(Presence::NotApplicable(format!(
+                        "{path} is running-system state, not part of a root directory"
+                    )));
+                }
+                if *live && root == Path::new("/") {
+                    return Ok(PathBuf::from(path));
+                }
+                resolve_in_root(root, path).map_err(|e| Presence::Error(format!("{path}: {e}")))
+            }
+            Target::Files { files } => {
+                match files.values().find(|bound| bound.as_os_str() == path) {
+                    Some(bound) => Ok(bound.clone()),
+                    None => Err(Presence::NotApplicable(format!(
+                        "{path} is not part of the target (only the given files are)"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// What is at `path`.
+    pub fn presence(&self, path: &str) -> Presence {
+        let located = match self.locate(path) {
+            Ok(p) => p,
+            Err(presence) => return presence,
+        };
+        match std::fs::metadata(&located) {
+            Ok(meta) if meta.is_dir() => Presence::Directory,
+            Ok(_) => Presence::File,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Presence::Missing,
+            Err(e) => Presence::Error(format!("{path}: {e}")),
+        }
+    }
+
+    /// Reads a file, up to the limit.
+    pub fn read(&self, path: &str, limits: &Limits) -> FileRead {
+        let located = match self.locate(path) {
+            Ok(p) => p,
+            Err(Presence::NotApplicable(reason)) => return FileRead::NotApplicable(reason),
+            Err(Presence::Error(reason)) => return FileRead::Error(reason),
+            Err(_) => return FileRead::Missing,
+        };
+        read_bounded(&located, path, limits.max_file_bytes)
+    }
+
+    /// The files under a directory (recursively, within the limits): their paths as the
+    /// policy would write them, and their names.
+    pub fn walk(&self, dir: &str, limits: &Limits) -> Result<Vec<(String, String)>, Presence> {
+        let located = self.locate(dir)?;
+        match std::fs::metadata(&located) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(Presence::File),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Presence::Missing),
+            Err(e) => return Err(Presence::Error(format!("{dir}: {e}"))),
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![(located, dir.trim_end_matches('/').to_owned(), 0usize)];
+        while let Some((host_dir, shown, depth)) = stack.pop() {
+            let entries = std::fs::read_dir(&host_dir)
+                .map_err(|e| Presence::Error(format!("{shown}: {e}")))?;
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| Presence::Error(format!("{shown}: {e}")))?;
+                names.push(entry);
+            }
+            names.sort_by_key(|e| e.file_name());
+            for entry in names {
+                if out.len() >= limits.max_directory_entries {
+                    return Err(Presence::Error(format!(
+                        "{dir}: more than {} files",
+                        limits.max_directory_entries
+                    )));
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let shown_path = format!("{shown}/{name}");
+                // Links are skipped, as Wazuh skips them: a link can neither loop the walk nor
+                // lead out of a root.
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_symlink() {
+                    continue;
+                }
+                if kind.is_dir() {
+                    if depth + 1 < limits.max_directory_depth {
+                        stack.push((entry.path(), shown_path, depth + 1));
+                    }
+                } else {
+                    out.push((shown_path, name));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The names of running processes (`comm` and the first word of the command line).
+    pub fn processes(&self) -> Result<Vec<String>, String> {
+        if !self.is_live() {
+            return Err(match self {
+                Target::Files { .. } => "processes are not part of a configuration file".to_owned(),
+                Target::Tree { .. } => {
+                    "processes need a running system, not a root directory".to_owned()
+                }
+            });
+        }
+        let mut names = Vec::new();
+        let entries = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let dir = entry.path();
+            // A process may exit between listing and reading: that is not an error.
+            if let Ok(comm) = std::fs::read_to_string(dir.join("comm")) {
+                names.push(comm.trim_end().to_owned());
+            }
+            if let Ok(cmdline) = std::fs::read(dir.join("cmdline")) {
+                let first = cmdline.split(|b| *b == 0).next().unwrap_or(&[]);
+                let first = String::from_utf8_lossy(first);
+                if let Some(base) = first.rsplit('/').next().filter(|b| !b.is_empty()) {
+                    names.push(base.to_owned());
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Runs a command line, or says why it is not applicable.
+    pub fn run(&self, command_line: &str, limits: &Limits) -> Result<CommandOutput, Presence> {
+        let (root, commands) = match self {
+            Target::Files { .. } => {
+                return Err(Presence::NotApplicable(
+                    "commands are not run against a configuration file".to_owned(),
+                ));
+            }
+            Target::Tree { root, commands, .. } => (root, commands),
+        };
+        let argv = command::split(command_line).map_err(Presence::Error)?;
+        match commands {
+            Commands::Disabled(reason) => Err(Presence::NotApplicable(reason.clone())),
+            Commands::Run => command::run(&argv, None, limits),
+            Commands::Chroot => command::run(&argv, Some(root), limits),
+        }
+    }
+}
+
+fn read_bounded(located: &Path, shown: &str, limit: u64) -> FileRead {
+    let file = match std::fs::File::open(located) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return FileRead::Missing,
+        Err(e) => return FileRead::Error(format!("{shown}: {e}")),
+    };
+    match file.metadata() {
+        Ok(meta) if meta.is_dir() => {
+            return FileRead::Error(format!("{shown} is a directory, not a file"));
+        }
+        Ok(_) => {}
+        Err(e) => return FileRead::Error(format!("{shown}: {e}")),
+    }
+    let mut bytes = Vec::new();
+    // `/proc` files report a size of 0, so the limit is enforced on what is read.
+    match file.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+        Ok(n) if n as u64 > limit => {
+            FileRead::Error(format!("{shown} is larger than the {limit}-byte limit"))
+        }
+        Ok(_) => FileRead::Content(bytes),
+        Err(e) => FileRead::Error(format!("{shown}: {e}")),
+    }
+}

@@ -1,0 +1,245 @@
+//! `shieldwall check baseline`: evaluate baseline policies (Wazuh SCA format) against the
+//! local host, a root directory or single configuration files, and report per check.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use shieldwall_baseline::{
+    Evaluator, Format, Limits, Policy, PolicyReport, Target, render, shipped,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Check configuration against baseline policies in Wazuh's SCA format (Wazuh's CIS
+    /// policies run as they are). See docs/baseline.md.
+    ///
+    /// Targets: `local` (this host), `root:DIR` (an image or container filesystem; commands
+    /// are not run unless --chroot), `file:PATH` (one configuration file, which the policy
+    /// names `$target_file`; more with --var).
+    ///
+    /// Exits with status 0 when every policy ran (whatever the results), 2 when a policy did
+    /// not load (the others still run and are reported) or the target is unusable.
+    ///
+    /// Examples:
+    ///   shieldwall check baseline --policy cis_debian12.yml
+    ///   shieldwall check baseline --policy cis_debian12.yml --target root:/srv/images/web --chroot --format html --output web.html
+    ///   shieldwall check baseline --policy router.yml --target file:router1.cfg --format json
+    ///   shieldwall check baseline --policy pg.yml --target file:postgresql.conf --var pg_hba_file=pg_hba.conf
+    #[command(verbatim_doc_comment)]
+    Baseline(BaselineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// A policy file, a directory of them (every .yml/.yaml), or a shipped policy's name.
+    /// Repeatable.
+    #[arg(
+        long,
+        short = 'p',
+        value_name = "FILE|DIR|NAME",
+        required_unless_present = "list_policies"
+    )]
+    pub policy: Vec<String>,
+    /// What to check: local, root:DIR or file:PATH.
+    #[arg(long, short = 't', default_value = "local", value_name = "TARGET")]
+    pub target: String,
+    /// With a root:DIR target, run command rules inside it with chroot (needs root). Their
+    /// results are marked: the root's programs then see this host's kernel and processes.
+    #[arg(long)]
+    pub chroot: bool,
+    /// Bind a policy variable to a file for a file: target, e.g. pg_hba_file=/etc/pg_hba.conf.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub var: Vec<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = BaselineFormat::Table)]
+    pub format: BaselineFormat,
+    /// Write the report here instead of standard output (atomically).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Seconds a command rule may run before it is killed (its check is then an error).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub command_timeout: u64,
+    /// List the shipped policies and exit.
+    #[arg(long)]
+    pub list_policies: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BaselineFormat {
+    Table,
+    Json,
+    Md,
+    Html,
+    Csv,
+}
+
+pub fn run(command: CheckCommand) -> Result<()> {
+    match command {
+        CheckCommand::Baseline(args) => baseline(args),
+    }
+}
+
+fn baseline(args: BaselineArgs) -> Result<()> {
+    if args.list_policies {
+        let mut out = String::new();
+        for policy in shipped::all() {
+            let p = policy
+                .load()
+                .with_context(|| format!("shipped policy {}", policy.name))?;
+            out.push_str(&format!(
+                "{:<16} {:>4} checks  {}\n",
+                policy.name,
+                p.checks.len(),
+                p.name
+            ));
+        }
+        crate::output::print(&out)?;
+        return Ok(());
+    }
+    let target = parse_target(&args)?;
+    let mut policies = Vec::new();
+    let mut failed = 0usize;
+    for spec in &args.policy {
+        for loaded in load_policies(spec)? {
+            match loaded {
+                Ok(policy) => policies.push(policy),
+                Err(error) => {
+                    failed += 1;
+                    eprintln!("error: policy not loaded: {error}");
+                }
+            }
+        }
+    }
+    for policy in &policies {
+        for (check, rule, reason) in policy.unsupported_rules() {
+            eprintln!(
+                "warning: {}:{}: check {}: rule cannot be evaluated ({reason}); the check will be an error",
+                policy.source.display(),
+                rule.line,
+                check.id
+            );
+        }
+    }
+    let limits = Limits {
+        command_timeout: std::time::Duration::from_secs(args.command_timeout.max(1)),
+        ..Limits::default()
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let mut evaluator = Evaluator::new(&target, limits);
+    let mut reports: Vec<PolicyReport> = Vec::new();
+    for policy in &policies {
+        let mut progress = |done: usize, total: usize| {
+            if show_progress {
+                eprint!("\r{}: {done}/{total} checks", policy.id);
+                if done == total {
+                    eprintln!();
+                }
+            }
+        };
+        reports.push(evaluator.policy(policy, &mut progress));
+    }
+    let format = match args.format {
+        BaselineFormat::Table => Format::Table,
+        BaselineFormat::Json => Format::Json,
+        BaselineFormat::Md => Format::Markdown,
+        BaselineFormat::Html => Format::Html,
+        BaselineFormat::Csv => Format::Csv,
+    };
+    let text = render(&reports, format).map_err(anyhow::Error::msg)?;
+    crate::output::emit(&text, args.output.as_deref())?;
+    if failed > 0 {
+        bail!("{failed} policy file(s) did not load (reported above); the others were checked");
+    }
+    Ok(())
+}
+
+fn parse_target(args: &BaselineArgs) -> Result<Target> {
+    let spec = args.target.as_str();
+    if args.chroot && !spec.starts_with("root:") {
+        bail!("--chroot applies to root:DIR targets only");
+    }
+    if !args.var.is_empty() && !spec.starts_with("file:") {
+        bail!("--var applies to file:PATH targets only");
+    }
+    if spec == "local" {
+        return Ok(Target::local());
+    }
+    if let Some(dir) = spec.strip_prefix("root:") {
+        let dir = PathBuf::from(dir);
+        let meta =
+            std::fs::metadata(&dir).with_context(|| format!("target root {}", dir.display()))?;
+        if !meta.is_dir() {
+            bail!("target root {} is not a directory", dir.display());
+        }
+        return Ok(Target::root(dir, args.chroot));
+    }
+    if let Some(file) = spec.strip_prefix("file:") {
+        let mut files = BTreeMap::new();
+        files.insert("$target_file".to_owned(), existing_file(file)?);
+        for binding in &args.var {
+            let Some((name, path)) = binding.split_once('=') else {
+                bail!("--var {binding}: expected NAME=PATH");
+            };
+            let name = name.trim();
+            let name = if name.starts_with('$') {
+                name.to_owned()
+            } else {
+                format!("${name}")
+            };
+            files.insert(name, existing_file(path)?);
+        }
+        return Ok(Target::Files { files });
+    }
+    if spec.starts_with("ssh:") {
+        bail!(
+            "ssh: targets are not supported by this build; check a copy with root:DIR or file:PATH"
+        );
+    }
+    bail!("target `{spec}`: expected local, root:DIR or file:PATH")
+}
+
+fn existing_file(path: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(path);
+    let meta =
+        std::fs::metadata(&path).with_context(|| format!("target file {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("target file {} is not a regular file", path.display());
+    }
+    Ok(path)
+}
+
+/// The policies `spec` names: a file, every policy file of a directory, or a shipped policy.
+fn load_policies(spec: &str) -> Result<Vec<Result<Policy, shieldwall_baseline::PolicyError>>> {
+    let path = Path::new(spec);
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("policy directory {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            bail!(
+                "policy directory {} has no .yml or .yaml files",
+                path.display()
+            );
+        }
+        return Ok(files.iter().map(|f| Policy::load(f)).collect());
+    }
+    if path.exists() {
+        return Ok(vec![Policy::load(path)]);
+    }
+    match shipped::find(spec) {
+        Some(policy) => Ok(vec![policy.load()]),
+        None => {
+            let names: Vec<&str> = shipped::all().iter().map(|p| p.name).collect();
+            bail!(
+                "policy `{spec}` is neither a file nor a shipped policy ({})",
+                names.join(", ")
+            )
+        }
+    }
+}
