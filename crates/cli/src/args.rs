@@ -162,8 +162,8 @@ pub enum Command {
     /// directory or configuration files (docs/baseline.md).
     ///
     /// Examples:
-    ///   shieldwall check baseline --policy cis_debian12.yml
-    ///   shieldwall check baseline --policy router.yml --target file:router1.cfg --format json
+    ///   shieldwall check baseline --policy linux_host
+    ///   shieldwall check baseline --policy cisco_ios --target file:router1.cfg --format json
     #[command(verbatim_doc_comment)]
     Check {
         #[command(subcommand)]

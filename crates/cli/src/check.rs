@@ -13,8 +13,10 @@ use shieldwall_baseline::{
 
 #[derive(Debug, Subcommand)]
 pub enum CheckCommand {
-    /// Check configuration against baseline policies in Wazuh's SCA format (Wazuh's CIS
-    /// policies run as they are). See docs/baseline.md.
+    /// Check configuration against baseline policies in Wazuh's SCA format: Wazuh's CIS
+    /// policies as they are, your own, or the ones we ship (linux_host, mysql, postgresql,
+    /// nginx, apache_httpd, tomcat, bind, cisco_ios, huawei_vrp, juniper_junos; see
+    /// --list-policies). See docs/baseline.md.
     ///
     /// Targets: `local` (this host), `root:DIR` (an image or container filesystem; commands
     /// are not run unless --chroot), `file:PATH` (one configuration file, which the policy
@@ -24,10 +26,11 @@ pub enum CheckCommand {
     /// not load (the others still run and are reported) or the target is unusable.
     ///
     /// Examples:
-    ///   shieldwall check baseline --policy cis_debian12.yml
+    ///   shieldwall check baseline --policy linux_host
     ///   shieldwall check baseline --policy cis_debian12.yml --target root:/srv/images/web --chroot --format html --output web.html
-    ///   shieldwall check baseline --policy router.yml --target file:router1.cfg --format json
-    ///   shieldwall check baseline --policy pg.yml --target file:postgresql.conf --var pg_hba_file=pg_hba.conf
+    ///   shieldwall check baseline --policy cisco_ios --target file:router1.cfg --format json
+    ///   shieldwall check baseline --policy postgresql --target file:postgresql.conf --var pg_hba_file=pg_hba.conf
+    ///   shieldwall check baseline --list-policies
     #[command(verbatim_doc_comment)]
     Baseline(BaselineArgs),
 }

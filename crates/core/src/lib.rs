@@ -23,6 +23,7 @@ mod access;
 mod control;
 pub mod event;
 pub mod hex;
+pub mod html;
 mod id;
 mod records;
 

@@ -122,6 +122,9 @@ pub fn run(
         .take()
         .map(|s| std::thread::spawn(move || drain(s, cap)));
     let deadline = Instant::now() + limits.command_timeout;
+    // Most commands of a policy finish within a millisecond or two: poll often at first, then
+    // back off, so short commands are not held up and long ones do not spin.
+    let mut pause = Duration::from_micros(100);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -133,7 +136,10 @@ pub fn run(
                     limits.command_timeout.as_secs()
                 )));
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
             Err(e) => return Err(Presence::Error(format!("waiting for `{program}`: {e}"))),
         }
     };

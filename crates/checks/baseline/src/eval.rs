@@ -14,6 +14,8 @@ use crate::report::{
 use crate::rule::{Condition, Content, Rule, RuleKind, expand};
 use crate::target::{FileRead, Limits, Presence, Target};
 
+/// Commands run side by side at most.
+const MAX_COMMAND_WORKERS: usize = 8;
 /// Evidence lines kept per rule.
 const MAX_EVIDENCE: usize = 5;
 /// Characters of a line kept in evidence.
@@ -25,7 +27,7 @@ pub struct Evaluator<'a> {
     limits: Limits,
     files: HashMap<String, Sourced>,
     commands: HashMap<String, Result<(String, bool), Presence>>,
-    probes: HashMap<String, Result<Vec<String>, Presence>>,
+    probes: HashMap<String, Result<probe::ProbeOutput, Presence>>,
     processes: Option<Result<Vec<String>, String>>,
 }
 
@@ -87,6 +89,9 @@ impl<'a> Evaluator<'a> {
             .filter(|r| r.status == CheckStatus::Fail)
             .map(|r| format!("policy requirements not met: {}", r.name));
 
+        if skipped.is_none() {
+            self.prefetch_commands(policy, &bound, &variables);
+        }
         let total = policy.checks.len();
         let mut checks = Vec::with_capacity(total);
         for (index, check) in policy.checks.iter().enumerate() {
@@ -110,6 +115,63 @@ impl<'a> Evaluator<'a> {
             requirements,
             checks,
         )
+    }
+
+    /// Runs every command the policy's checks name, a few at a time, before the checks are
+    /// evaluated in order: commands spend their time waiting on processes, so running them side
+    /// by side cuts a policy's wall time several-fold. Outputs land in the run's cache.
+    fn prefetch_commands(
+        &mut self,
+        policy: &Policy,
+        bound: &BTreeMap<String, String>,
+        variables: &BTreeMap<String, String>,
+    ) {
+        if !self.target.runs_commands() {
+            return;
+        }
+        let mut wanted: Vec<String> = Vec::new();
+        for line in policy.checks.iter().flat_map(|c| &c.rules) {
+            let rule = if bound.keys().any(|name| line.text.contains(name.as_str())) {
+                Rule::parse(&expand(&line.text, variables)).ok()
+            } else {
+                line.rule.as_ref().ok().cloned()
+            };
+            if let Some(rule) = rule.filter(|r| r.kind == RuleKind::Command)
+                && !self.commands.contains_key(&rule.target)
+            {
+                wanted.push(rule.target);
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let workers = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() * 2)
+            .clamp(1, MAX_COMMAND_WORKERS)
+            .min(wanted.len());
+        let queue = std::sync::Mutex::new(wanted.into_iter());
+        let done = std::sync::Mutex::new(Vec::new());
+        let (target, limits) = (self.target, self.limits);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .next();
+                        let Some(command) = next else { break };
+                        let output = target.run(&command, &limits).map(|o| (o.text, o.chroot));
+                        done.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((command, output));
+                    }
+                });
+            }
+        });
+        self.commands.extend(
+            done.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
     }
 
     fn check(
@@ -165,6 +227,13 @@ impl<'a> Evaluator<'a> {
         };
         match parsed {
             Err(reason) => report.status = RuleStatus::Error(reason.clone()),
+            Ok(rule) if unbound_variable(rule).is_some() => {
+                let name = unbound_variable(rule).unwrap_or_default();
+                report.status = RuleStatus::NotApplicable(format!(
+                    "{name} is not bound: the policy gives it no value and the target none \
+                     (give the file with --target file:PATH or --var)"
+                ));
+            }
             Ok(rule) => {
                 let status = self.rule(rule, &mut report);
                 report.status = match (rule.negated, status) {
@@ -388,7 +457,10 @@ impl<'a> Evaluator<'a> {
             .or_insert_with(|| probe::run(&rule.target, target, &limits))
             .clone();
         match result {
-            Ok(lines) => {
+            Ok(probe::ProbeOutput { lines, note }) => {
+                report
+                    .evidence
+                    .extend(note.map(|n| format!("x:{}: {n}", rule.target)));
                 let text = lines.join("\n");
                 let label = format!("x:{}", rule.target);
                 let found = match &rule.content {
@@ -433,6 +505,26 @@ impl<'a> Evaluator<'a> {
         self.files.insert(path.to_owned(), sourced.clone());
         sourced
     }
+}
+
+/// A variable a file or directory rule's target still names after expansion: the policy left
+/// it to the target (`$target_file` of a device policy checked on a host).
+fn unbound_variable(rule: &Rule) -> Option<String> {
+    if !matches!(rule.kind, RuleKind::File | RuleKind::Directory) {
+        return None;
+    }
+    let first = rule
+        .target
+        .split(',')
+        .map(str::trim)
+        .find(|p| p.starts_with('$'))?;
+    let name: String = first
+        .chars()
+        .enumerate()
+        .take_while(|(i, c)| *i == 0 || c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .map(|(_, c)| c)
+        .collect();
+    Some(name)
 }
 
 fn presence_status(presence: Presence) -> RuleStatus {

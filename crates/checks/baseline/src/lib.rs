@@ -17,6 +17,7 @@ mod resolve;
 mod rule;
 pub mod shipped;
 mod target;
+mod weak_passwords;
 
 pub use error::PolicyError;
 pub use eval::{Evaluator, combine};

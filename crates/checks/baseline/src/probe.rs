@@ -5,17 +5,39 @@
 use crate::target::{FileRead, Limits, Presence, Target};
 
 /// The probes, by the name rules use.
-pub const PROBES: [&str; 6] = [
+pub const PROBES: [&str; 7] = [
     "uid0_accounts",
     "empty_password_hashes",
+    "weak_password_hashes",
     "authorized_keys",
     "cron_entries",
     "listening_sockets",
     "setuid_files",
 ];
 
+/// A probe's lines, and a note on how far it looked when that is not evident.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeOutput {
+    /// The lines rules match.
+    pub lines: Vec<String>,
+    /// For the evidence, e.g. how many candidate passwords were tried.
+    pub note: Option<String>,
+}
+
 /// Runs a probe; `Err` carries not-applicable or error.
-pub fn run(name: &str, target: &Target, limits: &Limits) -> Result<Vec<String>, Presence> {
+pub fn run(name: &str, target: &Target, limits: &Limits) -> Result<ProbeOutput, Presence> {
+    if name.trim() == "weak_password_hashes" {
+        let shadow = required(target, "/etc/shadow", limits)?;
+        let found = crate::weak_passwords::search(&shadow, limits.password_budget);
+        return Ok(ProbeOutput {
+            lines: found.weak,
+            note: Some(found.note),
+        });
+    }
+    lines(name, target, limits).map(|lines| ProbeOutput { lines, note: None })
+}
+
+fn lines(name: &str, target: &Target, limits: &Limits) -> Result<Vec<String>, Presence> {
     match name.trim() {
         "uid0_accounts" => uid0_accounts(target, limits),
         "empty_password_hashes" => empty_password_hashes(target, limits),

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use shieldwall_core::html::escape;
+
 use crate::report::{CheckStatus, PolicyReport, Summary};
 
 /// An output format.
@@ -179,21 +181,6 @@ fn markdown(reports: &[PolicyReport]) -> String {
             );
         }
         out.push('\n');
-    }
-    out
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
     out
 }

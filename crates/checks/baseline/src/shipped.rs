@@ -34,7 +34,18 @@ macro_rules! shipped {
     };
 }
 
-shipped!();
+shipped!(
+    "linux_host",
+    "mysql",
+    "postgresql",
+    "nginx",
+    "apache_httpd",
+    "tomcat",
+    "bind",
+    "cisco_ios",
+    "huawei_vrp",
+    "juniper_junos",
+);
 
 /// Every shipped policy.
 pub fn all() -> &'static [Shipped] {

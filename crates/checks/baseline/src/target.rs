@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_directory_entries: usize,
     /// Directory depth a `d:` rule descends.
     pub max_directory_depth: usize,
+    /// Time the `weak_password_hashes` probe may spend trying candidate passwords.
+    pub password_budget: Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +34,7 @@ impl Default for Limits {
             command_timeout: Duration::from_secs(30),
             max_directory_entries: 100_000,
             max_directory_depth: 16,
+            password_budget: Duration::from_secs(30),
         }
     }
 }
@@ -63,9 +66,11 @@ pub enum Target {
         commands: Commands,
     },
     /// Single configuration files given directly (a router's exported configuration, a
-    /// `my.cnf`): only the paths the policy's variables bind to them can be read.
+    /// `my.cnf`): only the paths the policy's variables bind to them, and what is under a bound
+    /// directory, can be read.
     Files {
-        /// Policy variable (with `$`) to the file it stands for; `$target_file` at least.
+        /// Policy variable (with `$`) to the file or directory it stands for; `$target_file` at
+        /// least.
         files: BTreeMap<String, PathBuf>,
     },
 }
@@ -138,6 +143,17 @@ impl Target {
         }
     }
 
+    /// Whether `c:` rules run on this target.
+    pub fn runs_commands(&self) -> bool {
+        matches!(
+            self,
+            Target::Tree {
+                commands: Commands::Run | Commands::Chroot,
+                ..
+            }
+        )
+    }
+
     /// Whether processes and live kernel state belong to the target.
     pub fn is_live(&self) -> bool {
         matches!(self, Target::Tree { live: true, .. })
@@ -172,10 +188,19 @@ impl Target {
                 resolve_in_root(root, path).map_err(|e| Presence::Error(format!("{path}: {e}")))
             }
             Target::Files { files } => {
-                match files.values().find(|bound| bound.as_os_str() == path) {
-                    Some(bound) => Ok(bound.clone()),
+                // A bound file, or a path under a bound directory (`$webapps/examples`); `..`
+                // could climb out of it, so a path with one is never part of the target.
+                let wanted = Path::new(path);
+                let inside = |bound: &PathBuf| {
+                    wanted.strip_prefix(bound).is_ok_and(|rest| {
+                        rest.components()
+                            .all(|c| matches!(c, std::path::Component::Normal(_)))
+                    })
+                };
+                match files.values().find(|bound| inside(bound)) {
+                    Some(_) => Ok(wanted.to_path_buf()),
                     None => Err(Presence::NotApplicable(format!(
-                        "{path} is not part of the target (only the given files are)"
+                        "{path} is not part of the target (only the given files and directories are)"
                     ))),
                 }
             }

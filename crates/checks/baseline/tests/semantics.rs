@@ -66,6 +66,20 @@ fn sample_root() -> std::io::Result<tempfile::TempDir> {
     )?;
     write(root, "/etc/value", "1\n")?;
     std::fs::create_dir_all(root.join("var/empty-dir"))?;
+    // A setuid program a package installed, and one nothing installed.
+    write(
+        root,
+        "/var/lib/dpkg/info/passwd.list",
+        "/.\n/usr\n/usr/bin\n/usr/bin/passwd\n",
+    )?;
+    write(root, "/usr/bin/passwd", "")?;
+    write(root, "/usr/local/bin/rootshell", "")?;
+    for path in ["usr/bin/passwd", "usr/local/bin/rootshell"] {
+        std::fs::set_permissions(
+            root.join(path),
+            std::os::unix::fs::PermissionsExt::from_mode(0o4755),
+        )?;
+    }
     Ok(dir)
 }
 
@@ -349,6 +363,25 @@ const CASES: &[(&str, CheckStatus, &str, &[&str])] = &[
         CheckStatus::NotApplicable,
         "none",
         &["x:listening_sockets -> r::23$"],
+    ),
+    (
+        "probe-setuid",
+        CheckStatus::Fail,
+        "none",
+        &["x:setuid_files -> r:^/usr/local/bin/rootshell$"],
+    ),
+    (
+        "probe-setuid-packaged",
+        CheckStatus::Pass,
+        "none",
+        &["x:setuid_files -> r:passwd"],
+    ),
+    // root's hash is not a valid crypt string and alice's is empty: nothing to try.
+    (
+        "probe-weak-passwords",
+        CheckStatus::Pass,
+        "none",
+        &["x:weak_password_hashes"],
     ),
 ];
 
