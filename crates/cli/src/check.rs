@@ -63,8 +63,16 @@ pub struct BaselineArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Seconds a command rule may run before it is killed (its check is then an error).
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub command_timeout: u64,
+    /// Do not run command rules (`c:`) on the local host: they become not applicable. A
+    /// policy's commands run as you: use this for policies you have not read.
+    #[arg(long)]
+    pub no_commands: bool,
+    /// Seconds the weak-password search may spend; nothing found in an unfinished search is an
+    /// error result, not a pass.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub password_budget: u64,
     /// List the shipped policies and exit.
     #[arg(long)]
     pub list_policies: bool,
@@ -127,7 +135,8 @@ fn baseline(args: BaselineArgs) -> Result<()> {
         }
     }
     let limits = Limits {
-        command_timeout: std::time::Duration::from_secs(args.command_timeout.max(1)),
+        command_timeout: std::time::Duration::from_secs(args.command_timeout),
+        password_budget: std::time::Duration::from_secs(args.password_budget),
         ..Limits::default()
     };
     let show_progress = std::io::stderr().is_terminal();
@@ -160,89 +169,33 @@ fn baseline(args: BaselineArgs) -> Result<()> {
 }
 
 fn parse_target(args: &BaselineArgs) -> Result<Target> {
-    let spec = args.target.as_str();
-    if args.chroot && !spec.starts_with("root:") {
-        bail!("--chroot applies to root:DIR targets only");
+    let mut vars = BTreeMap::new();
+    for binding in &args.var {
+        let Some((name, path)) = binding.split_once('=') else {
+            bail!("--var {binding}: expected NAME=PATH");
+        };
+        vars.insert(name.to_owned(), PathBuf::from(path));
     }
-    if !args.var.is_empty() && !spec.starts_with("file:") {
-        bail!("--var applies to file:PATH targets only");
-    }
-    if spec == "local" {
-        return Ok(Target::local());
-    }
-    if let Some(dir) = spec.strip_prefix("root:") {
-        let dir = PathBuf::from(dir);
-        let meta =
-            std::fs::metadata(&dir).with_context(|| format!("target root {}", dir.display()))?;
-        if !meta.is_dir() {
-            bail!("target root {} is not a directory", dir.display());
-        }
-        return Ok(Target::root(dir, args.chroot));
-    }
-    if let Some(file) = spec.strip_prefix("file:") {
-        let mut files = BTreeMap::new();
-        files.insert("$target_file".to_owned(), existing_file(file)?);
-        for binding in &args.var {
-            let Some((name, path)) = binding.split_once('=') else {
-                bail!("--var {binding}: expected NAME=PATH");
-            };
-            let name = name.trim();
-            let name = if name.starts_with('$') {
-                name.to_owned()
-            } else {
-                format!("${name}")
-            };
-            files.insert(name, existing_file(path)?);
-        }
-        return Ok(Target::Files { files });
-    }
-    if spec.starts_with("ssh:") {
+    if args.no_commands && args.target != "local" {
         bail!(
-            "ssh: targets are not supported by this build; check a copy with root:DIR or file:PATH"
+            "--no-commands applies to the local target (root: and file: targets run no commands unless --chroot)"
         );
     }
-    bail!("target `{spec}`: expected local, root:DIR or file:PATH")
-}
-
-fn existing_file(path: &str) -> Result<PathBuf> {
-    let path = PathBuf::from(path);
-    let meta =
-        std::fs::metadata(&path).with_context(|| format!("target file {}", path.display()))?;
-    if !meta.is_file() {
-        bail!("target file {} is not a regular file", path.display());
-    }
-    Ok(path)
+    let target = Target::parse(&args.target, args.chroot, &vars, Path::new("."))
+        .map_err(anyhow::Error::msg)?;
+    Ok(match target {
+        Target::Tree { root, live, .. } if args.no_commands => Target::Tree {
+            root,
+            live,
+            commands: shieldwall_baseline::Commands::Disabled(
+                "commands disabled by --no-commands".to_owned(),
+            ),
+        },
+        other => other,
+    })
 }
 
 /// The policies `spec` names: a file, every policy file of a directory, or a shipped policy.
 fn load_policies(spec: &str) -> Result<Vec<Result<Policy, shieldwall_baseline::PolicyError>>> {
-    let path = Path::new(spec);
-    if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("policy directory {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            bail!(
-                "policy directory {} has no .yml or .yaml files",
-                path.display()
-            );
-        }
-        return Ok(files.iter().map(|f| Policy::load(f)).collect());
-    }
-    if path.exists() {
-        return Ok(vec![Policy::load(path)]);
-    }
-    match shipped::find(spec) {
-        Some(policy) => Ok(vec![policy.load()]),
-        None => {
-            let names: Vec<&str> = shipped::all().iter().map(|p| p.name).collect();
-            bail!(
-                "policy `{spec}` is neither a file nor a shipped policy ({})",
-                names.join(", ")
-            )
-        }
-    }
+    shipped::resolve(spec, Path::new(".")).map_err(anyhow::Error::msg)
 }

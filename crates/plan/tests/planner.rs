@@ -438,7 +438,7 @@ fn notices_report_ignored_inputs() {
         "2026-06-20T10:00:00Z",
         "someone-else",
     );
-    let extra = "[[assignment]]\ncapability = \"host-hardening\"\nsupplier = \"customer\"\nevidence = { module = \"baseline\" }\n[[control]]\nid = \"ccm-3.0.1:GRM-06\"\nnot_applicable = \"x\"\n";
+    let extra = "[[assignment]]\ncapability = \"host-hardening\"\nsupplier = \"customer\"\nevidence = { module = \"vuln-scan\" }\n[[control]]\nid = \"ccm-3.0.1:GRM-06\"\nnot_applicable = \"x\"\n";
     let p = run(extra, &[other], "2026-06-30");
     assert!(
         p.notices
@@ -457,7 +457,7 @@ fn notices_report_ignored_inputs() {
     assert!(
         p.notices
             .iter()
-            .any(|n| n.contains("does not ship the module(s) baseline")),
+            .any(|n| n.contains("does not ship the module(s) vuln-scan")),
         "{:?}",
         p.notices
     );

@@ -64,6 +64,10 @@ pub struct ServeConfig {
     pub auth: AuthSettings,
     /// The audit trail (`[audit]`).
     pub audit: AuditSettings,
+    /// Scheduled baseline checks (`[[baseline]]`).
+    pub baseline: Vec<crate::baseline::BaselineJob>,
+    /// The configuration file's folder: relative paths of baseline jobs start there.
+    pub base_dir: PathBuf,
 }
 
 /// Spool limits (`[spool]`).
@@ -378,6 +382,8 @@ struct RawConfig {
     auth: AuthSettings,
     #[serde(default)]
     audit: AuditSettings,
+    #[serde(default)]
+    baseline: Vec<toml::Spanned<crate::baseline::BaselineJob>>,
 }
 
 #[derive(Deserialize)]
@@ -600,6 +606,20 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
     api.resolve(base);
     auth.resolve(base);
     audit.resolve(base);
+    let mut baseline = Vec::with_capacity(raw.baseline.len());
+    let mut job_names = HashSet::new();
+    for spanned in raw.baseline {
+        let line = line_of(spanned.span().start);
+        let job = spanned.into_inner();
+        job.validate().map_err(|m| error(line, m))?;
+        if !job_names.insert(job.name.clone()) {
+            return Err(error(
+                line,
+                format!("[[baseline]] `{}` is declared twice", job.name),
+            ));
+        }
+        baseline.push(job);
+    }
     Ok(ServeConfig {
         data_dir,
         spool: raw.spool,
@@ -614,6 +634,8 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         api,
         auth,
         audit,
+        baseline,
+        base_dir: base.to_path_buf(),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod access;
 pub mod alerting;
 pub mod api;
 pub mod audit_trail;
+pub mod baseline;
 pub mod config;
 pub mod detection;
 pub mod notifier;

@@ -180,6 +180,16 @@ impl Server {
         let api = if listen {
             ensure_tenants(meta.as_ref(), &config)?;
             start_audit_signer(&config, Arc::clone(&meta), &shutdown, &mut background)?;
+            if !config.baseline.is_empty() {
+                // Policies load and targets resolve now, so that a bad job stops the start.
+                let jobs = crate::baseline::prepare(&config.baseline, &config.base_dir)
+                    .map_err(ServeError::Setup)?;
+                background.spawn(crate::baseline::run(
+                    jobs,
+                    Arc::clone(&meta),
+                    shutdown.child_token(),
+                ));
+            }
             if config.api.enabled {
                 let address = start_api(
                     &config,
@@ -394,7 +404,12 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
     let known = meta
         .tenants()
         .map_err(|e| ServeError::Store(e.to_string()))?;
-    let mut wanted: Vec<&str> = config.sources.iter().map(|s| s.tenant.as_str()).collect();
+    let mut wanted: Vec<&str> = config
+        .sources
+        .iter()
+        .map(|s| s.tenant.as_str())
+        .chain(config.baseline.iter().map(|j| j.tenant.as_str()))
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
     for name in wanted {
@@ -421,7 +436,9 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
             "create_tenant",
             shieldwall_store::meta::AuditOutcome::Success,
         )
-        .with_detail(serde_json::json!({"reason": "named by a source in the configuration"}));
+        .with_detail(
+            serde_json::json!({"reason": "named by a source or baseline job in the configuration"}),
+        );
         match meta.create_tenant(&tenant, &audit) {
             Ok(()) | Err(shieldwall_store::meta::MetaError::Exists { .. }) => {}
             Err(e) => return Err(ServeError::Store(e.to_string())),

@@ -98,6 +98,8 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, so that what it starts in the background can be ended with it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -112,16 +114,43 @@ pub fn run(
         }
         Err(e) => return Err(Presence::Error(format!("cannot run `{program}`: {e}"))),
     };
+    let group = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    let end_group = || {
+        if let Some(group) = group {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    };
     let cap = limits.max_command_output as u64;
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| std::thread::spawn(move || drain(s, cap)));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| std::thread::spawn(move || drain(s, cap)));
-    let deadline = Instant::now() + limits.command_timeout;
+    let (sender, outputs) = std::sync::mpsc::channel::<(bool, String)>();
+    for (is_stdout, stream) in [
+        (
+            true,
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ),
+        (
+            false,
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ),
+    ] {
+        if let Some(stream) = stream {
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                let _ = sender.send((is_stdout, drain(stream, cap)));
+            });
+        }
+    }
+    drop(sender);
+    let deadline = Instant::now()
+        .checked_add(limits.command_timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
     // Most commands of a policy finish within a millisecond or two: poll often at first, then
     // back off, so short commands are not held up and long ones do not spin.
     let mut pause = Duration::from_micros(100);
@@ -129,6 +158,7 @@ pub fn run(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() >= deadline => {
+                end_group();
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(Presence::Error(format!(
@@ -143,8 +173,21 @@ pub fn run(
             Err(e) => return Err(Presence::Error(format!("waiting for `{program}`: {e}"))),
         }
     };
-    let mut text = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
-    let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    // Whatever it left running in its group would hold the output pipes open: the command is
+    // over when it exits.
+    end_group();
+    let (mut text, mut err) = (String::new(), String::new());
+    while let Ok((is_stdout, output)) = outputs.recv_timeout(
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(100)),
+    ) {
+        if is_stdout {
+            text = output;
+        } else {
+            err = output;
+        }
+    }
     if status.code() == Some(127) {
         // The shell's and chroot's "command not found": Wazuh counts exit status 127 as a
         // command that could not run, whatever printed it.

@@ -4,6 +4,7 @@
 //! (`sshd -T`, `auditctl -l`) in many checks.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::policy::{Check, Policy, RuleLine};
@@ -14,6 +15,8 @@ use crate::report::{
 use crate::rule::{Condition, Content, Rule, RuleKind, expand};
 use crate::target::{FileRead, Limits, Presence, Target};
 
+/// File text kept for reuse within a run.
+const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
 /// Commands run side by side at most.
 const MAX_COMMAND_WORKERS: usize = 8;
 /// Evidence lines kept per rule.
@@ -26,6 +29,7 @@ pub struct Evaluator<'a> {
     target: &'a Target,
     limits: Limits,
     files: HashMap<String, Sourced>,
+    cached_bytes: usize,
     commands: HashMap<String, Result<(String, bool), Presence>>,
     probes: HashMap<String, Result<probe::ProbeOutput, Presence>>,
     processes: Option<Result<Vec<String>, String>>,
@@ -34,7 +38,7 @@ pub struct Evaluator<'a> {
 /// A file's text as read, or why not.
 #[derive(Clone)]
 enum Sourced {
-    Text(String),
+    Text(Arc<str>),
     Missing,
     NotApplicable(String),
     Error(String),
@@ -53,6 +57,7 @@ impl<'a> Evaluator<'a> {
             target,
             limits,
             files: HashMap::new(),
+            cached_bytes: 0,
             commands: HashMap::new(),
             probes: HashMap::new(),
             processes: None,
@@ -285,6 +290,7 @@ impl<'a> Evaluator<'a> {
             return outcome.existence(report);
         };
         let mut outcome = Outcome::default();
+        let start = report.evidence.len();
         for path in paths {
             match self.file_text(path) {
                 Sourced::Text(text) => {
@@ -297,6 +303,7 @@ impl<'a> Evaluator<'a> {
                         },
                         report,
                     ) {
+                        decided_by_absence(content, report, start, path);
                         return RuleStatus::Found;
                     }
                 }
@@ -316,6 +323,7 @@ impl<'a> Evaluator<'a> {
             .filter(|p| !p.is_empty())
             .collect();
         let mut outcome = Outcome::default();
+        let start = report.evidence.len();
         for dir in dirs {
             let Some(name) = &rule.file_name else {
                 match self.target.presence(dir) {
@@ -349,27 +357,34 @@ impl<'a> Evaluator<'a> {
                 }
             };
             outcome.read += 1;
-            for (path, file_name) in files.iter().filter(|(_, n)| name.matches(n)) {
+            for file in files.iter().filter(|f| name.matches(&f.name)) {
                 let Some(content) = &rule.content else {
-                    report.evidence.push(format!("{path}: exists"));
+                    report.evidence.push(format!("{}: exists", file.shown));
                     return RuleStatus::Found;
                 };
-                match self.file_text(path) {
-                    Sourced::Text(text) => {
+                // Files found by a walk are read through their real names and not cached: a
+                // directory may hold many, and the cache is for files rules name.
+                match self.target.read_walked(file, &self.limits) {
+                    FileRead::Content(bytes) => {
+                        let text = String::from_utf8_lossy(&bytes);
                         if match_lines(
                             content,
                             &Lines {
-                                label: path,
+                                label: &file.shown,
                                 text: &text,
                             },
                             report,
                         ) {
+                            decided_by_absence(content, report, start, &file.shown);
                             return RuleStatus::Found;
                         }
                     }
-                    Sourced::Missing => {}
-                    Sourced::NotApplicable(r) => outcome.not_applicable.push(r),
-                    Sourced::Error(r) => outcome.errors.push(format!("{file_name}: {r}")),
+                    // Listed a moment ago and gone now: an error, not a silent pass.
+                    FileRead::Missing => outcome
+                        .errors
+                        .push(format!("{}: disappeared while read", file.shown)),
+                    FileRead::NotApplicable(r) => outcome.not_applicable.push(r),
+                    FileRead::Error(r) => outcome.errors.push(r),
                 }
             }
         }
@@ -419,12 +434,12 @@ impl<'a> Evaluator<'a> {
                 let found = match &rule.content {
                     Some(content) => match content.whole_literal() {
                         // A plain value is compared with the whole output, as Wazuh does.
-                        Some(literal) => {
+                        Some((negated, literal)) => {
                             let output = text.trim_matches(|c| c == '\n' || c == '\r');
                             report
                                 .evidence
                                 .push(format!("{}: {}", rule.target, clip(output)));
-                            output == literal
+                            (output == literal) != negated
                         }
                         None => match_lines(
                             content,
@@ -497,12 +512,20 @@ impl<'a> Evaluator<'a> {
             return cached.clone();
         }
         let sourced = match self.target.read(path, &self.limits) {
-            FileRead::Content(bytes) => Sourced::Text(String::from_utf8_lossy(&bytes).into_owned()),
+            FileRead::Content(bytes) => Sourced::Text(Arc::from(String::from_utf8_lossy(&bytes))),
             FileRead::Missing => Sourced::Missing,
             FileRead::NotApplicable(r) => Sourced::NotApplicable(r),
             FileRead::Error(r) => Sourced::Error(r),
         };
-        self.files.insert(path.to_owned(), sourced.clone());
+        // The cache holds what rules name, up to a bound: past it, files are read again.
+        let size = match &sourced {
+            Sourced::Text(text) => text.len(),
+            _ => 0,
+        };
+        if self.cached_bytes + size <= MAX_CACHED_BYTES {
+            self.cached_bytes += size;
+            self.files.insert(path.to_owned(), sourced.clone());
+        }
         sourced
     }
 }
@@ -573,6 +596,15 @@ impl Outcome {
             return RuleStatus::NotApplicable(reason);
         }
         RuleStatus::NotApplicable(format!("{} not found", self.absent.join(", ")))
+    }
+}
+
+/// When a lone negation (`!r:X`) was satisfied by one file of several, the lines other files
+/// matched are not what decided it: the evidence says which file has no such line.
+fn decided_by_absence(content: &Content, report: &mut RuleReport, start: usize, label: &str) {
+    if content.lone_negation().is_some() {
+        report.evidence.truncate(start);
+        report.evidence.push(format!("{label}: no line matches"));
     }
 }
 

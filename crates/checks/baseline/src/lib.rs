@@ -9,6 +9,7 @@
 mod command;
 mod error;
 mod eval;
+pub mod findings;
 mod policy;
 mod probe;
 mod render;

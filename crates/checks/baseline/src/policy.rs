@@ -151,7 +151,7 @@ impl Policy {
             Some(section) => {
                 let line = section.referenced.line();
                 let section = section.value;
-                let condition = parse_condition(path, section.condition)?;
+                let condition = parse_condition(path, line, section.condition)?;
                 let rules = rule_lines(path, line, section.rules, &variables)?;
                 Some(Requirements {
                     name: section.name.unwrap_or_default(),
@@ -183,10 +183,11 @@ impl Policy {
                 .name
                 .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| PolicyError::at(path, line, 0, format!("check {id} has no name")))?;
-            let condition = parse_condition(path, raw.condition).map_err(|e| PolicyError {
-                reason: format!("check {id}: {}", e.reason),
-                ..e
-            })?;
+            let condition =
+                parse_condition(path, line, raw.condition).map_err(|e| PolicyError {
+                    reason: format!("check {id}: {}", e.reason),
+                    ..e
+                })?;
             let rules = rule_lines(path, line, raw.rules, &variables).map_err(|e| PolicyError {
                 reason: format!("check {id}: {}", e.reason),
                 ..e
@@ -252,12 +253,13 @@ impl Policy {
 
 fn parse_condition(
     path: &Path,
+    owner_line: u64,
     condition: Option<Spanned<String>>,
 ) -> Result<Condition, PolicyError> {
     let Some(condition) = condition else {
         return Err(PolicyError::at(
             path,
-            0,
+            owner_line,
             0,
             "condition is missing (all, any or none)",
         ));

@@ -29,6 +29,10 @@ pub fn run(name: &str, target: &Target, limits: &Limits) -> Result<ProbeOutput, 
     if name.trim() == "weak_password_hashes" {
         let shadow = required(target, "/etc/shadow", limits)?;
         let found = crate::weak_passwords::search(&shadow, limits.password_budget);
+        if found.weak.is_empty() && !found.complete {
+            // Nothing found in an incomplete search decides nothing.
+            return Err(Presence::Error(format!("undecided: {}", found.note)));
+        }
         return Ok(ProbeOutput {
             lines: found.weak,
             note: Some(found.note),
@@ -79,7 +83,11 @@ fn passwd_entries(target: &Target, limits: &Limits) -> Result<Vec<Vec<String>>, 
 fn uid0_accounts(target: &Target, limits: &Limits) -> Result<Vec<String>, Presence> {
     Ok(passwd_entries(target, limits)?
         .into_iter()
-        .filter(|f| f.get(2).is_some_and(|uid| uid.trim() == "0"))
+        // Read as a number, as the C library reads it: `00` and `+0` are UID 0 too.
+        .filter(|f| {
+            f.get(2)
+                .is_some_and(|uid| uid.trim().trim_start_matches('+').parse::<u64>() == Ok(0))
+        })
         .filter_map(|f| f.first().cloned())
         .collect())
 }
@@ -109,8 +117,13 @@ fn authorized_keys(target: &Target, limits: &Limits) -> Result<Vec<String>, Pres
     for (user, home) in homes {
         for name in ["authorized_keys", "authorized_keys2"] {
             let path = format!("{}/.ssh/{name}", home.trim_end_matches('/'));
-            if target.presence(&path) == Presence::File {
-                out.push(format!("{user} {path}"));
+            match target.presence(&path) {
+                Presence::File => out.push(format!("{user} {path}")),
+                Presence::Missing | Presence::Directory => {}
+                // A home that cannot be looked into is not a home without keys.
+                Presence::Error(reason) => return Err(Presence::Error(reason)),
+                // A home under /run or /proc (service accounts) is not part of a root directory.
+                Presence::NotApplicable(_) => {}
             }
         }
     }
@@ -118,21 +131,37 @@ fn authorized_keys(target: &Target, limits: &Limits) -> Result<Vec<String>, Pres
 }
 
 fn cron_entries(target: &Target, limits: &Limits) -> Result<Vec<String>, Presence> {
-    let mut files = vec!["/etc/crontab".to_owned()];
+    let mut walked = Vec::new();
     for dir in ["/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron"] {
         match target.walk(dir, limits) {
-            Ok(found) => files.extend(found.into_iter().map(|(path, _)| path)),
+            Ok(found) => walked.extend(found),
             Err(Presence::Missing | Presence::File) => {}
             Err(other) => return Err(other),
         }
     }
-    files.sort();
-    files.dedup();
+    walked.sort_by(|a, b| a.shown.cmp(&b.shown));
+    walked.dedup_by(|a, b| a.shown == b.shown);
+    let mut texts = Vec::new();
+    if let Some(text) = lines_of(target, "/etc/crontab", limits)? {
+        texts.push(("/etc/crontab".to_owned(), text));
+    }
+    for file in walked {
+        match target.read_walked(&file, limits) {
+            FileRead::Content(bytes) => {
+                texts.push((file.shown, String::from_utf8_lossy(&bytes).into_owned()))
+            }
+            FileRead::Missing => {
+                return Err(Presence::Error(format!(
+                    "{}: disappeared while read",
+                    file.shown
+                )));
+            }
+            FileRead::NotApplicable(r) => return Err(Presence::NotApplicable(r)),
+            FileRead::Error(r) => return Err(Presence::Error(r)),
+        }
+    }
     let mut out = Vec::new();
-    for file in files {
-        let Some(text) = lines_of(target, &file, limits)? else {
-            continue;
-        };
+    for (file, text) in texts {
         for line in text.lines() {
             let trimmed = line.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
@@ -203,6 +232,9 @@ fn decode_socket(text: &str, v6: bool) -> Option<String> {
     Some(format!("[{}]:{port}", std::net::Ipv6Addr::from(octets)))
 }
 
+/// Directory depth the setuid scan descends before it calls the tree unusual.
+const MAX_SETUID_DEPTH: usize = 64;
+
 /// Directories `setuid_files` does not descend into: kernel and runtime state, not files.
 const SETUID_SKIP: [&str; 4] = ["/proc", "/sys", "/dev", "/run"];
 
@@ -220,12 +252,14 @@ fn setuid_files(target: &Target, limits: &Limits) -> Result<Vec<String>, Presenc
     let mut packaged = BTreeSet::new();
     match target.walk("/var/lib/dpkg/info", limits) {
         Ok(found) => {
-            for (path, name) in found {
-                if !name.ends_with(".list") {
-                    continue;
-                }
-                if let Some(text) = lines_of(target, &path, limits)? {
-                    packaged.extend(text.lines().map(str::to_owned));
+            for file in found.iter().filter(|f| f.name.ends_with(".list")) {
+                match target.read_walked(file, limits) {
+                    FileRead::Content(bytes) => {
+                        packaged.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));
+                    }
+                    FileRead::Missing => {}
+                    FileRead::NotApplicable(r) => return Err(Presence::NotApplicable(r)),
+                    FileRead::Error(r) => return Err(Presence::Error(r)),
                 }
             }
         }
@@ -236,14 +270,24 @@ fn setuid_files(target: &Target, limits: &Limits) -> Result<Vec<String>, Presenc
         }
         Err(other) => return Err(other),
     }
+    // The root's own filesystem only (as `find -xdev`): on the live host, mounted shares and
+    // kernel filesystems would make the scan unbounded. The root itself may be a link.
+    let device = std::fs::metadata(root)
+        .map_err(|e| Presence::Error(format!("{}: {e}", root.display())))?
+        .dev();
     let mut out = Vec::new();
     let mut visited = 0usize;
     let mut stack = vec![(root.clone(), String::new(), 0usize)];
     while let Some((dir, shown, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
+        // A directory that cannot be read could hold anything: the scan is then undecided.
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            Presence::Error(format!(
+                "{}: {e}",
+                if shown.is_empty() { "/" } else { &shown }
+            ))
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Presence::Error(format!("{shown}: {e}")))?;
             visited += 1;
             if visited > limits.max_directory_entries * 20 {
                 return Err(Presence::Error(
@@ -252,20 +296,20 @@ fn setuid_files(target: &Target, limits: &Limits) -> Result<Vec<String>, Presenc
             }
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = format!("{shown}/{name}");
-            let Ok(meta) = entry.path().symlink_metadata() else {
-                continue;
-            };
+            let meta = entry
+                .path()
+                .symlink_metadata()
+                .map_err(|e| Presence::Error(format!("{path}: {e}")))?;
             if meta.is_dir() {
-                // Other filesystems are not descended: on the live host, mounted shares and
-                // kernel filesystems would make the scan unbounded.
-                if depth < 32
-                    && !SETUID_SKIP.contains(&path.as_str())
-                    && dir
-                        .symlink_metadata()
-                        .is_ok_and(|parent| parent.dev() == meta.dev())
-                {
-                    stack.push((entry.path(), path, depth + 1));
+                if SETUID_SKIP.contains(&path.as_str()) || meta.dev() != device {
+                    continue;
                 }
+                if depth >= MAX_SETUID_DEPTH {
+                    return Err(Presence::Error(format!(
+                        "{path}: deeper than {MAX_SETUID_DEPTH} levels"
+                    )));
+                }
+                stack.push((entry.path(), path, depth + 1));
             } else if meta.is_file()
                 && meta.permissions().mode() & 0o6000 != 0
                 && !packaged.contains(&path)

@@ -68,8 +68,15 @@ fn histogram(summary: &Summary) -> Vec<(CheckStatus, usize)> {
     ]
 }
 
+/// One line of text for a terminal: runs of white space joined, control characters (which a
+/// hostile file name or configuration line could use to drive the terminal) replaced.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 fn table(reports: &[PolicyReport]) -> String {
@@ -78,12 +85,14 @@ fn table(reports: &[PolicyReport]) -> String {
         let _ = writeln!(
             out,
             "{} ({}) on {}",
-            report.name, report.policy, report.target
+            one_line(&report.name),
+            one_line(&report.policy),
+            one_line(&report.target)
         );
         if let Some(req) = &report.requirements
             && req.status == CheckStatus::Fail
         {
-            let _ = writeln!(out, "  requirements not met: {}", req.name);
+            let _ = writeln!(out, "  requirements not met: {}", one_line(&req.name));
         }
         let id_width = report
             .checks
@@ -97,9 +106,9 @@ fn table(reports: &[PolicyReport]) -> String {
             let _ = writeln!(
                 out,
                 "  {:<id_width$}  {:<14}  {}",
-                check.id,
+                one_line(&check.id),
                 check.result.as_str(),
-                check.title
+                one_line(&check.title)
             );
             let pad = " ".repeat(id_width + 20);
             if let Some(reason) = &check.reason {
@@ -134,8 +143,9 @@ fn table(reports: &[PolicyReport]) -> String {
     out
 }
 
+/// A Markdown table cell: one line, markup escaped (renderers would pass raw HTML on).
 fn md_cell(text: &str) -> String {
-    one_line(text).replace('|', "\\|")
+    escape(&one_line(text)).replace('|', "\\|")
 }
 
 fn markdown(reports: &[PolicyReport]) -> String {

@@ -13,7 +13,9 @@ use std::path::{Component, Path, PathBuf};
 const MAX_LINK_HOPS: usize = 40;
 
 /// The host path of `path` as seen from inside `root`. A component that does not exist ends
-/// the resolution: the rest is appended as written, and opening it then fails as missing.
+/// the resolution: the rest is appended as written, `..` included, so that opening it fails as
+/// missing (the kernel, like resolution inside the root, needs every component to exist);
+/// nothing after a missing component is ever followed.
 pub fn resolve_in_root(root: &Path, path: &str) -> io::Result<PathBuf> {
     let mut inside: Vec<OsString> = Vec::new();
     let mut pending: Vec<OsString> = components_reversed(Path::new(path));
@@ -47,11 +49,7 @@ pub fn resolve_in_root(root: &Path, path: &str) -> io::Result<PathBuf> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 inside.push(component);
                 while let Some(rest) = pending.pop() {
-                    if rest == ".." {
-                        inside.pop();
-                    } else if rest != "." {
-                        inside.push(rest);
-                    }
+                    inside.push(rest);
                 }
             }
             Err(e) => return Err(e),
@@ -78,6 +76,26 @@ fn components_reversed(path: &Path) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_behind_a_missing_component_does_not_lead_out() -> io::Result<()> {
+        let outside = tempfile::tempdir()?;
+        std::fs::write(outside.path().join("secret"), "SECRET\n")?;
+        let dir = tempfile::tempdir()?;
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc"))?;
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.join("etc/real"))?;
+        std::os::unix::fs::symlink("/nonexistent/../etc/real", root.join("etc/passwd"))?;
+        let resolved = resolve_in_root(root, "/etc/passwd")?;
+        assert!(
+            std::fs::read_to_string(&resolved).is_err(),
+            "{} can be read",
+            resolved.display()
+        );
+        let direct = resolve_in_root(root, "/missing/../etc/real")?;
+        assert!(std::fs::read_to_string(&direct).is_err());
+        Ok(())
+    }
 
     #[test]
     fn links_stay_inside_the_root() -> io::Result<()> {
@@ -107,8 +125,10 @@ mod tests {
         assert_eq!(resolve_in_root(root, "/../../etc/x")?, root.join("etc/x"));
         assert_eq!(
             resolve_in_root(root, "/missing/a/../b")?,
-            root.join("missing/b")
+            root.join("missing/a/../b")
         );
+        // After a missing component nothing is normalised or followed: the path stays missing.
+        assert!(!resolve_in_root(root, "/missing/../etc/os-release")?.exists());
         assert!(resolve_in_root(root, "/loop").is_err());
         Ok(())
     }

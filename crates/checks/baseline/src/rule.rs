@@ -105,8 +105,8 @@ impl Content {
         self.parts.iter().all(|p| p.matches(line))
     }
 
-    /// A content of one negated pattern (`!r:X` alone) holds when no line matches X, rather
-    /// than when some line does not: this returns the pattern X stands for.
+    /// A content of one negated pattern (`!r:X`, `!n:...` or `!value` alone) holds when no
+    /// line matches X, rather than when some line does not: this returns the pattern X.
     pub fn lone_negation(&self) -> Option<Pattern> {
         match self.parts.as_slice() {
             [
@@ -131,19 +131,24 @@ impl Content {
                 op: *op,
                 value: *value,
             }),
+            [
+                Pattern::Literal {
+                    negated: true,
+                    text,
+                },
+            ] => Some(Pattern::Literal {
+                negated: false,
+                text: text.clone(),
+            }),
             _ => None,
         }
     }
 
-    /// The whole pattern is one plain value (compared with a command's whole output).
-    pub fn whole_literal(&self) -> Option<&str> {
+    /// The whole pattern is one plain value (compared with a command's whole output), and
+    /// whether it is negated (`!value`: the output is anything else).
+    pub fn whole_literal(&self) -> Option<(bool, &str)> {
         match self.parts.as_slice() {
-            [
-                Pattern::Literal {
-                    negated: false,
-                    text,
-                },
-            ] => Some(text),
+            [Pattern::Literal { negated, text }] => Some((*negated, text)),
             _ => None,
         }
     }

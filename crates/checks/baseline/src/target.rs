@@ -88,6 +88,17 @@ pub enum FileRead {
     Error(String),
 }
 
+/// A regular file a directory walk found.
+#[derive(Debug, Clone)]
+pub struct WalkedFile {
+    /// Its path as the policy would write it (invalid UTF-8 replaced).
+    pub shown: String,
+    /// Its name, for name patterns.
+    pub name: String,
+    /// Where it is on this machine.
+    pub host: PathBuf,
+}
+
 /// What is at a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presence {
@@ -129,6 +140,75 @@ impl Target {
             live: false,
             commands,
         }
+    }
+
+    /// A target as written on the command line and in the configuration: `local`, `root:DIR`
+    /// (commands in a chroot with `chroot`), or `file:PATH` with more files bound to policy
+    /// variables by `vars` (names with or without `$`). Relative paths are taken from `base`.
+    pub fn parse(
+        spec: &str,
+        chroot: bool,
+        vars: &BTreeMap<String, PathBuf>,
+        base: &Path,
+    ) -> Result<Target, String> {
+        let resolve = |p: &str| {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        if chroot && !spec.starts_with("root:") {
+            return Err("chroot applies to root:DIR targets only".to_owned());
+        }
+        if !vars.is_empty() && !spec.starts_with("file:") {
+            return Err("variables bind files of file:PATH targets only".to_owned());
+        }
+        if spec == "local" {
+            return Ok(Target::local());
+        }
+        if let Some(dir) = spec.strip_prefix("root:") {
+            let dir = resolve(dir);
+            let meta = std::fs::metadata(&dir)
+                .map_err(|e| format!("target root {}: {e}", dir.display()))?;
+            if !meta.is_dir() {
+                return Err(format!("target root {} is not a directory", dir.display()));
+            }
+            return Ok(Target::root(dir, chroot));
+        }
+        if let Some(file) = spec.strip_prefix("file:") {
+            let existing = |path: PathBuf| -> Result<PathBuf, String> {
+                std::fs::metadata(&path)
+                    .map_err(|e| format!("target file {}: {e}", path.display()))?;
+                Ok(path)
+            };
+            let mut files = BTreeMap::new();
+            let main = existing(resolve(file))?;
+            if !main.is_file() {
+                return Err(format!(
+                    "target file {} is not a regular file",
+                    main.display()
+                ));
+            }
+            files.insert("$target_file".to_owned(), main);
+            for (name, path) in vars {
+                let name = name.trim();
+                let name = if name.starts_with('$') {
+                    name.to_owned()
+                } else {
+                    format!("${name}")
+                };
+                files.insert(name, existing(resolve(&path.to_string_lossy()))?);
+            }
+            return Ok(Target::Files { files });
+        }
+        if spec.starts_with("ssh:") {
+            return Err("ssh: targets are not supported by this build; check a copy with root:DIR or file:PATH".to_owned());
+        }
+        Err(format!(
+            "target `{spec}`: expected local, root:DIR or file:PATH"
+        ))
     }
 
     /// How the target is written in reports: `local`, `root:DIR`, `file:PATH`.
@@ -229,12 +309,16 @@ impl Target {
             Err(Presence::Error(reason)) => return FileRead::Error(reason),
             Err(_) => return FileRead::Missing,
         };
-        read_bounded(&located, path, limits.max_file_bytes)
+        // Inside a root every link was resolved already: one found now was put there since,
+        // and is not followed.
+        let no_follow = matches!(self, Target::Tree { root, .. } if root != Path::new("/"));
+        read_bounded(&located, path, limits.max_file_bytes, no_follow)
     }
 
-    /// The files under a directory (recursively, within the limits): their paths as the
-    /// policy would write them, and their names.
-    pub fn walk(&self, dir: &str, limits: &Limits) -> Result<Vec<(String, String)>, Presence> {
+    /// The regular files under a directory (recursively, within the limits), sorted by path.
+    /// Links, FIFOs, sockets and devices are skipped; going deeper than the depth limit, or
+    /// past the file limit, is an error rather than a silent stop.
+    pub fn walk(&self, dir: &str, limits: &Limits) -> Result<Vec<WalkedFile>, Presence> {
         let located = self.locate(dir)?;
         match std::fs::metadata(&located) {
             Ok(meta) if meta.is_dir() => {}
@@ -247,13 +331,8 @@ impl Target {
         while let Some((host_dir, shown, depth)) = stack.pop() {
             let entries = std::fs::read_dir(&host_dir)
                 .map_err(|e| Presence::Error(format!("{shown}: {e}")))?;
-            let mut names = Vec::new();
             for entry in entries {
                 let entry = entry.map_err(|e| Presence::Error(format!("{shown}: {e}")))?;
-                names.push(entry);
-            }
-            names.sort_by_key(|e| e.file_name());
-            for entry in names {
                 if out.len() >= limits.max_directory_entries {
                     return Err(Presence::Error(format!(
                         "{dir}: more than {} files",
@@ -262,25 +341,35 @@ impl Target {
                 }
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let shown_path = format!("{shown}/{name}");
+                let kind = entry
+                    .file_type()
+                    .map_err(|e| Presence::Error(format!("{shown_path}: {e}")))?;
                 // Links are skipped, as Wazuh skips them: a link can neither loop the walk nor
                 // lead out of a root.
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                if kind.is_symlink() {
-                    continue;
-                }
                 if kind.is_dir() {
-                    if depth + 1 < limits.max_directory_depth {
-                        stack.push((entry.path(), shown_path, depth + 1));
+                    if depth + 1 >= limits.max_directory_depth {
+                        return Err(Presence::Error(format!(
+                            "{shown_path}: deeper than {} levels",
+                            limits.max_directory_depth
+                        )));
                     }
-                } else {
-                    out.push((shown_path, name));
+                    stack.push((entry.path(), shown_path, depth + 1));
+                } else if kind.is_file() {
+                    out.push(WalkedFile {
+                        shown: shown_path,
+                        name,
+                        host: entry.path(),
+                    });
                 }
             }
         }
-        out.sort();
+        out.sort_by(|a, b| a.shown.cmp(&b.shown));
         Ok(out)
+    }
+
+    /// Reads a file a walk found, through its real name (which may not be UTF-8).
+    pub fn read_walked(&self, file: &WalkedFile, limits: &Limits) -> FileRead {
+        read_bounded(&file.host, &file.shown, limits.max_file_bytes, true)
     }
 
     /// The names of running processes (`comm` and the first word of the command line).
@@ -337,8 +426,19 @@ impl Target {
     }
 }
 
-fn read_bounded(located: &Path, shown: &str, limit: u64) -> FileRead {
-    let file = match std::fs::File::open(located) {
+/// Opens without blocking (a FIFO would otherwise wait for a writer forever) and reads only
+/// regular files, up to `limit` bytes.
+fn read_bounded(located: &Path, shown: &str, limit: u64, no_follow: bool) -> FileRead {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if no_follow {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
+        .open(located);
+    let file = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return FileRead::Missing,
         Err(e) => return FileRead::Error(format!("{shown}: {e}")),
@@ -346,6 +446,11 @@ fn read_bounded(located: &Path, shown: &str, limit: u64) -> FileRead {
     match file.metadata() {
         Ok(meta) if meta.is_dir() => {
             return FileRead::Error(format!("{shown} is a directory, not a file"));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return FileRead::Error(format!(
+                "{shown} is not a regular file (a FIFO, socket or device)"
+            ));
         }
         Ok(_) => {}
         Err(e) => return FileRead::Error(format!("{shown}: {e}")),

@@ -27,6 +27,8 @@ pub struct WeakPasswords {
     pub weak: Vec<String>,
     /// How far the search got, in words, for the evidence.
     pub note: String,
+    /// Every candidate was tried against every hash: finding none then means none is weak.
+    pub complete: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -106,6 +108,7 @@ pub fn search(shadow: &str, budget: Duration) -> WeakPasswords {
     if !unchecked.is_empty() {
         note.push_str(&format!("; not tried: {}", unchecked.join(", ")));
     }
+    let complete = !out_of_time && unchecked.is_empty();
     WeakPasswords {
         weak: accounts
             .iter()
@@ -113,6 +116,7 @@ pub fn search(shadow: &str, budget: Duration) -> WeakPasswords {
             .map(|a| a.user.to_owned())
             .collect(),
         note,
+        complete,
     }
 }
 

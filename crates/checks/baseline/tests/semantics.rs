@@ -47,7 +47,7 @@ fn sample_root() -> std::io::Result<tempfile::TempDir> {
     write(
         root,
         "/etc/passwd",
-        "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+        "root:x:0:0:root:/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/bash\nevil:x:00:0::/:/bin/sh\n",
     )?;
     write(
         root,
@@ -74,6 +74,14 @@ fn sample_root() -> std::io::Result<tempfile::TempDir> {
     )?;
     write(root, "/usr/bin/passwd", "")?;
     write(root, "/usr/local/bin/rootshell", "")?;
+    // A FIFO read would wait for a writer forever; devices and sockets are no better.
+    std::fs::create_dir_all(root.join("etc/fifodir"))?;
+    for fifo in ["etc/fifo", "etc/fifodir/pipe"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(root.join(fifo))
+            .status()?;
+        assert!(made.success(), "mkfifo {fifo}");
+    }
     for path in ["usr/bin/passwd", "usr/local/bin/rootshell"] {
         std::fs::set_permissions(
             root.join(path),
@@ -383,6 +391,52 @@ const CASES: &[(&str, CheckStatus, &str, &[&str])] = &[
         "none",
         &["x:weak_password_hashes"],
     ),
+    (
+        "fifo-is-an-error",
+        CheckStatus::Error,
+        "all",
+        &["f:/etc/fifo -> r:x"],
+    ),
+    (
+        "walks-skip-fifos",
+        CheckStatus::Fail,
+        "all",
+        &["d:/etc/fifodir -> r:. -> r:x"],
+    ),
+    // UIDs are numbers: `00` is root's.
+    (
+        "uid-read-as-a-number",
+        CheckStatus::Pass,
+        "all",
+        &["x:uid0_accounts -> r:^evil$"],
+    ),
+    // `!value` alone: no line equals the value.
+    (
+        "negated-literal-fails",
+        CheckStatus::Fail,
+        "all",
+        &["f:/etc/value -> !1"],
+    ),
+    (
+        "negated-literal-holds",
+        CheckStatus::Pass,
+        "all",
+        &["f:/etc/value -> !2"],
+    ),
+    // `!f:` is not a rule type (Wazuh 5 silently reads it as `f:`).
+    (
+        "bang-type-is-an-error",
+        CheckStatus::Error,
+        "all",
+        &["!f:/etc/value"],
+    ),
+    // A capture that is not an integer does not satisfy a comparison.
+    (
+        "numeric-capture-not-integer",
+        CheckStatus::Fail,
+        "all",
+        &[r"f:/etc/ssh/sshd_config -> n:^(PermitRootLogin)\s compare >= 0"],
+    ),
 ];
 
 fn policy_from<'a>(checks: impl Iterator<Item = (&'a str, &'a str, &'a [&'a str])>) -> String {
@@ -520,5 +574,121 @@ fn a_command_past_its_deadline_is_killed_and_an_error() -> Result<(), Box<dyn st
         "{:?}",
         check.reason
     );
+    Ok(())
+}
+
+#[test]
+fn variables_expand_longest_name_first_and_only_whole_names()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = sample_root()?;
+    let text = "policy: {id: v, name: V, description: d}\nvariables:\n  $etc: /etc\n  $etc_value: /etc/value\nchecks:\n\
+                - {id: 1, name: longest, condition: all, rules: ['f:$etc_value -> 1']}\n\
+                - {id: 2, name: prefix, condition: all, rules: ['f:$etc/value -> 1']}\n\
+                - {id: 3, name: unknown, condition: all, rules: ['f:$etcetera -> 1']}\n";
+    let policy = Policy::parse(Path::new("v.yml"), &text.replace("\\n", "\n"))?;
+    let report = Evaluator::new(
+        &Target::root(dir.path().to_owned(), false),
+        Limits::default(),
+    )
+    .policy(&policy, &mut |_, _| {});
+    let results: Vec<CheckStatus> = report.checks.iter().map(|c| c.result).collect();
+    // `$etcetera` is not `$etc` followed by `etera`: it stays unbound, so not applicable.
+    assert_eq!(
+        results,
+        [
+            CheckStatus::Pass,
+            CheckStatus::Pass,
+            CheckStatus::NotApplicable
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn failed_requirements_make_every_check_not_applicable() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = sample_root()?;
+    let text = "policy: {id: r, name: R, description: d}\nrequirements: {name: needs nginx, description: d, condition: all, rules: ['d:/etc/nginx']}\nchecks:\n  - {id: 1, name: a, condition: all, rules: ['f:/etc/value']}\n";
+    let policy = Policy::parse(Path::new("r.yml"), text)?;
+    let report = Evaluator::new(
+        &Target::root(dir.path().to_owned(), false),
+        Limits::default(),
+    )
+    .policy(&policy, &mut |_, _| {});
+    let check = report.checks.first().ok_or("no check")?;
+    assert_eq!(check.result, CheckStatus::NotApplicable);
+    assert_eq!(
+        check.reason.as_deref(),
+        Some("policy requirements not met: needs nginx")
+    );
+    Ok(())
+}
+
+#[test]
+fn a_lone_negation_over_a_list_shows_the_file_that_decided()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = sample_root()?;
+    let policy = Policy::parse(
+        Path::new("n.yml"),
+        &policy_from(
+            [(
+                "1",
+                "all",
+                &[r"f:/etc/ssh/sshd_config,/etc/value -> !r:^Port"][..],
+            )]
+            .into_iter(),
+        ),
+    )?;
+    let report = Evaluator::new(
+        &Target::root(dir.path().to_owned(), false),
+        Limits::default(),
+    )
+    .policy(&policy, &mut |_, _| {});
+    let check = report.checks.first().ok_or("no check")?;
+    assert_eq!(check.result, CheckStatus::Pass);
+    assert_eq!(
+        check.evidence().collect::<Vec<_>>(),
+        ["/etc/value: no line matches"]
+    );
+    Ok(())
+}
+
+#[test]
+fn each_command_runs_once_per_run_and_background_children_do_not_hold_it()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("ran");
+    let counting = format!(
+        r#"c:sh -c "echo x >> {}; echo ran" -> r:^ran"#,
+        log.display()
+    );
+    let policy = Policy::parse(
+        Path::new("once.yml"),
+        &policy_from(
+            [
+                ("1", "all", &[counting.as_str()][..]),
+                ("2", "all", &[counting.as_str()][..]),
+                (
+                    "3",
+                    "all",
+                    &[r#"c:sh -c "sleep 30 & echo hi" -> r:^hi"#][..],
+                ),
+            ]
+            .into_iter(),
+        ),
+    )?;
+    let started = std::time::Instant::now();
+    let report =
+        Evaluator::new(&Target::local(), Limits::default()).policy(&policy, &mut |_, _| {});
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let results: Vec<CheckStatus> = report.checks.iter().map(|c| c.result).collect();
+    assert_eq!(
+        results,
+        [CheckStatus::Pass, CheckStatus::Pass, CheckStatus::Pass]
+    );
+    assert_eq!(std::fs::read_to_string(&log)?, "x\n");
     Ok(())
 }

@@ -178,14 +178,18 @@ fn no_shipped_policy_errs_on_an_empty_root_or_the_local_host()
     // applicable", never fail to evaluate. The local host runs without commands here, so the
     // test does not depend on what this machine has installed.
     let empty = tempfile::tempdir()?;
-    let targets = [
-        Target::root(empty.path().to_owned(), false),
-        Target::Tree {
+    let mut targets = vec![Target::root(empty.path().to_owned(), false)];
+    if is_root() {
+        targets.push(Target::Tree {
             root: PathBuf::from("/"),
             live: true,
             commands: shieldwall_baseline::Commands::Disabled("not in this test".to_owned()),
-        },
-    ];
+        });
+    } else {
+        eprintln!(
+            "no_shipped_policy_errs: the local host is checked only as root (others cannot read /etc/shadow)"
+        );
+    }
     let mut wrong = Vec::new();
     for target in &targets {
         for policy in shipped::all() {
@@ -212,4 +216,15 @@ fn no_shipped_policy_errs_on_an_empty_root_or_the_local_host()
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     Ok(())
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
 }

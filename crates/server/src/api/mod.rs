@@ -123,8 +123,43 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            read_whole_body,
+        ))
         .layer(axum::middleware::from_fn(deadline))
         .with_state(state)
+}
+
+/// Reads the whole request body (up to the limit) before any handler or extractor runs. A
+/// request refused before its body was read (an unauthenticated POST, a forbidden upload) would
+/// otherwise leave unread bytes on the connection, and closing a socket with unread data makes
+/// the kernel reset it: the client may then lose the answer it was sent (seen as "EOF occurred
+/// in violation of protocol" under TLS). Bodies are capped, so this holds at most
+/// `max_body_bytes` per connection.
+async fn read_whole_body(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Err(_) => problem::Problem::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("request bodies may be at most {limit} bytes ([api] max_body_bytes)"),
+        )
+        .into_response(),
+    }
 }
 
 /// The longest a request may take to arrive and be answered (the answer's body may stream on).

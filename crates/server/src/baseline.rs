@@ -1,0 +1,241 @@
+//! Scheduled baseline checks (`[[baseline]]` jobs): each job checks one target against one
+//! policy every `every_secs`, stores a finding per check, and records evidence for the CCM
+//! controls the run observed as met, which the plan counts for the `baseline` module.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use shieldwall_baseline::{Evaluator, Limits, Policy, Target, findings};
+use shieldwall_core::{Scope, TenantId};
+use shieldwall_store::meta::{AuditKind, AuditOutcome, MetaStore};
+use tokio_util::sync::CancellationToken;
+
+/// The shortest interval between two runs of a job.
+pub const MIN_EVERY_SECS: u64 = 60;
+
+/// One `[[baseline]]` job as configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineJob {
+    /// Unique name, used in logs and audit records.
+    pub name: String,
+    /// The tenant whose findings and evidence the job writes.
+    pub tenant: String,
+    /// A policy file (relative to the configuration file) or a shipped policy's name.
+    pub policy: String,
+    /// `local`, `root:DIR` or `file:PATH`.
+    #[serde(default = "default_target")]
+    pub target: String,
+    /// For `root:` targets: run command rules with chroot.
+    #[serde(default)]
+    pub chroot: bool,
+    /// For `file:` targets: policy variables bound to more files.
+    #[serde(default)]
+    pub vars: BTreeMap<String, PathBuf>,
+    /// Seconds between runs; the first run is at start. Default: a day.
+    #[serde(default = "default_every")]
+    pub every_secs: u64,
+    /// The manifest's workload the target belongs to, for the plan's evidence.
+    #[serde(default)]
+    pub workload: Option<String>,
+    /// Seconds a command rule may run. Default: 30.
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout_secs: u64,
+    /// Seconds the weak-password search may spend. Default: 30.
+    #[serde(default = "default_command_timeout")]
+    pub password_budget_secs: u64,
+}
+
+fn default_target() -> String {
+    "local".to_owned()
+}
+
+fn default_every() -> u64 {
+    86_400
+}
+
+fn default_command_timeout() -> u64 {
+    30
+}
+
+impl BaselineJob {
+    /// Checks what can be checked without touching the filesystem.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("a [[baseline]] job needs a name".to_owned());
+        }
+        TenantId::new(self.tenant.clone())
+            .map_err(|e| format!("baseline job `{}`: {e}", self.name))?;
+        if self.every_secs < MIN_EVERY_SECS {
+            return Err(format!(
+                "baseline job `{}`: every_secs is {}; at least {MIN_EVERY_SECS}",
+                self.name, self.every_secs
+            ));
+        }
+        if self.command_timeout_secs == 0 || self.command_timeout_secs > 3600 {
+            return Err(format!(
+                "baseline job `{}`: command_timeout_secs must be 1 to 3600",
+                self.name
+            ));
+        }
+        if self.password_budget_secs == 0 || self.password_budget_secs > 86_400 {
+            return Err(format!(
+                "baseline job `{}`: password_budget_secs must be 1 to 86400",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A job ready to run: its policy loaded and its target resolved.
+#[derive(Debug)]
+pub struct PreparedJob {
+    /// The configured job.
+    pub job: BaselineJob,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// The loaded policy.
+    pub policy: Policy,
+    /// The resolved target.
+    pub target: Target,
+}
+
+/// Loads each job's policy and resolves its target (paths relative to `base`, the
+/// configuration file's folder), so that a bad job stops the start with its reason.
+pub fn prepare(jobs: &[BaselineJob], base: &Path) -> Result<Vec<PreparedJob>, String> {
+    let mut prepared = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let context = |e: String| format!("baseline job `{}`: {e}", job.name);
+        let tenant = TenantId::new(job.tenant.clone()).map_err(|e| context(e.to_string()))?;
+        let mut loaded =
+            shieldwall_baseline::shipped::resolve(&job.policy, base).map_err(context)?;
+        if loaded.len() != 1 {
+            return Err(context(format!(
+                "policy `{}` names {} policies; a job runs one",
+                job.policy,
+                loaded.len()
+            )));
+        }
+        let policy = loaded
+            .pop()
+            .ok_or_else(|| context("no policy".to_owned()))?
+            .map_err(|e| context(e.to_string()))?;
+        let target = Target::parse(&job.target, job.chroot, &job.vars, base).map_err(context)?;
+        prepared.push(PreparedJob {
+            job: job.clone(),
+            tenant,
+            policy,
+            target,
+        });
+    }
+    Ok(prepared)
+}
+
+/// What one run stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Findings stored (one per check).
+    pub findings: u64,
+    /// Controls the run recorded as met.
+    pub controls: usize,
+    /// The policy's score.
+    pub score: Option<f64>,
+}
+
+/// Runs a job once, now, and stores its findings and evidence.
+pub fn run_once(job: &PreparedJob, meta: &dyn MetaStore) -> Result<RunOutcome, String> {
+    let limits = Limits {
+        command_timeout: Duration::from_secs(job.job.command_timeout_secs),
+        password_budget: Duration::from_secs(job.job.password_budget_secs),
+        ..Limits::default()
+    };
+    let report = Evaluator::new(&job.target, limits).policy(&job.policy, &mut |_, _| {});
+    let now = Timestamp::now();
+    let found = findings::findings(&report, &job.tenant, now);
+    let stored = meta
+        .record_findings(&found)
+        .map_err(|e| format!("storing findings: {e}"))?;
+    let mut controls = 0;
+    if let Some(evidence) = findings::evidence(
+        &report,
+        &found,
+        &job.tenant,
+        job.job.workload.as_deref(),
+        now,
+    ) {
+        controls = evidence.controls.len();
+        let origin = crate::access::Origin {
+            address: "local".to_owned(),
+            actor: "module:baseline".to_owned(),
+        };
+        let audit = crate::access::record(
+            Scope::Tenant(job.tenant.clone()),
+            now,
+            AuditKind::Change,
+            &origin,
+            &format!("evidence:{}", evidence.id),
+            "observe",
+            AuditOutcome::Success,
+        )
+        .with_detail(json!({
+            "job": job.job.name, "policy": report.policy, "target": report.target,
+            "controls": evidence.controls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        }));
+        meta.record_evidence(&evidence, "module:baseline", now, &audit)
+            .map_err(|e| format!("storing evidence: {e}"))?;
+    }
+    Ok(RunOutcome {
+        findings: stored,
+        controls,
+        score: report.summary.score,
+    })
+}
+
+/// Runs every job at start and then every `every_secs`, until `shutdown`. A failed run is
+/// logged and retried at the next interval; checks run on the blocking pool.
+pub async fn run(jobs: Vec<PreparedJob>, meta: Arc<dyn MetaStore>, shutdown: CancellationToken) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        let meta = Arc::clone(&meta);
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            let job = Arc::new(job);
+            let mut ticker = tokio::time::interval(Duration::from_secs(job.job.every_secs));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = ticker.tick() => {}
+                }
+                let (job, meta) = (Arc::clone(&job), Arc::clone(&meta));
+                let name = job.job.name.clone();
+                let running = tokio::task::spawn_blocking(move || run_once(&job, meta.as_ref()));
+                // A run in progress does not hold up shutdown: its thread finishes on its own
+                // (within its command timeouts) and what it stores is complete or absent.
+                let result = tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    result = running => result,
+                };
+                match result {
+                    Ok(Ok(outcome)) => tracing::info!(
+                        "baseline job `{name}`: {} findings, {} controls met, score {}",
+                        outcome.findings,
+                        outcome.controls,
+                        outcome
+                            .score
+                            .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}%"))
+                    ),
+                    Ok(Err(e)) => tracing::error!("baseline job `{name}`: {e}"),
+                    Err(e) => tracing::error!("baseline job `{name}` stopped: {e}"),
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
