@@ -18,8 +18,9 @@ POLICY="$SHARED/testdata/sca/wazuh/ruleset/sca/debian/cis_debian12.yml"
 command -v lynis >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lynis
 }
-(cd "$ROOT" && cargo build --release -q -p shieldwall)
-SHIELDWALL="$ROOT/target/release/shieldwall"
+# The shared build (lib.sh): building shieldwall alone would pick other features of shared
+# dependencies and rebuild a hundred crates.
+build
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 LYNIS_ARGS=(audit system --no-colors --quick --cronjob --report-file "$WORK/lynis-report.dat" --logfile "$WORK/lynis.log")
