@@ -50,6 +50,19 @@ pub fn skip_or_fail(message: &str, why: &str) {
     eprintln!("\n*** {message}\n");
 }
 
+/// Whether the tests run as root (real UID 0): chroot, and reading `/etc/shadow` on the live
+/// host, need it.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
 /// Every input of a fuzz target: its committed seeds (`fuzz/seeds/<target>`, which must exist)
 /// and, when present, its local corpus (`fuzz/corpus/<target>`, grown by `cargo fuzz run`), for
 /// tests that replay them with the target's invariants.

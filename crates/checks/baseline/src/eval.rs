@@ -136,15 +136,11 @@ impl<'a> Evaluator<'a> {
         }
         let mut wanted: Vec<String> = Vec::new();
         for line in policy.checks.iter().flat_map(|c| &c.rules) {
-            let rule = if bound.keys().any(|name| line.text.contains(name.as_str())) {
-                Rule::parse(&expand(&line.text, variables)).ok()
-            } else {
-                line.rule.as_ref().ok().cloned()
-            };
-            if let Some(rule) = rule.filter(|r| r.kind == RuleKind::Command)
+            if let Ok(rule) = effective_rule(line, bound, variables).as_ref()
+                && rule.kind == RuleKind::Command
                 && !self.commands.contains_key(&rule.target)
             {
-                wanted.push(rule.target);
+                wanted.push(rule.target.clone());
             }
         }
         wanted.sort();
@@ -215,14 +211,8 @@ impl<'a> Evaluator<'a> {
         bound: &BTreeMap<String, String>,
         variables: &BTreeMap<String, String>,
     ) -> RuleReport {
-        // Rules naming a variable the target binds are parsed again with its value.
-        let reparsed;
-        let parsed = if bound.keys().any(|name| line.text.contains(name.as_str())) {
-            reparsed = Rule::parse(&expand(&line.text, variables));
-            &reparsed
-        } else {
-            &line.rule
-        };
+        let effective = effective_rule(line, bound, variables);
+        let parsed = effective.as_ref();
         let mut report = RuleReport {
             text: line.text.clone(),
             line: line.line,
@@ -527,6 +517,20 @@ impl<'a> Evaluator<'a> {
             self.files.insert(path.to_owned(), sourced.clone());
         }
         sourced
+    }
+}
+
+/// The rule a line stands for on this target: rules naming a variable the target binds are
+/// parsed again with its value, the others are the ones parsed at load.
+fn effective_rule<'l>(
+    line: &'l RuleLine,
+    bound: &BTreeMap<String, String>,
+    variables: &BTreeMap<String, String>,
+) -> std::borrow::Cow<'l, Result<Rule, String>> {
+    if bound.keys().any(|name| line.text.contains(name.as_str())) {
+        std::borrow::Cow::Owned(Rule::parse(&expand(&line.text, variables)))
+    } else {
+        std::borrow::Cow::Borrowed(&line.rule)
     }
 }
 

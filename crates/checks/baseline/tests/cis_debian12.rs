@@ -159,17 +159,6 @@ fn debian_root() -> Option<PathBuf> {
     None
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 fn evaluate(policy: &Policy, root: &Path, chroot: bool) -> PolicyReport {
     let target = Target::root(root.to_owned(), chroot);
     Evaluator::new(&target, Limits::default()).policy(policy, &mut |_, _| {})
@@ -195,7 +184,7 @@ fn cis_debian12_on_a_debootstrap_root_and_a_hardened_copy() -> Result<(), Box<dy
     let Some(root) = debian_root() else {
         return Ok(());
     };
-    if !is_root() {
+    if !shieldwall_testkit::is_root() {
         shieldwall_testkit::skip_or_fail(
             "cis_debian12: SKIPPED: chroot needs root; run the tests as root",
             "the CIS Debian 12 compatibility test must run",

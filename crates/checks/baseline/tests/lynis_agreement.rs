@@ -105,17 +105,6 @@ const ITEMS: &[Item] = &[
     },
 ];
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 #[test]
 fn lynis_and_cis_debian12_agree_on_the_live_host() -> Result<(), Box<dyn std::error::Error>> {
     let Some(policy_file) = shieldwall_testkit::shared_path(
@@ -124,7 +113,7 @@ fn lynis_and_cis_debian12_agree_on_the_live_host() -> Result<(), Box<dyn std::er
     ) else {
         return Ok(());
     };
-    if !Path::new("/usr/sbin/lynis").exists() || !is_root() {
+    if !Path::new("/usr/sbin/lynis").exists() || !shieldwall_testkit::is_root() {
         shieldwall_testkit::skip_or_fail(
             "lynis_agreement: SKIPPED: needs Lynis (Debian package `lynis`, which scripts/test-all \
              installs) and root",

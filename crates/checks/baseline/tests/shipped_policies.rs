@@ -179,7 +179,7 @@ fn no_shipped_policy_errs_on_an_empty_root_or_the_local_host()
     // test does not depend on what this machine has installed.
     let empty = tempfile::tempdir()?;
     let mut targets = vec![Target::root(empty.path().to_owned(), false)];
-    if is_root() {
+    if shieldwall_testkit::is_root() {
         targets.push(Target::Tree {
             root: PathBuf::from("/"),
             live: true,
@@ -216,15 +216,4 @@ fn no_shipped_policy_errs_on_an_empty_root_or_the_local_host()
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     Ok(())
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
