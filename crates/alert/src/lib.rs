@@ -82,7 +82,7 @@ fn bounded(value: &str) -> String {
 /// The deduplication key: the SHA-256 of the source, the rule and the (full) group values,
 /// length-prefixed so that no two different inputs give the same text to hash. A hash keeps the
 /// key short and free of whatever the events hold.
-fn dedup_key<'a>(
+pub fn dedup_key<'a>(
     kind: AlertSource,
     rule_id: &str,
     group: impl Iterator<Item = (&'a str, &'a str)>,
@@ -92,10 +92,7 @@ fn dedup_key<'a>(
         context.update(&(text.len() as u64).to_le_bytes());
         context.update(text.as_bytes());
     };
-    part(match kind {
-        AlertSource::Detection => "detection",
-        AlertSource::Correlation => "correlation",
-    });
+    part(kind.as_str());
     part(rule_id);
     for (field, value) in group {
         part(field);

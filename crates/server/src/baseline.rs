@@ -1,6 +1,7 @@
 //! Scheduled baseline checks (`[[baseline]]` jobs): each job checks one target against one
-//! policy every `every_secs`, stores a finding per check, and records evidence for the CCM
-//! controls the run observed as met, which the plan counts for the `baseline` module.
+//! policy every `every_secs`, stores a finding per check, raises an alert for each check that
+//! newly fails, and records evidence for the CCM controls the run observed as met, which the
+//! plan counts for the `baseline` module.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,13 +11,22 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use shieldwall_baseline::{Evaluator, Limits, Policy, Target, findings};
-use shieldwall_core::{Scope, TenantId};
-use shieldwall_store::meta::{AuditKind, AuditOutcome, MetaStore};
+use shieldwall_baseline::{CheckReport, Evaluator, Limits, Policy, PolicyReport, Target, findings};
+use shieldwall_core::{Finding, FindingStatus, Scope, Severity, TenantId};
+use shieldwall_store::meta::{AlertSource, AuditKind, AuditOutcome, MetaStore, NewAlert};
 use tokio_util::sync::CancellationToken;
+
+use crate::notifier::Channels;
 
 /// The shortest interval between two runs of a job.
 pub const MIN_EVERY_SECS: u64 = 60;
+
+/// A check that fails again within a week of its alert's last failure, while the alert is open,
+/// counts on that alert instead of raising another.
+const ALERT_DEDUP_WINDOW_SECS: u64 = 7 * 86_400;
+
+/// The most checks of one target whose previous result is read (far above any policy).
+const MAX_PREVIOUS_CHECKS: usize = 100_000;
 
 /// One `[[baseline]]` job as configured.
 #[derive(Debug, Clone, Deserialize)]
@@ -146,10 +156,17 @@ pub struct RunOutcome {
     pub controls: usize,
     /// The policy's score.
     pub score: Option<f64>,
+    /// Alerts raised or counted on for checks that newly fail.
+    pub alerts: usize,
 }
 
-/// Runs a job once, now, and stores its findings and evidence.
-pub fn run_once(job: &PreparedJob, meta: &dyn MetaStore) -> Result<RunOutcome, String> {
+/// Runs a job once, now: stores its findings and evidence, and raises an alert for each check
+/// that failed where the target's previous run had it pass or not applicable.
+pub fn run_once(
+    job: &PreparedJob,
+    meta: &dyn MetaStore,
+    channels: &Channels,
+) -> Result<RunOutcome, String> {
     let limits = Limits {
         command_timeout: Duration::from_secs(job.job.command_timeout_secs),
         password_budget: Duration::from_secs(job.job.password_budget_secs),
@@ -158,6 +175,24 @@ pub fn run_once(job: &PreparedJob, meta: &dyn MetaStore) -> Result<RunOutcome, S
     let report = Evaluator::new(&job.target, limits).policy(&job.policy, &mut |_, _| {});
     let now = Timestamp::now();
     let found = findings::findings(&report, &job.tenant, now);
+    let previous: BTreeMap<String, FindingStatus> = meta
+        .latest_findings(
+            &job.tenant,
+            findings::MODULE,
+            &report.target,
+            MAX_PREVIOUS_CHECKS,
+        )
+        .map_err(|e| format!("reading the previous run's findings: {e}"))?
+        .into_iter()
+        .map(|stored| (stored.finding.check_id, stored.finding.status))
+        .collect();
+    // Alerts go first: if storing the findings fails after them, the next run alerts again
+    // (and merges into the open alert) rather than never.
+    let alerts = newly_failing(&job.tenant, &report, &found, &previous, channels, now);
+    if !alerts.is_empty() {
+        meta.raise_alerts(&alerts)
+            .map_err(|e| format!("raising alerts: {e}"))?;
+    }
     let stored = meta
         .record_findings(&found)
         .map_err(|e| format!("storing findings: {e}"))?;
@@ -194,15 +229,103 @@ pub fn run_once(job: &PreparedJob, meta: &dyn MetaStore) -> Result<RunOutcome, S
         findings: stored,
         controls,
         score: report.summary.score,
+        alerts: alerts.len(),
     })
+}
+
+/// The alerts of the checks that fail now and passed, or did not apply, at the previous run.
+/// A target's first run raises none: it is the baseline the later runs are compared with. A
+/// check whose previous run was an error is not known to have changed, so it raises none either.
+fn newly_failing(
+    tenant: &TenantId,
+    report: &PolicyReport,
+    found: &[Finding],
+    previous: &BTreeMap<String, FindingStatus>,
+    channels: &Channels,
+    now: Timestamp,
+) -> Vec<NewAlert> {
+    report
+        .checks
+        .iter()
+        .zip(found)
+        .filter(|(_, finding)| {
+            finding.status == FindingStatus::Fail
+                && matches!(
+                    previous.get(&finding.check_id),
+                    Some(FindingStatus::Pass | FindingStatus::NotApplicable)
+                )
+        })
+        .filter_map(|(check, finding)| {
+            let alert = alert_for(tenant, check, finding, channels, now);
+            match alert.validate() {
+                Ok(()) => Some(alert),
+                Err(e) => {
+                    tracing::error!(
+                        tenant = tenant.as_str(),
+                        check = finding.check_id.as_str(),
+                        "baseline alert not raised: {e}"
+                    );
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn alert_for(
+    tenant: &TenantId,
+    check: &CheckReport,
+    finding: &Finding,
+    channels: &Channels,
+    now: Timestamp,
+) -> NewAlert {
+    let group = BTreeMap::from([
+        ("check".to_owned(), finding.check_id.clone()),
+        ("target".to_owned(), finding.target.clone()),
+    ]);
+    let severity = Severity::Medium;
+    NewAlert {
+        tenant: tenant.clone(),
+        dedup_key: shieldwall_alert::dedup_key(
+            AlertSource::Baseline,
+            &finding.check_id,
+            group.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
+        dedup_window_secs: ALERT_DEDUP_WINDOW_SECS,
+        source: AlertSource::Baseline,
+        rule_id: finding.check_id.clone(),
+        title: format!("Baseline check newly fails: {}", check.title),
+        author: None,
+        license: None,
+        level: severity.as_str().to_owned(),
+        severity,
+        attack: check.mitre.clone(),
+        controls: check
+            .compliance
+            .get(findings::CCM_V4_KEY)
+            .cloned()
+            .unwrap_or_default(),
+        group,
+        events: Vec::new(),
+        count: 1,
+        time: now,
+        raised_at: now,
+        notify: channels.for_alert(tenant.as_str(), severity),
+    }
 }
 
 /// Runs every job at start and then every `every_secs`, until `shutdown`. A failed run is
 /// logged and retried at the next interval; checks run on the blocking pool.
-pub async fn run(jobs: Vec<PreparedJob>, meta: Arc<dyn MetaStore>, shutdown: CancellationToken) {
+pub async fn run(
+    jobs: Vec<PreparedJob>,
+    meta: Arc<dyn MetaStore>,
+    channels: Arc<Channels>,
+    shutdown: CancellationToken,
+) {
     let mut tasks = tokio::task::JoinSet::new();
     for job in jobs {
         let meta = Arc::clone(&meta);
+        let channels = Arc::clone(&channels);
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             let job = Arc::new(job);
@@ -213,9 +336,11 @@ pub async fn run(jobs: Vec<PreparedJob>, meta: Arc<dyn MetaStore>, shutdown: Can
                     () = shutdown.cancelled() => break,
                     _ = ticker.tick() => {}
                 }
-                let (job, meta) = (Arc::clone(&job), Arc::clone(&meta));
+                let (job, meta, channels) =
+                    (Arc::clone(&job), Arc::clone(&meta), Arc::clone(&channels));
                 let name = job.job.name.clone();
-                let running = tokio::task::spawn_blocking(move || run_once(&job, meta.as_ref()));
+                let running =
+                    tokio::task::spawn_blocking(move || run_once(&job, meta.as_ref(), &channels));
                 // A run in progress does not hold up shutdown: its thread finishes on its own
                 // (within its command timeouts) and what it stores is complete or absent.
                 let result = tokio::select! {
@@ -224,8 +349,10 @@ pub async fn run(jobs: Vec<PreparedJob>, meta: Arc<dyn MetaStore>, shutdown: Can
                 };
                 match result {
                     Ok(Ok(outcome)) => tracing::info!(
-                        "baseline job `{name}`: {} findings, {} controls met, score {}",
+                        "baseline job `{name}`: {} findings, {} newly failing, {} controls met, \
+                         score {}",
                         outcome.findings,
+                        outcome.alerts,
                         outcome.controls,
                         outcome
                             .score

@@ -174,6 +174,9 @@ impl Server {
         let normaliser = build_normaliser(&config, &parser_files)?;
         let rules = build_rules(&config)?;
 
+        let channels = Arc::new(
+            notifier::Channels::build(&config.notify, Path::new("")).map_err(ServeError::Setup)?,
+        );
         let shutdown = CancellationToken::new();
         let mut background = JoinSet::new();
         let status_cell = Arc::new(crate::api::StatusCell::default());
@@ -187,6 +190,7 @@ impl Server {
                 background.spawn(crate::baseline::run(
                     jobs,
                     Arc::clone(&meta),
+                    Arc::clone(&channels),
                     shutdown.child_token(),
                 ));
             }
@@ -264,9 +268,6 @@ impl Server {
             }
         }
 
-        let channels = Arc::new(
-            notifier::Channels::build(&config.notify, Path::new("")).map_err(ServeError::Setup)?,
-        );
         let notify_counts: notifier::Counts = Arc::default();
         if !channels.is_empty() {
             tokio::spawn(notifier::run(

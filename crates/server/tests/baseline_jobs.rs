@@ -165,3 +165,140 @@ fn a_job_whose_policy_or_target_is_wrong_does_not_start() {
     assert!(error.contains("target root /no/such/dir"), "{error}");
     assert!(shieldwall_server::baseline::prepare(&[job("linux_host", "local")], base).is_ok());
 }
+
+/// Copies a sample tree (or a part of it) over `dest`, replacing what is there.
+fn copy_tree(from: &std::path::Path, dest: &std::path::Path) {
+    if dest.exists() {
+        std::fs::remove_dir_all(dest).unwrap();
+    }
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
+    use shieldwall_store::meta::{AlertFilter, AlertSource, MetaStore, SqliteMetaStore};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let good = std::path::PathBuf::from(sample("good"));
+    let bad = std::path::PathBuf::from(sample("bad"));
+    copy_tree(&good, &root);
+    let job = shieldwall_server::baseline::BaselineJob {
+        name: "web-image".to_owned(),
+        tenant: "acme".to_owned(),
+        policy: "linux_host".to_owned(),
+        target: format!("root:{}", root.display()),
+        chroot: false,
+        vars: Default::default(),
+        every_secs: 3600,
+        workload: None,
+        command_timeout_secs: 30,
+        // The weak-password check stays undecided (an error), which never alerts.
+        password_budget_secs: 1,
+    };
+    let jobs = shieldwall_server::baseline::prepare(&[job], dir.path()).unwrap();
+    let meta = SqliteMetaStore::open(dir.path().join("meta.sqlite")).unwrap();
+    std::fs::write(dir.path().join("hook.key"), "k3y-for-the-test\n").unwrap();
+    std::fs::set_permissions(
+        dir.path().join("hook.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let settings: shieldwall_notify::ChannelSettings = toml::from_str(
+        "name = \"soc-hook\"\nkind = \"webhook\"\nurl = \"https://127.0.0.1:9/hook\"\n\
+         secret_file = \"hook.key\"\ntenants = [\"acme\"]\n",
+    )
+    .unwrap();
+    let channels = shieldwall_server::notifier::Channels::build(&[settings], dir.path()).unwrap();
+    let run = || shieldwall_server::baseline::run_once(&jobs[0], &meta, &channels).unwrap();
+    let acme = shieldwall_core::TenantId::new("acme").unwrap();
+    let alerts = || {
+        meta.alerts(&AlertFilter {
+            tenant: Some(acme.clone()),
+            limit: 1000,
+            ..AlertFilter::default()
+        })
+        .unwrap()
+    };
+    let status_of = |check: &str| {
+        meta.latest_findings(&acme, "baseline", &format!("root:{}", root.display()), 1000)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.finding.check_id == format!("shieldwall_linux_host/{check}"))
+            .map(|f| f.finding.status)
+    };
+
+    // The first run is the baseline: whatever fails there is not news.
+    let first = run();
+    assert_eq!(first.alerts, 0);
+    assert!(alerts().is_empty());
+    assert_eq!(
+        status_of("11000"),
+        Some(shieldwall_core::FindingStatus::Pass)
+    );
+    let passed_before: Vec<String> = meta
+        .latest_findings(&acme, "baseline", &format!("root:{}", root.display()), 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.finding.status == shieldwall_core::FindingStatus::Pass)
+        .map(|f| f.finding.check_id)
+        .collect();
+
+    // Someone loosens the SSH daemon: the SSH checks that passed now fail, each one alert.
+    copy_tree(&bad.join("etc/ssh"), &root.join("etc/ssh"));
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let second = run();
+    let raised = alerts();
+    assert_eq!(second.alerts, raised.len());
+    let rules: Vec<&str> = raised.iter().map(|a| a.rule_id.as_str()).collect();
+    for check in ["11000", "11001", "11002"] {
+        assert!(
+            rules.contains(&format!("shieldwall_linux_host/{check}").as_str()),
+            "no alert for {check}: {rules:?}"
+        );
+    }
+    for alert in &raised {
+        assert_eq!(alert.source, AlertSource::Baseline);
+        assert!(
+            passed_before.contains(&alert.rule_id),
+            "{} alerted but did not pass before",
+            alert.rule_id
+        );
+        assert_eq!(
+            status_of(alert.rule_id.trim_start_matches("shieldwall_linux_host/")),
+            Some(shieldwall_core::FindingStatus::Fail)
+        );
+        assert_eq!(alert.group["target"], format!("root:{}", root.display()));
+        assert!(alert.title.starts_with("Baseline check newly fails: "));
+        assert!(!alert.controls.is_empty(), "{}: no CCM ids", alert.rule_id);
+        assert_eq!(alert.count, 1);
+    }
+    let queued = meta.notifications(Some(&acme), None, 1000).unwrap();
+    assert_eq!(queued.len(), raised.len(), "one notification per alert");
+    assert!(queued.iter().all(|n| n.channel == "soc-hook"));
+
+    // Still failing: nothing new.
+    let third = run();
+    assert_eq!(third.alerts, 0);
+    assert_eq!(alerts().len(), raised.len());
+
+    // Fixed, then broken again while the alerts are open: the repeats count on them.
+    copy_tree(&good.join("etc/ssh"), &root.join("etc/ssh"));
+    assert_eq!(run().alerts, 0);
+    copy_tree(&bad.join("etc/ssh"), &root.join("etc/ssh"));
+    let again = run();
+    assert_eq!(again.alerts, raised.len());
+    let merged = alerts();
+    assert_eq!(merged.len(), raised.len(), "a repeat raised a second alert");
+    assert!(merged.iter().all(|a| a.count == 2), "{merged:?}");
+    assert_eq!(
+        meta.notifications(Some(&acme), None, 1000).unwrap().len(),
+        raised.len(),
+        "a repeat notified again"
+    );
+}

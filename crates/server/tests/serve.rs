@@ -523,7 +523,11 @@ async fn a_raised_alert_is_notified_by_a_signed_webhook_and_a_dead_channel_is_re
         .notifications(None, Some(DeliveryState::Delivered), 10)
         .unwrap();
     assert_eq!(delivered.len(), 1);
-    assert_eq!(status(&data)["notifications"]["delivered"]["soc"], 1);
+    // status.json is rewritten every few seconds; it may not show the delivery yet.
+    wait_for("status.json to count the delivery", || {
+        status(&data)["notifications"]["delivered"]["soc"] == 1
+    })
+    .await;
 
     // A repeat merges into the open alert: no second notification.
     send(addr, vec![ssh_failure(2, "203.0.113.9")]).await;

@@ -311,6 +311,15 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         ) -> Result<Vec<StoredFinding>, MetaError> {
             Ok(Vec::new())
         }
+        fn latest_findings(
+            &self,
+            _: &TenantId,
+            _: &str,
+            _: &str,
+            _: usize,
+        ) -> Result<Vec<StoredFinding>, MetaError> {
+            Ok(Vec::new())
+        }
     }
     impl AuditTrail for Forgetful {
         fn append_audit(&self, _: &NewAuditRecord) -> Result<AuditRecord, MetaError> {

@@ -419,7 +419,7 @@ pub struct AlertView {
     pub id: u64,
     /// The tenant.
     pub tenant: String,
-    /// `detection` or `correlation`.
+    /// `detection`, `correlation` or `baseline` (a baseline check that newly fails).
     pub source: String,
     /// The rule's id.
     pub rule_id: String,

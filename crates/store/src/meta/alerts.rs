@@ -24,13 +24,17 @@ pub enum AlertSource {
     Detection,
     /// A correlation rule fired over several.
     Correlation,
+    /// A baseline check that passed (or was first seen) now fails.
+    Baseline,
 }
 
 impl AlertSource {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The name stored and shown: `detection`, `correlation` or `baseline`.
+    pub fn as_str(self) -> &'static str {
         match self {
             AlertSource::Detection => "detection",
             AlertSource::Correlation => "correlation",
+            AlertSource::Baseline => "baseline",
         }
     }
 
@@ -38,6 +42,7 @@ impl AlertSource {
         match text {
             "detection" => Some(AlertSource::Detection),
             "correlation" => Some(AlertSource::Correlation),
+            "baseline" => Some(AlertSource::Baseline),
             _ => None,
         }
     }
@@ -53,7 +58,7 @@ pub struct NewAlert {
     pub dedup_key: String,
     /// The merge window, in seconds of event time.
     pub dedup_window_secs: u64,
-    /// Detection or correlation.
+    /// What raised it.
     pub source: AlertSource,
     /// The rule's id (its title when it has none).
     pub rule_id: String,
@@ -131,7 +136,7 @@ pub struct StoredAlert {
     pub id: u64,
     /// The tenant.
     pub tenant: TenantId,
-    /// Detection or correlation.
+    /// What raised it.
     pub source: AlertSource,
     /// The rule's id.
     pub rule_id: String,

@@ -66,6 +66,16 @@ pub trait RecordStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<StoredFinding>, MetaError>;
+
+    /// The newest finding of each check a module stored for one target of a tenant: what the
+    /// target looked like at its last run, to tell what changed since. At most `limit` checks.
+    fn latest_findings(
+        &self,
+        tenant: &TenantId,
+        module: &str,
+        target: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredFinding>, MetaError>;
 }
 
 /// The stored name of a status.

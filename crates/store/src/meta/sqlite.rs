@@ -575,42 +575,86 @@ fn check_header(
 /// connection writes meanwhile) that re-reads the version first (another process may have
 /// migrated since we looked) and bumps it together with the schema change.
 fn migrate(conn: &mut Connection, path: &Path, migrations: &[Migration]) -> Result<(), MetaError> {
-    let err = |e| classify(path, e);
     let supported = migrations.last().map_or(0, |m| m.version);
     for migration in migrations {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        let (version, _) = header(&tx).map_err(err)?;
-        let current = u32::try_from(version).map_err(|_| MetaError::ForeignDatabase {
-            path: path.to_path_buf(),
-            detail: format!("its schema version is {version}"),
-        })?;
-        if current > supported {
-            return Err(MetaError::UnknownVersion {
-                path: path.to_path_buf(),
-                found: current,
-                supported,
-            });
-        }
-        if current >= migration.version {
+        if !migration.rebuilds_tables {
+            apply(conn, path, migration, supported)?;
             continue;
         }
-        let failed = |source| MetaError::Migration {
-            path: path.to_path_buf(),
-            version: migration.version,
-            name: migration.name,
-            source,
-        };
-        tx.execute_batch(migration.sql).map_err(failed)?;
-        if migration.version == 1 {
-            tx.pragma_update(None, "application_id", APPLICATION_ID)
-                .map_err(failed)?;
-        }
-        tx.pragma_update(None, "user_version", migration.version)
-            .map_err(failed)?;
-        tx.commit().map_err(failed)?;
+        // The pragma is a no-op inside a transaction, so it goes around it, and comes back on
+        // whatever happened.
+        let err = |e| classify(path, e);
+        let enforced: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(err)?;
+        let applied = apply(conn, path, migration, supported);
+        let restored = conn.pragma_update(None, "foreign_keys", enforced);
+        applied?;
+        restored.map_err(err)?;
     }
+    Ok(())
+}
+
+/// Applies one migration unless the database already has it.
+fn apply(
+    conn: &mut Connection,
+    path: &Path,
+    migration: &Migration,
+    supported: u32,
+) -> Result<(), MetaError> {
+    let err = |e| classify(path, e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let (version, _) = header(&tx).map_err(err)?;
+    let current = u32::try_from(version).map_err(|_| MetaError::ForeignDatabase {
+        path: path.to_path_buf(),
+        detail: format!("its schema version is {version}"),
+    })?;
+    if current > supported {
+        return Err(MetaError::UnknownVersion {
+            path: path.to_path_buf(),
+            found: current,
+            supported,
+        });
+    }
+    if current >= migration.version {
+        return Ok(());
+    }
+    let failed = |source| MetaError::Migration {
+        path: path.to_path_buf(),
+        version: migration.version,
+        name: migration.name,
+        source,
+    };
+    tx.execute_batch(migration.sql).map_err(failed)?;
+    if migration.rebuilds_tables {
+        let dangling: i64 = tx
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .map_err(failed)?;
+        if dangling != 0 {
+            return Err(MetaError::Migration {
+                path: path.to_path_buf(),
+                version: migration.version,
+                name: migration.name,
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!("{dangling} rows would refer to rows that are gone")),
+                ),
+            });
+        }
+    }
+    if migration.version == 1 {
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(failed)?;
+    }
+    tx.pragma_update(None, "user_version", migration.version)
+        .map_err(failed)?;
+    tx.commit().map_err(failed)?;
     Ok(())
 }
 
@@ -684,6 +728,7 @@ mod tests {
         version: 1,
         name: "first",
         sql: "CREATE TABLE a (x INTEGER NOT NULL) STRICT; INSERT INTO a VALUES (1);",
+        rebuilds_tables: false,
     };
 
     #[test]
@@ -697,6 +742,7 @@ mod tests {
             version: 2,
             name: "broken",
             sql: "CREATE TABLE b (y INTEGER); UPDATE a SET x = 2; NOT SQL;",
+            rebuilds_tables: false,
         };
         let err = migrate(&mut conn, path, &[FIRST, broken]).unwrap_err();
         assert!(
@@ -733,6 +779,7 @@ mod tests {
             version: 2,
             name: "second",
             sql: "ALTER TABLE a ADD COLUMN y INTEGER NOT NULL DEFAULT 7; UPDATE a SET x = x + 1;",
+            rebuilds_tables: false,
         };
         migrate(&mut conn, path, &[FIRST, second]).unwrap();
         migrate(&mut conn, path, &[FIRST, second]).unwrap();
@@ -757,6 +804,86 @@ mod tests {
                 }
             ),
             "{err:?}"
+        );
+    }
+
+    /// Version 5 rebuilds the alerts table: the alerts, the history and outbox rows that refer
+    /// to them, and the id counter all survive it, and a baseline alert can be stored after.
+    #[test]
+    fn the_alerts_rebuild_keeps_alerts_their_references_and_ids() {
+        let path = Path::new("test.db");
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate(&mut conn, path, &MIGRATIONS[..4]).unwrap();
+        let alert = |id: i64, source: &str| {
+            format!(
+                "INSERT INTO alerts VALUES ({id}, 'acme', 'k{id}', '{source}', 'r', 't', NULL, \
+                 NULL, 'high', 4, '[]', '[]', '{{}}', '[]', 1, 'a', 'b', 'new', NULL, NULL, 'c', 'd');"
+            )
+        };
+        conn.execute_batch(&alert(1, "detection")).unwrap();
+        conn.execute_batch(&alert(2, "correlation")).unwrap();
+        conn.execute_batch(&alert(3, "detection")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO alert_history (alert_id, tenant, at, actor, action) \
+             VALUES (2, 'acme', 'x', 'pipeline', 'raised'); \
+             INSERT INTO outbox (tenant, alert_id, channel, state, next_attempt_at, created_at) \
+             VALUES ('acme', 2, 'mail', 'pending', 'x', 'x');",
+        )
+        .unwrap();
+        // Alert 3 was the newest; outside the schema's rules, pretend it went away.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; DELETE FROM alerts WHERE id = 3; PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+        assert!(
+            conn.execute_batch(&alert(4, "baseline")).is_err(),
+            "version 4 took a baseline alert"
+        );
+
+        migrate(&mut conn, path, MIGRATIONS).unwrap();
+        assert_eq!(version(&conn), i64::from(SCHEMA_VERSION));
+        let sources: Vec<String> = conn
+            .prepare("SELECT source FROM alerts ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sources, ["detection", "correlation"]);
+        let dangling: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+        conn.execute_batch(
+            "INSERT INTO alerts (tenant, dedup_key, source, rule_id, title, level, severity, \
+             attack, controls, group_values, events, event_count, first_seen, last_seen, state, \
+             created_at, updated_at) VALUES ('acme', 'b', 'baseline', 'linux/1', 't', 'high', 4, \
+             '[]', '[]', '{}', '[]', 1, 'a', 'b', 'new', 'c', 'd');",
+        )
+        .unwrap();
+        let newest: i64 = conn
+            .query_row("SELECT max(id) FROM alerts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(newest, 4, "the id of a removed alert was reused");
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' \
+                 AND name IN ('alerts_by_tenant', 'alerts_open_by_key')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 2);
+        // Deferred checks still hold after the migration: a dangling reference is refused.
+        assert!(
+            conn.execute_batch(
+                "INSERT INTO alert_history (alert_id, tenant, at, actor, action) \
+                 VALUES (99, 'acme', 'x', 'pipeline', 'raised');"
+            )
+            .is_err()
         );
     }
 

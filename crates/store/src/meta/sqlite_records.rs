@@ -143,6 +143,35 @@ impl RecordStore for SqliteMetaStore {
             )?
             .collect()
         })?;
+        self.stored_findings(rows)
+    }
+
+    fn latest_findings(
+        &self,
+        tenant: &TenantId,
+        module: &str,
+        target: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredFinding>, MetaError> {
+        // With max(), SQLite takes the bare column (body) from the row holding the maximum.
+        let rows: Vec<(i64, String)> = self.with_conn(|conn| {
+            conn.prepare_cached(
+                "SELECT max(seq), body FROM findings \
+                 WHERE tenant = ?1 AND module = ?2 AND json_extract(body, '$.target') = ?3 \
+                 GROUP BY json_extract(body, '$.check_id') ORDER BY 1 DESC LIMIT ?4",
+            )?
+            .query_map(
+                params![tenant.as_str(), module, target, limit_param(limit)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect()
+        })?;
+        self.stored_findings(rows)
+    }
+}
+
+impl SqliteMetaStore {
+    fn stored_findings(&self, rows: Vec<(i64, String)>) -> Result<Vec<StoredFinding>, MetaError> {
         rows.into_iter()
             .map(|(seq, body)| {
                 let bad = |detail: String| self.corrupt("findings", seq, detail);

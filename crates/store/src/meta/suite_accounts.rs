@@ -702,5 +702,54 @@ pub(super) fn evidence_and_findings(make: Make<'_>) -> Result<(), String> {
         )?
         .is_empty(),
         || "another tenant sees acme's findings".to_owned(),
-    )
+    )?;
+
+    // A later run: ssh-1 now passes; another target and another module do not count.
+    let later = |check_id: &str, target: &str, module: &str, status| -> Result<Finding, String> {
+        Ok(Finding {
+            id: RecordId::derive("finding", &["acme", check_id, target, module, "later"]),
+            target: target.to_owned(),
+            module: module.to_owned(),
+            time: at(20)?,
+            ..finding(check_id, status)?
+        })
+    };
+    ok(
+        "record_findings",
+        store.record_findings(&[
+            later("ssh-1", "host-1", "baseline", FindingStatus::Pass)?,
+            later("ssh-1", "host-2", "baseline", FindingStatus::Fail)?,
+            later("ssh-2", "host-1", "vuln-scan", FindingStatus::Fail)?,
+        ]),
+    )?;
+    let latest = ok(
+        "latest_findings",
+        store.latest_findings(&acme, "baseline", "host-1", 100),
+    )?;
+    let mut statuses: Vec<(String, FindingStatus)> = latest
+        .iter()
+        .map(|f| (f.finding.check_id.clone(), f.finding.status))
+        .collect();
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    check(
+        statuses
+            == [
+                ("ssh-1".to_owned(), FindingStatus::Pass),
+                ("ssh-2".to_owned(), FindingStatus::Pass),
+            ],
+        || format!("latest findings of host-1: {statuses:?}"),
+    )?;
+    check(
+        ok(
+            "latest_findings",
+            store.latest_findings(&tenant("beta")?, "baseline", "host-1", 100),
+        )?
+        .is_empty(),
+        || "another tenant sees acme's latest findings".to_owned(),
+    )?;
+    let bounded = ok(
+        "latest_findings",
+        store.latest_findings(&acme, "baseline", "host-1", 1),
+    )?;
+    check(bounded.len() == 1, || format!("limit 1 gave {bounded:?}"))
 }
