@@ -5,16 +5,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use shieldwall_baseline::{CheckReport, Evaluator, Limits, Policy, PolicyReport, Target, findings};
+use shieldwall_baseline::{
+    CheckReport, Evaluator, Limits, Policy, PolicyReport, Summary, Target, findings,
+};
 use shieldwall_core::{Finding, FindingStatus, Scope, Severity, TenantId};
 use shieldwall_store::meta::{AlertSource, AuditKind, AuditOutcome, MetaStore, NewAlert};
-use tokio_util::sync::CancellationToken;
 
 use crate::notifier::Channels;
 
@@ -154,8 +154,8 @@ pub struct RunOutcome {
     pub findings: u64,
     /// Controls the run recorded as met.
     pub controls: usize,
-    /// The policy's score.
-    pub score: Option<f64>,
+    /// Checks per outcome, and the policy's score.
+    pub summary: Summary,
     /// Alerts raised or counted on for checks that newly fail.
     pub alerts: usize,
 }
@@ -167,12 +167,24 @@ pub fn run_once(
     meta: &dyn MetaStore,
     channels: &Channels,
 ) -> Result<RunOutcome, String> {
+    run_with(job, &job.policy, &job.target, meta, channels)
+}
+
+/// Runs `policy` against `target` (the job's, or a narrower copy of it) with the job's limits,
+/// tenant and workload, and stores the outcome as [`run_once`] does.
+pub fn run_with(
+    job: &PreparedJob,
+    policy: &Policy,
+    target: &Target,
+    meta: &dyn MetaStore,
+    channels: &Channels,
+) -> Result<RunOutcome, String> {
     let limits = Limits {
         command_timeout: Duration::from_secs(job.job.command_timeout_secs),
         password_budget: Duration::from_secs(job.job.password_budget_secs),
         ..Limits::default()
     };
-    let report = Evaluator::new(&job.target, limits).policy(&job.policy, &mut |_, _| {});
+    let report = Evaluator::new(target, limits).policy(policy, &mut |_, _| {});
     let now = Timestamp::now();
     let found = findings::findings(&report, &job.tenant, now);
     let previous: BTreeMap<String, FindingStatus> = meta
@@ -228,7 +240,7 @@ pub fn run_once(
     Ok(RunOutcome {
         findings: stored,
         controls,
-        score: report.summary.score,
+        summary: report.summary,
         alerts: alerts.len(),
     })
 }
@@ -312,57 +324,4 @@ fn alert_for(
         raised_at: now,
         notify: channels.for_alert(tenant.as_str(), severity),
     }
-}
-
-/// Runs every job at start and then every `every_secs`, until `shutdown`. A failed run is
-/// logged and retried at the next interval; checks run on the blocking pool.
-pub async fn run(
-    jobs: Vec<PreparedJob>,
-    meta: Arc<dyn MetaStore>,
-    channels: Arc<Channels>,
-    shutdown: CancellationToken,
-) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for job in jobs {
-        let meta = Arc::clone(&meta);
-        let channels = Arc::clone(&channels);
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            let job = Arc::new(job);
-            let mut ticker = tokio::time::interval(Duration::from_secs(job.job.every_secs));
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    _ = ticker.tick() => {}
-                }
-                let (job, meta, channels) =
-                    (Arc::clone(&job), Arc::clone(&meta), Arc::clone(&channels));
-                let name = job.job.name.clone();
-                let running =
-                    tokio::task::spawn_blocking(move || run_once(&job, meta.as_ref(), &channels));
-                // A run in progress does not hold up shutdown: its thread finishes on its own
-                // (within its command timeouts) and what it stores is complete or absent.
-                let result = tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    result = running => result,
-                };
-                match result {
-                    Ok(Ok(outcome)) => tracing::info!(
-                        "baseline job `{name}`: {} findings, {} newly failing, {} controls met, \
-                         score {}",
-                        outcome.findings,
-                        outcome.alerts,
-                        outcome.controls,
-                        outcome
-                            .score
-                            .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}%"))
-                    ),
-                    Ok(Err(e)) => tracing::error!("baseline job `{name}`: {e}"),
-                    Err(e) => tracing::error!("baseline job `{name}` stopped: {e}"),
-                }
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
 }

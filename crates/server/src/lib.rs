@@ -9,6 +9,7 @@ pub mod alerting;
 pub mod api;
 pub mod audit_trail;
 pub mod baseline;
+pub mod baseline_runs;
 pub mod config;
 pub mod detection;
 pub mod notifier;

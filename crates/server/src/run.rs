@@ -183,14 +183,19 @@ impl Server {
         let api = if listen {
             ensure_tenants(meta.as_ref(), &config)?;
             start_audit_signer(&config, Arc::clone(&meta), &shutdown, &mut background)?;
-            if !config.baseline.is_empty() {
-                // Policies load and targets resolve now, so that a bad job stops the start.
-                let jobs = crate::baseline::prepare(&config.baseline, &config.base_dir)
-                    .map_err(ServeError::Setup)?;
-                background.spawn(crate::baseline::run(
-                    jobs,
-                    Arc::clone(&meta),
-                    Arc::clone(&channels),
+            // Policies load and targets resolve now, so that a bad job stops the start.
+            let jobs = crate::baseline::prepare(&config.baseline, &config.base_dir)
+                .map_err(ServeError::Setup)?;
+            let baseline = Arc::new(crate::baseline_runs::Runner::new(
+                jobs,
+                Arc::clone(&meta),
+                Arc::clone(&channels),
+                &config.data_dir,
+                config.api.uploaded_command_rules,
+            ));
+            if !baseline.jobs().is_empty() {
+                background.spawn(crate::baseline_runs::schedule(
+                    Arc::clone(&baseline),
                     shutdown.child_token(),
                 ));
             }
@@ -200,6 +205,7 @@ impl Server {
                     Arc::clone(&meta),
                     Arc::clone(&store) as Arc<dyn shieldwall_store::EventStore>,
                     Arc::clone(&status_cell),
+                    baseline,
                     &shutdown,
                     &mut background,
                 )
@@ -503,6 +509,7 @@ async fn start_api(
     meta: Arc<dyn MetaStore>,
     events: Arc<dyn shieldwall_store::EventStore>,
     status: Arc<crate::api::StatusCell>,
+    baseline: Arc<crate::baseline_runs::Runner>,
     shutdown: &CancellationToken,
     background: &mut JoinSet<()>,
 ) -> Result<SocketAddr, ServeError> {
@@ -556,6 +563,7 @@ async fn start_api(
             .map(|s| (s.name.clone(), s.tenant.clone()))
             .collect(),
         openapi: Arc::new(crate::api::openapi_json()),
+        baseline,
     };
     let app = crate::api::app(Arc::new(context));
     background.spawn(crate::api::serve(

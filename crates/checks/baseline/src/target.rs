@@ -407,6 +407,19 @@ impl Target {
         Ok(names)
     }
 
+    /// The same target with command rules not applicable, for `reason` (a policy from a source
+    /// not trusted to run programs).
+    pub fn without_commands(&self, reason: &str) -> Target {
+        match self {
+            Target::Tree { root, live, .. } => Target::Tree {
+                root: root.clone(),
+                live: *live,
+                commands: Commands::Disabled(reason.to_owned()),
+            },
+            Target::Files { .. } => self.clone(),
+        }
+    }
+
     /// Runs a command line, or says why it is not applicable.
     pub fn run(&self, command_line: &str, limits: &Limits) -> Result<CommandOutput, Presence> {
         let (root, commands) = match self {

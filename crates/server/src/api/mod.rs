@@ -64,6 +64,8 @@ pub struct ApiContext {
     pub source_tenants: Vec<(String, String)>,
     /// The OpenAPI document, rendered once.
     pub openapi: Arc<String>,
+    /// The baseline jobs, their runs and the tenants' uploaded policies.
+    pub baseline: Arc<crate::baseline_runs::Runner>,
 }
 
 /// The state handlers share.

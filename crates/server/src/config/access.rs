@@ -40,6 +40,11 @@ pub struct ApiSettings {
     /// Largest request body, in bytes (rule and manifest uploads). Default: 4 MiB.
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// Run the command (`c:`) rules of baseline policies uploaded through the API. Off, they
+    /// are not applicable, with that reason: an upload would otherwise run programs of its
+    /// author's choosing on the checked host. Default: false.
+    #[serde(default)]
+    pub uploaded_command_rules: bool,
 }
 
 /// Sign-in (`[auth]`).
@@ -136,6 +141,7 @@ impl Default for ApiSettings {
             token_days: default_token_days(),
             max_connections: default_max_connections(),
             max_body_bytes: default_max_body_bytes(),
+            uploaded_command_rules: false,
         }
     }
 }

@@ -50,9 +50,9 @@ pub struct Session {
     pub csrf: String,
 }
 
-fn configuration(dir: &Path, extra: &str) -> config::ServeConfig {
+fn configuration(dir: &Path, api: &str, extra: &str) -> config::ServeConfig {
     let text = format!(
-        "data_dir = \"data\"\n[api]\nlisten = \"127.0.0.1:0\"\n[auth]\npassword_cost = \"test-only\"\n[health]\ncheck_secs = 1\n[detection]\nrules_dir = \"rules\"\nreload_secs = 1\n{extra}\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"acme-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"acme\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"beta-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"beta\"\n"
+        "data_dir = \"data\"\n[api]\nlisten = \"127.0.0.1:0\"\n{api}\n[auth]\npassword_cost = \"test-only\"\n[health]\ncheck_secs = 1\n[detection]\nrules_dir = \"rules\"\nreload_secs = 1\n{extra}\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"acme-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"acme\"\n[[sources]]\ntype = \"syslog-tcp\"\nname = \"beta-hosts\"\nlisten = \"127.0.0.1:0\"\ntenant = \"beta\"\n"
     );
     config::parse(&dir.join("shieldwall.toml"), &text).unwrap()
 }
@@ -60,8 +60,13 @@ fn configuration(dir: &Path, extra: &str) -> config::ServeConfig {
 impl Centre {
     /// Starts a centre with the matrix's principals.
     pub async fn start(extra: &str) -> Centre {
+        Centre::start_with_api("", extra).await
+    }
+
+    /// Starts a centre with more `[api]` settings (`api`) and more configuration (`extra`).
+    pub async fn start_with_api(api: &str, extra: &str) -> Centre {
         let dir = tempfile::tempdir().unwrap();
-        let config = configuration(dir.path(), extra);
+        let config = configuration(dir.path(), api, extra);
         let (secrets, accounts) = make_accounts(
             &config.data_dir,
             &config.auth.secret_key_path(&config.data_dir),

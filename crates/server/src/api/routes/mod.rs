@@ -1,6 +1,7 @@
 //! Every route, grouped: sign-in and the caller's own things, system administration, and the
 //! tenant routes. The extractors here turn malformed input into problem details.
 
+mod baseline;
 mod compliance;
 mod rules;
 mod session;
@@ -39,6 +40,7 @@ pub(super) fn all(routes: Routes) -> Routes {
     let routes = system::routes(routes);
     let routes = tenant::routes(routes);
     let routes = rules::routes(routes);
+    let routes = baseline::routes(routes);
     compliance::routes(routes)
 }
 
