@@ -28,6 +28,16 @@ const ALERT_DEDUP_WINDOW_SECS: u64 = 7 * 86_400;
 /// The most checks of one target whose previous result is read (far above any policy).
 const MAX_PREVIOUS_CHECKS: usize = 100_000;
 
+/// The longest check title an alert repeats; a longer one is cut (the finding has it whole).
+const MAX_TITLE_CHARS: usize = 1000;
+
+fn truncated(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or(text)),
+        None => text.to_owned(),
+    }
+}
+
 /// One `[[baseline]]` job as configured.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +48,7 @@ pub struct BaselineJob {
     pub tenant: String,
     /// A policy file (relative to the configuration file) or a shipped policy's name.
     pub policy: String,
-    /// `local`, `root:DIR` or `file:PATH`.
+    /// `local`, `root:DIR`, `file:PATH` or `ssh:[USER@]HOST[:PORT]`.
     #[serde(default = "default_target")]
     pub target: String,
     /// For `root:` targets: run command rules with chroot.
@@ -59,6 +69,17 @@ pub struct BaselineJob {
     /// Seconds the weak-password search may spend. Default: 30.
     #[serde(default = "default_command_timeout")]
     pub password_budget_secs: u64,
+    /// Policies uploaded through the API may run on this job's target. Off by default: an
+    /// upload's rules read whatever the target holds, and their pass or fail tells its
+    /// author about it (on `local`, the server's own files).
+    #[serde(default)]
+    pub api_policies: bool,
+    /// For `ssh:` targets: the private key file (only its owner may read it).
+    #[serde(default)]
+    pub ssh_key: Option<PathBuf>,
+    /// For `ssh:` targets: the known_hosts file that lists the host's key.
+    #[serde(default)]
+    pub known_hosts: Option<PathBuf>,
 }
 
 fn default_target() -> String {
@@ -136,7 +157,27 @@ pub fn prepare(jobs: &[BaselineJob], base: &Path) -> Result<Vec<PreparedJob>, St
             .pop()
             .ok_or_else(|| context("no policy".to_owned()))?
             .map_err(|e| context(e.to_string()))?;
-        let target = Target::parse(&job.target, job.chroot, &job.vars, base).map_err(context)?;
+        let target = match job.target.strip_prefix("ssh:") {
+            Some(host) => {
+                let file = |field: &str, path: &Option<PathBuf>| {
+                    path.as_ref()
+                        .map(|p| base.join(p))
+                        .ok_or_else(|| context(format!("an ssh: target needs `{field}`")))
+                };
+                Target::ssh(
+                    host,
+                    file("ssh_key", &job.ssh_key)?,
+                    file("known_hosts", &job.known_hosts)?,
+                )
+                .map_err(context)?
+            }
+            None if job.ssh_key.is_some() || job.known_hosts.is_some() => {
+                return Err(context(
+                    "ssh_key and known_hosts apply to ssh: targets only".to_owned(),
+                ));
+            }
+            None => Target::parse(&job.target, job.chroot, &job.vars, base).map_err(context)?,
+        };
         prepared.push(PreparedJob {
             job: job.clone(),
             tenant,
@@ -167,7 +208,21 @@ pub fn run_once(
     meta: &dyn MetaStore,
     channels: &Channels,
 ) -> Result<RunOutcome, String> {
-    run_with(job, &job.policy, &job.target, meta, channels)
+    let requested = Requested {
+        by: "schedule",
+        uploaded: false,
+    };
+    run_with(job, &job.policy, &job.target, &requested, meta, channels)
+}
+
+/// Who asked for a run, and whether its policy is a tenant's upload.
+#[derive(Debug, Clone, Copy)]
+pub struct Requested<'a> {
+    /// `schedule`, or the account that started it.
+    pub by: &'a str,
+    /// The policy was uploaded through the API: its results are findings and alerts, never
+    /// evidence (anyone holding manage_policies could write a policy that tags any control).
+    pub uploaded: bool,
 }
 
 /// Runs `policy` against `target` (the job's, or a narrower copy of it) with the job's limits,
@@ -176,6 +231,7 @@ pub fn run_with(
     job: &PreparedJob,
     policy: &Policy,
     target: &Target,
+    requested: &Requested<'_>,
     meta: &dyn MetaStore,
     channels: &Channels,
 ) -> Result<RunOutcome, String> {
@@ -192,6 +248,7 @@ pub fn run_with(
             &job.tenant,
             findings::MODULE,
             &report.target,
+            &format!("{}/", report.policy),
             MAX_PREVIOUS_CHECKS,
         )
         .map_err(|e| format!("reading the previous run's findings: {e}"))?
@@ -209,13 +266,18 @@ pub fn run_with(
         .record_findings(&found)
         .map_err(|e| format!("storing findings: {e}"))?;
     let mut controls = 0;
-    if let Some(evidence) = findings::evidence(
-        &report,
-        &found,
-        &job.tenant,
-        job.job.workload.as_deref(),
-        now,
-    ) {
+    let evidence = if requested.uploaded {
+        None
+    } else {
+        findings::evidence(
+            &report,
+            &found,
+            &job.tenant,
+            job.job.workload.as_deref(),
+            now,
+        )
+    };
+    if let Some(evidence) = evidence {
         controls = evidence.controls.len();
         let origin = crate::access::Origin {
             address: "local".to_owned(),
@@ -232,6 +294,7 @@ pub fn run_with(
         )
         .with_detail(json!({
             "job": job.job.name, "policy": report.policy, "target": report.target,
+            "requested_by": requested.by,
             "controls": evidence.controls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
         }));
         meta.record_evidence(&evidence, "module:baseline", now, &audit)
@@ -306,7 +369,10 @@ fn alert_for(
         dedup_window_secs: ALERT_DEDUP_WINDOW_SECS,
         source: AlertSource::Baseline,
         rule_id: finding.check_id.clone(),
-        title: format!("Baseline check newly fails: {}", check.title),
+        title: format!(
+            "Baseline check newly fails: {}",
+            truncated(&check.title, MAX_TITLE_CHARS)
+        ),
         author: None,
         license: None,
         level: severity.as_str().to_owned(),

@@ -16,11 +16,13 @@ use shieldwall_baseline::{Policy, PolicyError, RuleKind, Target, shipped};
 use shieldwall_core::TenantId;
 use shieldwall_store::meta::MetaStore;
 
-use crate::baseline::{PreparedJob, RunOutcome, run_with};
+use crate::baseline::{PreparedJob, Requested, RunOutcome, run_with};
 use crate::notifier::Channels;
 
-/// The runs kept in the log, newest last.
+/// The runs kept in each tenant's log, newest last.
 const MAX_LOGGED_RUNS: usize = 200;
+/// The policies a tenant may have uploaded at once.
+pub const MAX_UPLOADS: usize = 100;
 
 /// Why command rules of an uploaded policy are not run.
 pub const UPLOADED_COMMANDS_OFF: &str = "commands disabled: command rules of policies uploaded \
@@ -111,25 +113,52 @@ pub enum RunError {
     /// Neither an uploaded nor a shipped policy has that name.
     #[error("no uploaded or shipped policy is called `{0}`")]
     UnknownPolicy(String),
-    /// The stored policy no longer loads.
+    /// A shipped policy does not load (a build defect).
     #[error("{0}")]
     Policy(#[from] PolicyError),
+    /// A stored upload no longer loads.
+    #[error("the stored upload: {0}")]
+    StoredUpload(String),
     /// The job runs already.
     #[error("baseline job `{0}` is running; ask again when it has finished")]
     Busy(String),
+    /// The job does not take uploaded policies.
+    #[error(
+        "baseline job `{0}` does not run uploaded policies (the configuration's \
+         [[baseline]] api_policies = true allows it)"
+    )]
+    UploadsRefused(String),
 }
 
 /// A policy ready for a run, with where it came from.
 pub struct ChosenPolicy {
     policy: Policy,
     origin: PolicyOrigin,
+    sha256: Option<String>,
+}
+
+impl ChosenPolicy {
+    /// The policy's id.
+    pub fn id(&self) -> &str {
+        &self.policy.id
+    }
+
+    /// Where it came from.
+    pub fn origin(&self) -> PolicyOrigin {
+        self.origin
+    }
+
+    /// The SHA-256 of an uploaded policy's text, as run.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256.as_deref()
+    }
 }
 
 #[derive(Default)]
 struct Log {
-    next_id: u64,
     running: BTreeSet<String>,
-    recent: VecDeque<RunRecord>,
+    /// Per tenant: the last run number given and the latest runs.
+    tenants: std::collections::BTreeMap<String, (u64, VecDeque<RunRecord>)>,
 }
 
 /// The jobs, and what runs them.
@@ -189,32 +218,108 @@ impl Runner {
         self.upload_dir(tenant).join(format!("{name}.yml"))
     }
 
-    /// The policy `name` for a run of `tenant`: its upload if it has one, else a shipped one.
+    /// The tenant's job called `name`.
+    pub fn job(&self, tenant: &TenantId, name: &str) -> Result<Arc<PreparedJob>, RunError> {
+        self.tenant_jobs(tenant)
+            .find(|j| j.job.name == name)
+            .cloned()
+            .ok_or_else(|| RunError::UnknownJob {
+                tenant: tenant.as_str().to_owned(),
+                job: name.to_owned(),
+            })
+    }
+
+    /// Reads a tenant's upload, named in errors as `NAME.yml` (not by its place on the server).
+    pub fn load_upload(&self, tenant: &TenantId, name: &str) -> Result<(Policy, String), String> {
+        let text = std::fs::read_to_string(self.upload_path(tenant, name))
+            .map_err(|e| format!("{name}.yml: {e}"))?;
+        let policy =
+            Policy::parse(Path::new(&format!("{name}.yml")), &text).map_err(|e| e.to_string())?;
+        Ok((policy, text))
+    }
+
+    /// The policy `name` for a run of `tenant`: a shipped one (by file name or id), else the
+    /// tenant's upload of that name (uploads may not take a shipped name or id).
     pub fn choose(&self, tenant: &TenantId, name: &str) -> Result<ChosenPolicy, RunError> {
-        let path = self.upload_path(tenant, name);
-        if is_upload_name(name) && path.is_file() {
+        if let Some(found) = shipped::find(name) {
             return Ok(ChosenPolicy {
-                policy: Policy::load(&path)?,
-                origin: PolicyOrigin::Uploaded,
+                policy: found.load()?,
+                origin: PolicyOrigin::Shipped,
+                sha256: None,
             });
         }
-        let found = shipped::find(name).ok_or_else(|| RunError::UnknownPolicy(name.to_owned()))?;
+        if !is_upload_name(name) || !self.upload_path(tenant, name).is_file() {
+            return Err(RunError::UnknownPolicy(name.to_owned()));
+        }
+        let (policy, text) = self
+            .load_upload(tenant, name)
+            .map_err(RunError::StoredUpload)?;
         Ok(ChosenPolicy {
-            policy: found.load()?,
-            origin: PolicyOrigin::Shipped,
+            policy,
+            origin: PolicyOrigin::Uploaded,
+            sha256: Some(sha256_hex(&text)),
         })
+    }
+
+    /// The policy ids an upload called `name` may not take, with whose they are: the shipped
+    /// policies', the configured jobs', and the tenant's other uploads' (findings are keyed by
+    /// policy id, so two policies with one id would read each other's history).
+    pub fn taken_ids(&self, tenant: &TenantId, name: &str) -> Vec<(String, String)> {
+        let mut taken: Vec<(String, String)> = shipped::all()
+            .iter()
+            .filter_map(|s| {
+                s.load()
+                    .ok()
+                    .map(|p| (p.id, format!("shipped policy {}", s.name)))
+            })
+            .collect();
+        taken.extend(self.jobs.iter().map(|j| {
+            (
+                j.policy.id.clone(),
+                format!("the policy of job {}", j.job.name),
+            )
+        }));
+        for (other, _) in self.uploads(tenant) {
+            if other != name
+                && let Ok((policy, _)) = self.load_upload(tenant, &other)
+            {
+                taken.push((policy.id, format!("upload {other}")));
+            }
+        }
+        taken
+    }
+
+    /// The tenant's uploads (name and file), sorted by name; a directory holding more than
+    /// [`MAX_UPLOADS`] (put there by hand) is read only that far.
+    pub fn uploads(&self, tenant: &TenantId) -> Vec<(String, std::path::PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(self.upload_dir(tenant)) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, std::path::PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.path();
+                let stem = path.file_name()?.to_str()?.strip_suffix(".yml")?.to_owned();
+                is_upload_name(&stem).then_some((stem, path))
+            })
+            .take(MAX_UPLOADS * 10)
+            .collect();
+        found.sort();
+        found
     }
 
     /// The runs logged for `tenant`, newest first, at most `limit`.
     pub fn recent(&self, tenant: &TenantId, limit: usize) -> Vec<RunRecord> {
         let log = self.lock();
-        log.recent
-            .iter()
-            .rev()
-            .filter(|r| r.tenant == tenant.as_str())
-            .take(limit)
-            .cloned()
-            .collect()
+        log.tenants
+            .get(tenant.as_str())
+            .map(|(_, runs)| runs.iter().rev().take(limit).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the job called `name` is running.
+    pub fn is_running(&self, name: &str) -> bool {
+        self.lock().running.contains(name)
     }
 
     /// Starts the job `name` of `tenant` on the blocking pool, with `policy` in place of its own
@@ -226,17 +331,13 @@ impl Runner {
         policy: Option<ChosenPolicy>,
         requested_by: &str,
     ) -> Result<(RunRecord, tokio::task::JoinHandle<RunRecord>), RunError> {
-        let job = self
-            .tenant_jobs(tenant)
-            .find(|j| j.job.name == name)
-            .cloned()
-            .ok_or_else(|| RunError::UnknownJob {
-                tenant: tenant.as_str().to_owned(),
-                job: name.to_owned(),
-            })?;
+        let job = self.job(tenant, name)?;
         let origin = policy
             .as_ref()
             .map_or(PolicyOrigin::Configured, |p| p.origin);
+        if origin == PolicyOrigin::Uploaded && !job.job.api_policies {
+            return Err(RunError::UploadsRefused(job.job.name.clone()));
+        }
         let target = if origin == PolicyOrigin::Uploaded && !self.uploaded_commands {
             job.target.without_commands(UPLOADED_COMMANDS_OFF)
         } else {
@@ -247,9 +348,10 @@ impl Runner {
             if !log.running.insert(job.job.name.clone()) {
                 return Err(RunError::Busy(job.job.name.clone()));
             }
-            log.next_id += 1;
+            let (last_id, runs) = log.tenants.entry(tenant.as_str().to_owned()).or_default();
+            *last_id += 1;
             let record = RunRecord {
-                id: log.next_id,
+                id: *last_id,
                 tenant: tenant.as_str().to_owned(),
                 job: job.job.name.clone(),
                 policy: policy
@@ -264,9 +366,9 @@ impl Runner {
                 outcome: None,
                 failure: None,
             };
-            log.recent.push_back(record.clone());
-            while log.recent.len() > MAX_LOGGED_RUNS {
-                log.recent.pop_front();
+            runs.push_back(record.clone());
+            while runs.len() > MAX_LOGGED_RUNS {
+                runs.pop_front();
             }
             record
         };
@@ -275,13 +377,23 @@ impl Runner {
         let task = tokio::task::spawn_blocking(move || {
             let chosen = policy.map(|p| p.policy);
             let policy = chosen.as_ref().unwrap_or(&job.policy);
-            let result = run_with(
-                &job,
-                policy,
-                &target,
-                runner.meta.as_ref(),
-                &runner.channels,
-            );
+            let requested = Requested {
+                by: &started.requested_by,
+                uploaded: origin == PolicyOrigin::Uploaded,
+            };
+            // Whatever happens in the run, the job is marked finished: a panic must not leave
+            // it "running" for good, refusing every later run.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_with(
+                    &job,
+                    policy,
+                    &target,
+                    &requested,
+                    runner.meta.as_ref(),
+                    &runner.channels,
+                )
+            }))
+            .unwrap_or_else(|_| Err("the run panicked".to_owned()));
             runner.finish(started, &result)
         });
         Ok((record, task))
@@ -291,11 +403,22 @@ impl Runner {
         record.finished = Some(Timestamp::now());
         match result {
             Ok(outcome) => record.outcome = Some(RunSummary::from(outcome)),
-            Err(e) => record.failure = Some(e.clone()),
+            Err(e) => {
+                tracing::error!(
+                    tenant = record.tenant.as_str(),
+                    "baseline job `{}` (run {}, policy {}): {e}",
+                    record.job,
+                    record.id,
+                    record.policy
+                );
+                record.failure = Some(e.clone());
+            }
         }
         let mut log = self.lock();
         log.running.remove(&record.job);
-        if let Some(logged) = log.recent.iter_mut().find(|r| r.id == record.id) {
+        if let Some((_, runs)) = log.tenants.get_mut(&record.tenant)
+            && let Some(logged) = runs.iter_mut().find(|r| r.id == record.id)
+        {
             *logged = record.clone();
         }
         record
@@ -312,6 +435,11 @@ impl Runner {
 
 fn commands_disabled(target: &Target) -> Option<String> {
     match target {
+        Target::Ssh {
+            commands: shieldwall_baseline::Commands::Disabled(reason),
+            ..
+        } => Some(reason.clone()),
+        Target::Ssh { .. } => None,
         Target::Tree {
             commands: shieldwall_baseline::Commands::Disabled(reason),
             ..
@@ -366,6 +494,14 @@ pub async fn schedule(runner: Arc<Runner>, shutdown: tokio_util::sync::Cancellat
                     () = shutdown.cancelled() => break,
                     _ = ticker.tick() => {}
                 }
+                // A run started through the API holds the job: the scheduled one waits for it
+                // rather than skipping a whole interval.
+                while runner.is_running(&name) {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                    }
+                }
                 let task = match runner.start(&job.tenant, &name, None, "schedule") {
                     Ok((_, task)) => task,
                     Err(e) => {
@@ -409,4 +545,11 @@ fn log_finished(name: &str, finished: Result<RunRecord, tokio::task::JoinError>)
         ),
         Err(e) => tracing::error!("baseline job `{name}` stopped: {e}"),
     }
+}
+
+/// The SHA-256 of a text, in hex.
+pub fn sha256_hex(text: &str) -> String {
+    shieldwall_store::meta::audit::to_hex(
+        ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref(),
+    )
 }

@@ -54,6 +54,7 @@ fn concrete(path: &str, tenant: &str) -> String {
     path.replace("{tenant}", tenant)
         .replace("{id}", "999999")
         .replace("{name}", "probe.yml")
+        .replace("{policy}", "probe")
 }
 
 fn body(method: &str) -> Option<Value> {

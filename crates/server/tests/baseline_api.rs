@@ -45,19 +45,50 @@ checks:
       - 'c:echo shieldwall-probe -> r:^shieldwall-probe$'
   - id: 2
     name: "passwd has root"
+    compliance:
+      ccm_v4: ["IAM-01"]
     condition: all
     rules:
       - 'f:/etc/passwd -> r:^root:'
 "#;
 
+/// Job `host` on the local host, taking uploads, and job `locked`, which does not.
 fn job(policy_dir: &std::path::Path) -> String {
     let path = policy_dir.join("job.yml");
     std::fs::write(&path, JOB_POLICY).unwrap();
     format!(
         "[[baseline]]\nname = \"host\"\ntenant = \"acme\"\npolicy = \"{}\"\ntarget = \"local\"\n\
-         every_secs = 3600\n",
+         every_secs = 3600\napi_policies = true\n\
+         [[baseline]]\nname = \"locked\"\ntenant = \"acme\"\npolicy = \"bind\"\n\
+         target = \"local\"\nevery_secs = 3600\n",
         path.display()
     )
+}
+
+fn audit_actions(centre: &Centre) -> Vec<(String, String)> {
+    use shieldwall_store::meta::{AuditFilter, AuditTrail};
+    centre
+        .meta()
+        .audit_records(&AuditFilter {
+            chain: "acme".parse().unwrap(),
+            since: None,
+            until: None,
+            kind: None,
+            actor: None,
+            before_seq: None,
+            after_seq: None,
+            limit: 1000,
+        })
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let v = serde_json::to_value(r).unwrap();
+            (
+                v["action"].as_str().unwrap_or("").to_owned(),
+                v["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Waits until run `id` of acme has finished; returns it.
@@ -78,7 +109,7 @@ async fn finished(centre: &Centre, session: &Session, id: Option<u64>) -> Value 
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| id.is_none_or(|id| r["id"] == id))
+            .find(|r| id.is_none_or(|id| r["id"] == id) && (id.is_some() || r["job"] == "host"))
             .cloned();
         if let Some(run) = run.filter(|r| r["state"] != "running") {
             return run;
@@ -159,6 +190,8 @@ async fn uploaded_policies_run_on_the_tenants_jobs_without_commands_by_default()
     assert_eq!(jobs[0]["name"], "host");
     assert_eq!(jobs[0]["target"], "local");
     assert_eq!(jobs[0]["policy"], "job_policy");
+    assert_eq!(jobs[0]["api_policies"], true);
+    assert_eq!(jobs[1]["api_policies"], false);
     let scheduled = finished(&centre, &user, None).await;
     assert_eq!(scheduled["requested_by"], "schedule");
     assert_eq!(scheduled["origin"], "configured");
@@ -172,8 +205,24 @@ async fn uploaded_policies_run_on_the_tenants_jobs_without_commands_by_default()
         detail.contains("probe.yml") && detail.contains("line"),
         "{detail}"
     );
-    let (status, _) = upload(&centre, &admin, "linux_host", UPLOAD).await;
+    // Neither a shipped policy's file name nor its id, nor a name that is no name.
+    for name in ["linux_host", "shieldwall_linux_host", "Bad_Name", "a.yml"] {
+        let (status, problem) = upload(&centre, &admin, name, UPLOAD).await;
+        assert_eq!(status, 400, "{name}: {problem}");
+    }
+    // Nor the id of a configured job's policy.
+    let (status, problem) = upload(
+        &centre,
+        &admin,
+        "probe",
+        &UPLOAD.replace("probe_policy", "job_policy"),
+    )
+    .await;
     assert_eq!(status, 400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("job host"),
+        "{problem}"
+    );
     let (status, problem) = upload(
         &centre,
         &admin,
@@ -238,11 +287,13 @@ async fn uploaded_policies_run_on_the_tenants_jobs_without_commands_by_default()
         "pass"
     );
 
-    // Only the tenant's own jobs, and policies that exist.
+    // Only the tenant's own jobs, policies that exist, and uploads only where the job takes
+    // them.
     for (request, status) in [
         (json!({"job": "nope"}), 404),
         (json!({"job": "host", "policy": "nope"}), 404),
         (json!({"job": "host", "target": "/"}), 400),
+        (json!({"job": "locked", "policy": "probe"}), 409),
     ] {
         let answer = centre
             .send(
@@ -268,6 +319,55 @@ async fn uploaded_policies_run_on_the_tenants_jobs_without_commands_by_default()
     let shipped = finished(&centre, &admin, shipped.json()["id"].as_u64()).await;
     assert_eq!(shipped["state"], "done", "{shipped}");
     assert!(shipped["commands_disabled"].is_null(), "{shipped}");
+
+    // Uploads give findings, never evidence: the passing check tags IAM-01, yet no evidence
+    // names it.
+    let evidence = centre
+        .send(Some(&user), "GET", "/api/v1/tenants/acme/evidence", None)
+        .await
+        .json();
+    assert!(
+        evidence
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["controls"].to_string().contains("IAM-01")),
+        "{evidence}"
+    );
+
+    // Removed, it is gone from the list and from runs.
+    let removed = centre
+        .send(
+            Some(&admin),
+            "DELETE",
+            "/api/v1/tenants/acme/baseline/policies/probe",
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204);
+    let again = centre
+        .send(
+            Some(&admin),
+            "POST",
+            "/api/v1/tenants/acme/baseline/runs",
+            Some(&json!({"job": "host", "policy": "probe"})),
+        )
+        .await;
+    assert_eq!(again.status, 404);
+
+    // Every upload, removal, start and refusal is in the tenant's trail.
+    let actions = audit_actions(&centre);
+    for (action, outcome) in [
+        ("put_baseline_policy", "success"),
+        ("delete_baseline_policy", "success"),
+        ("start_baseline_run", "success"),
+        ("start_baseline_run", "failure"),
+    ] {
+        assert!(
+            actions.iter().any(|(a, o)| a == action && o == outcome),
+            "no {action} {outcome} in {actions:?}"
+        );
+    }
     centre.stop().await;
 }
 

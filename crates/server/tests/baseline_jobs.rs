@@ -151,6 +151,9 @@ fn a_job_whose_policy_or_target_is_wrong_does_not_start() {
         workload: None,
         command_timeout_secs: 30,
         password_budget_secs: 30,
+        api_policies: false,
+        ssh_key: None,
+        known_hosts: None,
     };
     let base = std::path::Path::new(".");
     let error =
@@ -200,6 +203,9 @@ fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
         command_timeout_secs: 30,
         // The weak-password check stays undecided (an error), which never alerts.
         password_budget_secs: 1,
+        api_policies: false,
+        ssh_key: None,
+        known_hosts: None,
     };
     let jobs = shieldwall_server::baseline::prepare(&[job], dir.path()).unwrap();
     let meta = SqliteMetaStore::open(dir.path().join("meta.sqlite")).unwrap();
@@ -226,11 +232,17 @@ fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
         .unwrap()
     };
     let status_of = |check: &str| {
-        meta.latest_findings(&acme, "baseline", &format!("root:{}", root.display()), 1000)
-            .unwrap()
-            .into_iter()
-            .find(|f| f.finding.check_id == format!("shieldwall_linux_host/{check}"))
-            .map(|f| f.finding.status)
+        meta.latest_findings(
+            &acme,
+            "baseline",
+            &format!("root:{}", root.display()),
+            "shieldwall_linux_host/",
+            1000,
+        )
+        .unwrap()
+        .into_iter()
+        .find(|f| f.finding.check_id == format!("shieldwall_linux_host/{check}"))
+        .map(|f| f.finding.status)
     };
 
     // The first run is the baseline: whatever fails there is not news.
@@ -242,7 +254,13 @@ fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
         Some(shieldwall_core::FindingStatus::Pass)
     );
     let passed_before: Vec<String> = meta
-        .latest_findings(&acme, "baseline", &format!("root:{}", root.display()), 1000)
+        .latest_findings(
+            &acme,
+            "baseline",
+            &format!("root:{}", root.display()),
+            "shieldwall_linux_host/",
+            1000,
+        )
         .unwrap()
         .into_iter()
         .filter(|f| f.finding.status == shieldwall_core::FindingStatus::Pass)

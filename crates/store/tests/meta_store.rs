@@ -316,6 +316,7 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
             _: &TenantId,
             _: &str,
             _: &str,
+            _: &str,
             _: usize,
         ) -> Result<Vec<StoredFinding>, MetaError> {
             Ok(Vec::new())

@@ -1,6 +1,6 @@
 //! Baseline configuration checks: Wazuh's SCA policy format, loaded with file and line in
 //! every error, and evaluated against the local host, a root directory (an image, a container
-//! filesystem) or single configuration files, with results per check, evidence lines and the
+//! filesystem), single configuration files or a host over SSH, with results per check, evidence lines and the
 //! CIS-CAT score.
 //!
 //! The rule semantics, and where they knowingly differ from Wazuh's, are specified in
@@ -12,11 +12,13 @@ mod eval;
 pub mod findings;
 mod policy;
 mod probe;
+mod remote;
 mod render;
 mod report;
 mod resolve;
 mod rule;
 pub mod shipped;
+pub mod ssh;
 mod target;
 mod weak_passwords;
 

@@ -242,10 +242,14 @@ fn setuid_files(target: &Target, limits: &Limits) -> Result<Vec<String>, Presenc
     use std::collections::BTreeSet;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-    let Target::Tree { root, .. } = target else {
-        return Err(Presence::NotApplicable(
-            "setuid files need a filesystem, not a configuration file".to_owned(),
-        ));
+    let root = match target {
+        Target::Tree { root, .. } => Some(root),
+        Target::Ssh { .. } => None,
+        Target::Files { .. } => {
+            return Err(Presence::NotApplicable(
+                "setuid files need a filesystem, not a configuration file".to_owned(),
+            ));
+        }
     };
     // Files that packages installed: dpkg's lists. A setuid file in them is the package's
     // business (and the vulnerability scanner's), one outside them is worth a look.
@@ -270,6 +274,15 @@ fn setuid_files(target: &Target, limits: &Limits) -> Result<Vec<String>, Presenc
         }
         Err(other) => return Err(other),
     }
+    let Some(root) = root else {
+        let Target::Ssh { host, .. } = target else {
+            return Err(Presence::Error("no filesystem to scan".to_owned()));
+        };
+        return Ok(crate::remote::setuid_files(host, limits)?
+            .into_iter()
+            .filter(|path| !packaged.contains(path))
+            .collect());
+    };
     // The root's own filesystem only (as `find -xdev`): on the live host, mounted shares and
     // kernel filesystems would make the scan unbounded. The root itself may be a link.
     let device = std::fs::metadata(root)

@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::{self, CommandOutput};
+use crate::remote;
 use crate::resolve::resolve_in_root;
+use crate::ssh::{SshHost, SshSpec};
 
 /// Bounds on what one evaluation reads and runs.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +75,14 @@ pub enum Target {
         /// Policy variable (with `$`) to the file or directory it stands for; `$target_file` at
         /// least.
         files: BTreeMap<String, PathBuf>,
+    },
+    /// A running host reached over SSH: its files, processes and sockets are read, and its
+    /// commands run, by commands through one connection; nothing is installed there.
+    Ssh {
+        /// The host, connected on first use.
+        host: Arc<SshHost>,
+        /// Whether commands run (on the host, as the login user).
+        commands: Commands,
     },
 }
 
@@ -204,16 +215,29 @@ impl Target {
             return Ok(Target::Files { files });
         }
         if spec.starts_with("ssh:") {
-            return Err("ssh: targets are not supported by this build; check a copy with root:DIR or file:PATH".to_owned());
+            return Err("ssh: targets need a key and a known_hosts file (Target::ssh)".to_owned());
         }
         Err(format!(
             "target `{spec}`: expected local, root:DIR or file:PATH"
         ))
     }
 
-    /// How the target is written in reports: `local`, `root:DIR`, `file:PATH`.
+    /// A host over SSH: `spec` is `[user@]host[:port]` (after `ssh:`), `key` the private key
+    /// file, `known_hosts` the file that must list the host's key. Nothing connects until the
+    /// first read.
+    pub fn ssh(spec: &str, key: PathBuf, known_hosts: PathBuf) -> Result<Target, String> {
+        let spec = SshSpec::parse(spec, key, known_hosts)?;
+        Ok(Target::Ssh {
+            host: Arc::new(SshHost::new(spec)),
+            commands: Commands::Run,
+        })
+    }
+
+    /// How the target is written in reports: `local`, `root:DIR`, `file:PATH`,
+    /// `ssh:USER@HOST:PORT`.
     pub fn describe(&self) -> String {
         match self {
+            Target::Ssh { host, .. } => host.spec().describe(),
             Target::Tree { live: true, .. } => "local".to_owned(),
             Target::Tree { root, .. } => format!("root:{}", root.display()),
             Target::Files { files } => match files.get("$target_file") {
@@ -230,13 +254,16 @@ impl Target {
             Target::Tree {
                 commands: Commands::Run | Commands::Chroot,
                 ..
+            } | Target::Ssh {
+                commands: Commands::Run,
+                ..
             }
         )
     }
 
     /// Whether processes and live kernel state belong to the target.
     pub fn is_live(&self) -> bool {
-        matches!(self, Target::Tree { live: true, .. })
+        matches!(self, Target::Tree { live: true, .. } | Target::Ssh { .. })
     }
 
     /// The policy variables the target binds, which override the policy's own values.
@@ -246,7 +273,7 @@ impl Target {
                 .iter()
                 .map(|(name, path)| (name.clone(), path.to_string_lossy().into_owned()))
                 .collect(),
-            Target::Tree { .. } => BTreeMap::new(),
+            Target::Tree { .. } | Target::Ssh { .. } => BTreeMap::new(),
         }
     }
 
@@ -267,6 +294,9 @@ impl Target {
                 }
                 resolve_in_root(root, path).map_err(|e| Presence::Error(format!("{path}: {e}")))
             }
+            Target::Ssh { .. } => Err(Presence::Error(format!(
+                "{path} is on a remote host, not on this machine"
+            ))),
             Target::Files { files } => {
                 // A bound file, or a path under a bound directory (`$webapps/examples`); `..`
                 // could climb out of it, so a path with one is never part of the target.
@@ -289,6 +319,9 @@ impl Target {
 
     /// What is at `path`.
     pub fn presence(&self, path: &str) -> Presence {
+        if let Target::Ssh { host, .. } = self {
+            return remote::presence(host, path);
+        }
         let located = match self.locate(path) {
             Ok(p) => p,
             Err(presence) => return presence,
@@ -303,6 +336,9 @@ impl Target {
 
     /// Reads a file, up to the limit.
     pub fn read(&self, path: &str, limits: &Limits) -> FileRead {
+        if let Target::Ssh { host, .. } = self {
+            return remote::read(host, path, limits);
+        }
         let located = match self.locate(path) {
             Ok(p) => p,
             Err(Presence::NotApplicable(reason)) => return FileRead::NotApplicable(reason),
@@ -319,6 +355,9 @@ impl Target {
     /// Links, FIFOs, sockets and devices are skipped; going deeper than the depth limit, or
     /// past the file limit, is an error rather than a silent stop.
     pub fn walk(&self, dir: &str, limits: &Limits) -> Result<Vec<WalkedFile>, Presence> {
+        if let Target::Ssh { host, .. } = self {
+            return remote::walk(host, dir, limits);
+        }
         let located = self.locate(dir)?;
         match std::fs::metadata(&located) {
             Ok(meta) if meta.is_dir() => {}
@@ -369,6 +408,9 @@ impl Target {
 
     /// Reads a file a walk found, through its real name (which may not be UTF-8).
     pub fn read_walked(&self, file: &WalkedFile, limits: &Limits) -> FileRead {
+        if let Target::Ssh { host, .. } = self {
+            return remote::read(host, &file.shown, limits);
+        }
         read_bounded(&file.host, &file.shown, limits.max_file_bytes, true)
     }
 
@@ -377,10 +419,13 @@ impl Target {
         if !self.is_live() {
             return Err(match self {
                 Target::Files { .. } => "processes are not part of a configuration file".to_owned(),
-                Target::Tree { .. } => {
+                Target::Tree { .. } | Target::Ssh { .. } => {
                     "processes need a running system, not a root directory".to_owned()
                 }
             });
+        }
+        if let Target::Ssh { host, .. } = self {
+            return remote::processes(host);
         }
         let mut names = Vec::new();
         let entries = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
@@ -416,6 +461,10 @@ impl Target {
                 live: *live,
                 commands: Commands::Disabled(reason.to_owned()),
             },
+            Target::Ssh { host, .. } => Target::Ssh {
+                host: Arc::clone(host),
+                commands: Commands::Disabled(reason.to_owned()),
+            },
             Target::Files { .. } => self.clone(),
         }
     }
@@ -429,6 +478,13 @@ impl Target {
                 ));
             }
             Target::Tree { root, commands, .. } => (root, commands),
+            Target::Ssh { host, commands } => {
+                let argv = command::split(command_line).map_err(Presence::Error)?;
+                return match commands {
+                    Commands::Disabled(reason) => Err(Presence::NotApplicable(reason.clone())),
+                    Commands::Run | Commands::Chroot => remote::run(host, &argv, limits),
+                };
+            }
         };
         let argv = command::split(command_line).map_err(Presence::Error)?;
         match commands {

@@ -101,6 +101,7 @@ pub fn openapi(routes: &[&RouteDoc]) -> Value {
                 "schema": match name {
                     "tenant" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"}),
                     "name" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,122}\\.ya?ml$"}),
+                    "policy" => json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}),
                     _ => json!({"type": "integer", "format": "int64", "minimum": 1}),
                 }
             }));

@@ -94,7 +94,7 @@ mod tests {
             (2, 0x6fdd_5ba7_0cae_2997),
             (3, 0x7b57_4b61_ccb4_a2a1),
             (4, 0xe740_c4a8_ce6f_ff85),
-            (5, 0x5d6b_647e_240a_7cdc),
+            (5, 0xd18b_3c84_e0a7_3c1c),
         ];
         let found: Vec<(u32, u64)> = MIGRATIONS
             .iter()

@@ -67,13 +67,16 @@ pub trait RecordStore {
         limit: usize,
     ) -> Result<Vec<StoredFinding>, MetaError>;
 
-    /// The newest finding of each check a module stored for one target of a tenant: what the
-    /// target looked like at its last run, to tell what changed since. At most `limit` checks.
+    /// The findings of the newest run a module stored for one target of a tenant, among those
+    /// whose check ids start with `check_prefix` (one policy's: `POLICY/`): what the target
+    /// looked like at its last run, to tell what changed since. A run's findings share their
+    /// time. At most `limit`.
     fn latest_findings(
         &self,
         tenant: &TenantId,
         module: &str,
         target: &str,
+        check_prefix: &str,
         limit: usize,
     ) -> Result<Vec<StoredFinding>, MetaError>;
 }

@@ -151,23 +151,61 @@ impl RecordStore for SqliteMetaStore {
         tenant: &TenantId,
         module: &str,
         target: &str,
+        check_prefix: &str,
         limit: usize,
     ) -> Result<Vec<StoredFinding>, MetaError> {
-        // With max(), SQLite takes the bare column (body) from the row holding the maximum.
+        let pattern = format!("{}%", like_escape(check_prefix));
         let rows: Vec<(i64, String)> = self.with_conn(|conn| {
+            // The newest time first (the index's last entry for the target), then that run's
+            // rows: neither reads the target's older history.
+            let newest: Option<String> = conn
+                .prepare_cached(
+                    "SELECT time FROM findings \
+                     WHERE tenant = ?1 AND module = ?2 AND json_extract(body, '$.target') = ?3 \
+                     AND json_extract(body, '$.check_id') LIKE ?4 ESCAPE '\\' \
+                     ORDER BY time DESC LIMIT 1",
+                )?
+                .query_map(params![tenant.as_str(), module, target, pattern], |r| {
+                    r.get(0)
+                })?
+                .next()
+                .transpose()?;
+            let Some(newest) = newest else {
+                return Ok(Vec::new());
+            };
             conn.prepare_cached(
-                "SELECT max(seq), body FROM findings \
+                "SELECT seq, body FROM findings \
                  WHERE tenant = ?1 AND module = ?2 AND json_extract(body, '$.target') = ?3 \
-                 GROUP BY json_extract(body, '$.check_id') ORDER BY 1 DESC LIMIT ?4",
+                 AND time = ?4 AND json_extract(body, '$.check_id') LIKE ?5 ESCAPE '\\' \
+                 ORDER BY seq LIMIT ?6",
             )?
             .query_map(
-                params![tenant.as_str(), module, target, limit_param(limit)],
+                params![
+                    tenant.as_str(),
+                    module,
+                    target,
+                    newest,
+                    pattern,
+                    limit_param(limit)
+                ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?
             .collect()
         })?;
         self.stored_findings(rows)
     }
+}
+
+/// `text` with LIKE's wildcards and the escape character escaped (by a backslash).
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl SqliteMetaStore {

@@ -724,32 +724,55 @@ pub(super) fn evidence_and_findings(make: Make<'_>) -> Result<(), String> {
     )?;
     let latest = ok(
         "latest_findings",
-        store.latest_findings(&acme, "baseline", "host-1", 100),
+        store.latest_findings(&acme, "baseline", "host-1", "ssh-", 100),
     )?;
-    let mut statuses: Vec<(String, FindingStatus)> = latest
+    let statuses: Vec<(String, FindingStatus)> = latest
         .iter()
         .map(|f| (f.finding.check_id.clone(), f.finding.status))
         .collect();
-    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    // The newest run of host-1 is the later one, which checked ssh-1 only.
     check(
-        statuses
-            == [
-                ("ssh-1".to_owned(), FindingStatus::Pass),
-                ("ssh-2".to_owned(), FindingStatus::Pass),
-            ],
+        statuses == [("ssh-1".to_owned(), FindingStatus::Pass)],
         || format!("latest findings of host-1: {statuses:?}"),
+    )?;
+    // Another prefix (policy) has its own newest run.
+    let older = ok(
+        "latest_findings",
+        store.latest_findings(&acme, "baseline", "host-1", "ssh-2", 100),
+    )?;
+    check(
+        older.len() == 1
+            && older
+                .iter()
+                .all(|f| f.finding.status == FindingStatus::Pass),
+        || format!("latest ssh-2 of host-1: {older:?}"),
+    )?;
+    // `_` in a prefix is a character, not LIKE's wildcard.
+    check(
+        ok(
+            "latest_findings",
+            store.latest_findings(&acme, "baseline", "host-1", "ssh_", 100),
+        )?
+        .is_empty(),
+        || "an underscore in the prefix matched as a wildcard".to_owned(),
     )?;
     check(
         ok(
             "latest_findings",
-            store.latest_findings(&tenant("beta")?, "baseline", "host-1", 100),
+            store.latest_findings(&tenant("beta")?, "baseline", "host-1", "", 100),
         )?
         .is_empty(),
         || "another tenant sees acme's latest findings".to_owned(),
     )?;
-    let bounded = ok(
+    let other_target = ok(
         "latest_findings",
-        store.latest_findings(&acme, "baseline", "host-1", 1),
+        store.latest_findings(&acme, "baseline", "host-2", "", 100),
     )?;
-    check(bounded.len() == 1, || format!("limit 1 gave {bounded:?}"))
+    check(
+        other_target.len() == 1
+            && other_target
+                .iter()
+                .all(|f| f.finding.status == FindingStatus::Fail),
+        || format!("latest of host-2: {other_target:?}"),
+    )
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use jiff::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,13 +28,12 @@ use crate::api::problem::{Problem, blocking};
 use crate::api::views::DateTime;
 use crate::api::{AppState, Routes};
 use crate::baseline_runs::{
-    PolicyOrigin, RunError, RunRecord, UPLOADED_COMMANDS_OFF, command_checks, is_upload_name,
+    MAX_UPLOADS, PolicyOrigin, RunError, RunRecord, UPLOADED_COMMANDS_OFF, command_checks,
+    is_upload_name,
 };
 
 /// The largest policy accepted through the API, in bytes.
 const MAX_UPLOAD_BYTES: usize = 1 << 20;
-/// The most uploaded policies listed.
-const MAX_LISTED: usize = 1000;
 /// The most runs listed.
 const MAX_RUNS: usize = 200;
 
@@ -51,6 +50,8 @@ pub struct BaselineJobView {
     pub every_secs: u64,
     /// The manifest's workload it gives evidence for.
     pub workload: Option<String>,
+    /// Whether it runs policies uploaded through the API.
+    pub api_policies: bool,
 }
 
 /// A baseline policy a run can use.
@@ -144,10 +145,13 @@ route!(POLICIES, Get, "/api/v1/tenants/{tenant}/baseline/policies", "listBaselin
     "The baseline policies the tenant's runs can use: shipped and uploaded.",
     Guard::Permission(Action::ReadFindings), query: None, request: None, 200,
     Out::Json(schema::<Vec<BaselinePolicyView>>));
-route!(UPLOAD, Put, "/api/v1/tenants/{tenant}/baseline/policies/{name}", "putBaselinePolicy",
+route!(UPLOAD, Put, "/api/v1/tenants/{tenant}/baseline/policies/{policy}", "putBaselinePolicy",
     "Write a baseline policy (checked first; replaces an upload of that name).",
     Guard::Permission(Action::ManagePolicies), query: None,
     request: Some(schema::<BaselinePolicyUpload>), 200, Out::Json(schema::<BaselinePolicyView>));
+route!(REMOVE, Delete, "/api/v1/tenants/{tenant}/baseline/policies/{policy}",
+    "deleteBaselinePolicy", "Remove an uploaded baseline policy (its findings stay).",
+    Guard::Permission(Action::ManagePolicies), query: None, request: None, 204, Out::Empty);
 route!(RUNS, Get, "/api/v1/tenants/{tenant}/baseline/runs", "listBaselineRuns",
     "The tenant's recent baseline runs, newest first.", Guard::Permission(Action::ReadFindings),
     query: None, request: None, 200, Out::Json(schema::<Vec<BaselineRunView>>));
@@ -161,11 +165,12 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .add(&JOBS, get(jobs))
         .add(&POLICIES, get(policies))
         .add(&UPLOAD, put(upload))
+        .add(&REMOVE, delete(remove))
         .add(&RUNS, get(runs))
         .add(&START, post(start))
 }
 
-/// The `{name}` of an uploaded policy.
+/// The `{policy}` of an uploaded policy's route: a name no shipped policy answers to.
 pub struct PolicyName(pub String);
 
 impl FromRequestParts<AppState> for PolicyName {
@@ -177,7 +182,7 @@ impl FromRequestParts<AppState> for PolicyName {
             .map_err(|e| Problem::invalid(e.body_text()))?;
         let name = params
             .iter()
-            .find(|(key, _)| *key == "name")
+            .find(|(key, _)| *key == "policy")
             .map(|(_, value)| value.to_owned())
             .unwrap_or_default();
         if !is_upload_name(&name) {
@@ -185,9 +190,10 @@ impl FromRequestParts<AppState> for PolicyName {
                 "{name:?} is not a policy name: 1 to 64 lower-case letters, digits, '-' and '_'"
             )));
         }
-        if shipped::all().iter().any(|s| s.name == name) {
+        // A run asks for a policy by name, and shipped names and ids come first.
+        if shipped::find(&name).is_some() {
             return Err(Problem::invalid(format!(
-                "{name:?} is the name of a shipped policy; choose another"
+                "{name:?} names a shipped policy; choose another name"
             )));
         }
         Ok(PolicyName(name))
@@ -275,6 +281,7 @@ async fn jobs(
                 target: job.target.describe(),
                 every_secs: job.job.every_secs,
                 workload: job.job.workload.clone(),
+                api_policies: job.job.api_policies,
             })
             .collect(),
     ))
@@ -284,8 +291,9 @@ async fn policies(
     auth: Authorised<can::ReadFindings>,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<BaselinePolicyView>>, Problem> {
-    let dir = state.baseline.upload_dir(auth.tenant()?);
-    let disabled = (!state.baseline.uploaded_commands()).then(|| UPLOADED_COMMANDS_OFF.to_owned());
+    let tenant = auth.tenant()?.clone();
+    let runner = std::sync::Arc::clone(&state.baseline);
+    let disabled = (!runner.uploaded_commands()).then(|| UPLOADED_COMMANDS_OFF.to_owned());
     let views = blocking(move || {
         let mut views: Vec<BaselinePolicyView> = shipped::all()
             .iter()
@@ -298,24 +306,15 @@ async fn policies(
                 )
             })
             .collect();
-        let mut uploaded: Vec<(String, std::path::PathBuf)> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .flatten()
-                .filter_map(|entry| {
-                    let path = entry.path();
-                    let stem = path.file_name()?.to_str()?.strip_suffix(".yml")?.to_owned();
-                    is_upload_name(&stem).then_some((stem, path))
-                })
-                .take(MAX_LISTED)
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Problem::internal(e)),
-        };
-        uploaded.sort();
-        views.extend(uploaded.into_iter().map(|(name, path)| {
-            let loaded = Policy::load(&path).map_err(|e| e.to_string());
-            policy_view(name, PolicyOrigin::Uploaded, loaded, disabled.clone())
-        }));
+        for (name, _) in runner.uploads(&tenant).into_iter().take(MAX_UPLOADS) {
+            let loaded = runner.load_upload(&tenant, &name).map(|(policy, _)| policy);
+            views.push(policy_view(
+                name,
+                PolicyOrigin::Uploaded,
+                loaded,
+                disabled.clone(),
+            ));
+        }
         Ok(views)
     })
     .await?;
@@ -332,22 +331,31 @@ async fn upload(
         return Err(Problem::invalid("a baseline policy may be at most 1 MiB"));
     }
     let tenant = auth.tenant()?.clone();
-    let path = state.baseline.upload_path(&tenant, &name);
-    let disabled = (!state.baseline.uploaded_commands()).then(|| UPLOADED_COMMANDS_OFF.to_owned());
+    let runner = std::sync::Arc::clone(&state.baseline);
+    let disabled = (!runner.uploaded_commands()).then(|| UPLOADED_COMMANDS_OFF.to_owned());
     let meta = state.meta.clone();
     let origin = auth.origin.clone();
     let view = blocking(move || {
         let shown = format!("{name}.yml");
         let policy = Policy::parse(Path::new(&shown), &upload.yaml)
             .map_err(|e| Problem::invalid(e.to_string()))?;
-        // Findings are keyed by the policy's id: an upload must not pass for a shipped policy.
-        if let Some(taken) = shipped::all()
-            .iter()
-            .find(|s| s.load().is_ok_and(|p| p.id == policy.id))
+        // Findings are keyed by the policy's id: an upload must not pass for another policy,
+        // nor read another's history.
+        if let Some((_, whose)) = runner
+            .taken_ids(&tenant, &name)
+            .into_iter()
+            .find(|(id, _)| *id == policy.id)
         {
             return Err(Problem::invalid(format!(
-                "{shown}: policy id {:?} is the shipped policy {}'s; give the upload its own id",
-                policy.id, taken.name
+                "{shown}: policy id {:?} is that of {whose}; give the upload its own id",
+                policy.id
+            )));
+        }
+        let path = runner.upload_path(&tenant, &name);
+        let uploads = runner.uploads(&tenant);
+        if !path.exists() && uploads.len() >= MAX_UPLOADS {
+            return Err(Problem::conflict(format!(
+                "the tenant has {MAX_UPLOADS} uploaded policies, the most it may keep: remove one first"
             )));
         }
         let temp = stage(&path, &upload.yaml, |_| Ok(()))?;
@@ -376,12 +384,56 @@ async fn upload(
     Ok(Json(view))
 }
 
+async fn remove(
+    auth: Authorised<can::ManagePolicies>,
+    State(state): State<AppState>,
+    PolicyName(name): PolicyName,
+) -> Result<StatusCode, Problem> {
+    let tenant = auth.tenant()?.clone();
+    let path = state.baseline.upload_path(&tenant, &name);
+    let meta = state.meta.clone();
+    let origin = auth.origin.clone();
+    blocking(move || {
+        if !path.is_file() {
+            return Err(Problem::not_found(format!(
+                "tenant {tenant} has no uploaded policy {name}"
+            )));
+        }
+        let audit = record(
+            Scope::Tenant(tenant),
+            Timestamp::now(),
+            AuditKind::Change,
+            &origin,
+            &format!("baseline-policy:{name}"),
+            "delete_baseline_policy",
+            AuditOutcome::Success,
+        );
+        // The record first, so that nothing is removed without one.
+        meta.append_audit(&audit)?;
+        std::fs::remove_file(&path).map_err(Problem::internal)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn runs(
     auth: Authorised<can::ReadFindings>,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<BaselineRunView>>, Problem> {
     let recent = state.baseline.recent(auth.tenant()?, MAX_RUNS);
     Ok(Json(recent.into_iter().map(run_view).collect()))
+}
+
+fn run_problem(e: RunError) -> Problem {
+    match e {
+        RunError::UnknownJob { .. } | RunError::UnknownPolicy(_) => {
+            Problem::not_found(e.to_string())
+        }
+        RunError::Busy(_) | RunError::StoredUpload(_) | RunError::UploadsRefused(_) => {
+            Problem::conflict(e.to_string())
+        }
+        RunError::Policy(_) => Problem::internal(e),
+    }
 }
 
 async fn start(
@@ -394,17 +446,6 @@ async fn start(
     let meta = state.meta.clone();
     let origin = auth.origin.clone();
     let run = blocking(move || {
-        let problem = |e: RunError| match e {
-            RunError::UnknownJob { .. } | RunError::UnknownPolicy(_) => {
-                Problem::not_found(e.to_string())
-            }
-            RunError::Busy(_) => Problem::conflict(e.to_string()),
-            RunError::Policy(_) => Problem::conflict(format!("the stored policy: {e}")),
-        };
-        let chosen = match &request.policy {
-            Some(name) => Some(runner.choose(&tenant, name).map_err(problem)?),
-            None => None,
-        };
         let audit = |outcome, detail: serde_json::Value| {
             record(
                 Scope::Tenant(tenant.clone()),
@@ -417,19 +458,44 @@ async fn start(
             )
             .with_detail(detail)
         };
-        let detail = json!({"policy": request.policy});
-        // The record comes first, so that no run starts without one.
-        meta.append_audit(&audit(AuditOutcome::Success, detail.clone()))?;
-        match runner.start(&tenant, &request.job, chosen, &origin.actor) {
-            Ok((run, _finishing)) => Ok(run),
-            Err(e) => {
-                let _ = meta.append_audit(&audit(
-                    AuditOutcome::Failure,
-                    json!({"policy": request.policy, "error": e.to_string()}),
-                ));
-                Err(problem(e))
-            }
+        // One record per attempt: a refusal with its reason, or the run that started.
+        let refuse = |e: RunError| {
+            let _ = meta.append_audit(&audit(
+                AuditOutcome::Failure,
+                json!({"policy": request.policy, "error": e.to_string()}),
+            ));
+            run_problem(e)
+        };
+        let job = runner.job(&tenant, &request.job).map_err(refuse)?;
+        let chosen = match &request.policy {
+            Some(name) => Some(runner.choose(&tenant, name).map_err(refuse)?),
+            None => None,
+        };
+        let policy_id = chosen
+            .as_ref()
+            .map_or(job.policy.id.clone(), |c| c.id().to_owned());
+        let policy_origin = chosen
+            .as_ref()
+            .map_or("configured", |c| origin_name(c.origin()));
+        let sha256 = chosen.as_ref().and_then(|c| c.sha256().map(str::to_owned));
+        let target = job.target.describe();
+        let (run, _finishing) = runner
+            .start(&tenant, &request.job, chosen, &origin.actor)
+            .map_err(refuse)?;
+        let detail = json!({
+            "run": run.id, "policy": policy_id, "origin": policy_origin, "sha256": sha256,
+            "target": target,
+        });
+        if let Err(e) = meta.append_audit(&audit(AuditOutcome::Success, detail)) {
+            // The run is under way; the failure to record it is logged where it can be seen.
+            tracing::error!(
+                tenant = run.tenant.as_str(),
+                "baseline run {} of job `{}` started without its audit record: {e}",
+                run.id,
+                run.job
+            );
         }
+        Ok(run)
     })
     .await?;
     Ok((StatusCode::ACCEPTED, Json(run_view(run))))

@@ -55,5 +55,6 @@ ALTER TABLE alerts_v5 RENAME TO alerts;
 CREATE INDEX alerts_by_tenant ON alerts (tenant, id);
 CREATE INDEX alerts_open_by_key ON alerts (tenant, dedup_key, id) WHERE state <> 'closed';
 
--- The newest finding per check of one target (MetaStore::latest_findings).
-CREATE INDEX findings_by_target ON findings (tenant, module, json_extract(body, '$.target'), seq);
+-- The findings of a target's newest run (MetaStore::latest_findings): a run's findings share
+-- their time, so the newest time is the last entry of this index and the run's rows follow it.
+CREATE INDEX findings_by_target ON findings (tenant, module, json_extract(body, '$.target'), time);
