@@ -20,7 +20,8 @@ pub enum CheckCommand {
     ///
     /// Targets: `local` (this host), `root:DIR` (an image or container filesystem; commands
     /// are not run unless --chroot), `file:PATH` (one configuration file, which the policy
-    /// names `$target_file`; more with --var).
+    /// names `$target_file`; more with --var), `ssh:[USER@]HOST[:PORT]` (a running host over
+    /// SSH, nothing installed there; its key must be in --known-hosts).
     ///
     /// Exits with status 0 when every policy ran (whatever the results), 2 when a policy did
     /// not load (the others still run and are reported) or the target is unusable.
@@ -30,6 +31,7 @@ pub enum CheckCommand {
     ///   shieldwall check baseline --policy cis_debian12.yml --target root:/srv/images/web --chroot --format html --output web.html
     ///   shieldwall check baseline --policy cisco_ios --target file:router1.cfg --format json
     ///   shieldwall check baseline --policy postgresql --target file:postgresql.conf --var pg_hba_file=pg_hba.conf
+    ///   shieldwall check baseline --policy linux_host --target ssh:root@db1.example --ssh-key ~/.ssh/audit_ed25519
     ///   shieldwall check baseline --list-policies
     #[command(verbatim_doc_comment)]
     Baseline(BaselineArgs),
@@ -46,9 +48,17 @@ pub struct BaselineArgs {
         required_unless_present = "list_policies"
     )]
     pub policy: Vec<String>,
-    /// What to check: local, root:DIR or file:PATH.
+    /// What to check: local, root:DIR, file:PATH or ssh:[USER@]HOST[:PORT].
     #[arg(long, short = 't', default_value = "local", value_name = "TARGET")]
     pub target: String,
+    /// For an ssh: target, the private key (readable by its owner only). Default:
+    /// ~/.ssh/id_ed25519.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// For an ssh: target, the known_hosts file that must list the host's key (it is never
+    /// learnt on first use). Default: ~/.ssh/known_hosts.
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
     /// With a root:DIR target, run command rules inside it with chroot (needs root). Their
     /// results are marked: the root's programs then see this host's kernel and processes.
     #[arg(long)]
@@ -65,8 +75,9 @@ pub struct BaselineArgs {
     /// Seconds a command rule may run before it is killed (its check is then an error).
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub command_timeout: u64,
-    /// Do not run command rules (`c:`) on the local host: they become not applicable. A
-    /// policy's commands run as you: use this for policies you have not read.
+    /// Do not run command rules (`c:`) on the local host or an ssh: host: they become not
+    /// applicable. A policy's commands run as you (or the ssh user): use this for policies you
+    /// have not read.
     #[arg(long)]
     pub no_commands: bool,
     /// Seconds the weak-password search may spend; nothing found in an unfinished search is an
@@ -176,22 +187,39 @@ fn parse_target(args: &BaselineArgs) -> Result<Target> {
         };
         vars.insert(name.to_owned(), PathBuf::from(path));
     }
-    if args.no_commands && args.target != "local" {
+    let ssh = args.target.strip_prefix("ssh:");
+    if args.no_commands && args.target != "local" && ssh.is_none() {
         bail!(
-            "--no-commands applies to the local target (root: and file: targets run no commands unless --chroot)"
+            "--no-commands applies to local and ssh: targets (root: and file: targets run no commands unless --chroot)"
         );
     }
-    let target = Target::parse(&args.target, args.chroot, &vars, Path::new("."))
-        .map_err(anyhow::Error::msg)?;
-    Ok(match target {
-        Target::Tree { root, live, .. } if args.no_commands => Target::Tree {
-            root,
-            live,
-            commands: shieldwall_baseline::Commands::Disabled(
-                "commands disabled by --no-commands".to_owned(),
-            ),
-        },
-        other => other,
+    if ssh.is_none() && (args.ssh_key.is_some() || args.known_hosts.is_some()) {
+        bail!("--ssh-key and --known-hosts apply to ssh: targets only");
+    }
+    let target = match ssh {
+        Some(host) => {
+            let home = || {
+                std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| {
+                    anyhow::anyhow!("HOME is not set: give --ssh-key and --known-hosts")
+                })
+            };
+            let key = match &args.ssh_key {
+                Some(key) => key.clone(),
+                None => home()?.join(".ssh/id_ed25519"),
+            };
+            let known_hosts = match &args.known_hosts {
+                Some(file) => file.clone(),
+                None => home()?.join(".ssh/known_hosts"),
+            };
+            Target::ssh(host, key, known_hosts).map_err(anyhow::Error::msg)?
+        }
+        None => Target::parse(&args.target, args.chroot, &vars, Path::new("."))
+            .map_err(anyhow::Error::msg)?,
+    };
+    Ok(if args.no_commands {
+        target.without_commands("commands disabled by --no-commands")
+    } else {
+        target
     })
 }
 

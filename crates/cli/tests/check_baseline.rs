@@ -217,12 +217,53 @@ fn bad_targets_are_refused_with_a_reason() -> Result {
     for (target, says) in [
         ("root:/no/such/dir", "target root /no/such/dir"),
         ("file:/no/such/file", "target file /no/such/file"),
-        ("nfs:server", "expected local, root:DIR or file:PATH"),
+        ("nfs:server", "expected local, root:DIR, file:PATH or ssh:"),
+        ("ssh:", "expected a host name or address"),
+        ("ssh:db1:99999", "the port is not 1 to 65535"),
     ] {
         let out = shieldwall(&["check", "baseline", "-p", policy, "-t", target])?;
         assert_eq!(out.status.code(), Some(2), "{target}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{target}: {stderr}");
     }
+    // SSH options belong to ssh: targets.
+    let out = shieldwall(&[
+        "check",
+        "baseline",
+        "-p",
+        policy,
+        "-t",
+        "local",
+        "--ssh-key",
+        "k",
+    ])?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply to ssh: targets only"));
+    // An ssh: host that does not answer gives error results (exit 0: the policy ran), with
+    // the reason, not a crash.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let key = dir.path().join("key");
+    std::fs::write(&key, "not a key")?;
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    let out = shieldwall(&[
+        "check",
+        "baseline",
+        "-p",
+        policy,
+        "-t",
+        &format!("ssh:127.0.0.1:{closed}"),
+        "--ssh-key",
+        key.to_str().ok_or("path")?,
+        "--known-hosts",
+        "/dev/null",
+        "--format",
+        "json",
+    ])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\"error\""), "{stdout}");
+    assert!(stdout.contains("ssh key"), "{stdout}");
     Ok(())
 }

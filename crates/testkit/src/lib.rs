@@ -123,3 +123,24 @@ pub fn rsyslogd(test: &str) -> Option<PathBuf> {
         }
     }
 }
+
+/// The Debian package that gives the OpenSSH server.
+pub const SSHD_PACKAGE: &str = "openssh-server";
+
+/// The OpenSSH server binary, or `None` after [`skip_or_fail`].
+pub fn sshd(test: &str) -> Option<PathBuf> {
+    let binary = ["/usr/sbin/sshd", "/sbin/sshd", "/usr/bin/sshd"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if binary.is_none() {
+        skip_or_fail(
+            &format!(
+                "{test}: SKIPPED: sshd is not installed (Debian package {SSHD_PACKAGE}; \
+                 `apt-get install -y {SSHD_PACKAGE}`)"
+            ),
+            "a missing server fails the run",
+        );
+    }
+    binary
+}

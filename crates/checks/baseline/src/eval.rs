@@ -33,6 +33,8 @@ pub struct Evaluator<'a> {
     commands: HashMap<String, Result<(String, bool), Presence>>,
     probes: HashMap<String, Result<probe::ProbeOutput, Presence>>,
     processes: Option<Result<Vec<String>, String>>,
+    /// What is at the paths existence rules name, surveyed up front on a remote target.
+    presences: HashMap<String, Presence>,
 }
 
 /// A file's text as read, or why not.
@@ -61,6 +63,7 @@ impl<'a> Evaluator<'a> {
             commands: HashMap::new(),
             probes: HashMap::new(),
             processes: None,
+            presences: HashMap::new(),
         }
     }
 
@@ -96,6 +99,9 @@ impl<'a> Evaluator<'a> {
 
         if skipped.is_none() {
             self.prefetch_commands(policy, &bound, &variables);
+            if self.target.is_remote() {
+                self.prefetch_files(policy, &bound, &variables);
+            }
         }
         let total = policy.checks.len();
         let mut checks = Vec::with_capacity(total);
@@ -145,10 +151,15 @@ impl<'a> Evaluator<'a> {
         }
         wanted.sort();
         wanted.dedup();
-        let workers = std::thread::available_parallelism()
-            .map_or(4, |n| n.get() * 2)
-            .clamp(1, MAX_COMMAND_WORKERS)
-            .min(wanted.len());
+        // A remote host's commands wait on the network, not on this machine's cores.
+        let workers = if self.target.is_remote() {
+            MAX_COMMAND_WORKERS
+        } else {
+            std::thread::available_parallelism()
+                .map_or(4, |n| n.get() * 2)
+                .clamp(1, MAX_COMMAND_WORKERS)
+        }
+        .min(wanted.len());
         let queue = std::sync::Mutex::new(wanted.into_iter());
         let done = std::sync::Mutex::new(Vec::new());
         let (target, limits) = (self.target, self.limits);
@@ -173,6 +184,51 @@ impl<'a> Evaluator<'a> {
             done.into_inner()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
+    }
+
+    /// Surveys every path the policy's file rules and plain directory rules name, in a few
+    /// round trips: on a remote host each read is one, and a policy makes hundreds.
+    fn prefetch_files(
+        &mut self,
+        policy: &Policy,
+        bound: &BTreeMap<String, String>,
+        variables: &BTreeMap<String, String>,
+    ) {
+        let mut wanted: BTreeMap<String, bool> = BTreeMap::new();
+        for line in policy.checks.iter().flat_map(|c| &c.rules) {
+            let Ok(rule) = effective_rule(line, bound, variables).into_owned() else {
+                continue;
+            };
+            let content = match rule.kind {
+                RuleKind::File => rule.content.is_some(),
+                RuleKind::Directory if rule.file_name.is_none() => false,
+                _ => continue,
+            };
+            for path in rule
+                .target
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let entry = wanted.entry(path.to_owned()).or_insert(false);
+                *entry |= content;
+            }
+        }
+        let wanted: Vec<(String, bool)> = wanted.into_iter().collect();
+        let surveyed = self.target.survey(&wanted, &self.limits);
+        for ((path, _), found) in wanted.into_iter().zip(surveyed) {
+            if let Some(read) = found.content {
+                self.cache_read(&path, read);
+            }
+            self.presences.insert(path, found.presence);
+        }
+    }
+
+    fn presence(&self, path: &str) -> Presence {
+        match self.presences.get(path) {
+            Some(presence) => presence.clone(),
+            None => self.target.presence(path),
+        }
     }
 
     fn check(
@@ -265,7 +321,7 @@ impl<'a> Evaluator<'a> {
             // Existence: found when any of the files exists.
             let mut outcome = Outcome::default();
             for path in paths {
-                match self.target.presence(path) {
+                match self.presence(path) {
                     Presence::File => {
                         report.evidence.push(format!("{path}: exists"));
                         return RuleStatus::Found;
@@ -316,7 +372,7 @@ impl<'a> Evaluator<'a> {
         let start = report.evidence.len();
         for dir in dirs {
             let Some(name) = &rule.file_name else {
-                match self.target.presence(dir) {
+                match self.presence(dir) {
                     Presence::Directory => {
                         report.evidence.push(format!("{dir}: directory exists"));
                         return RuleStatus::Found;
@@ -501,7 +557,13 @@ impl<'a> Evaluator<'a> {
         if let Some(cached) = self.files.get(path) {
             return cached.clone();
         }
-        let sourced = match self.target.read(path, &self.limits) {
+        let read = self.target.read(path, &self.limits);
+        self.cache_read(path, read)
+    }
+
+    /// Keeps a reading in the run's cache (within its bound) and returns it as text.
+    fn cache_read(&mut self, path: &str, read: FileRead) -> Sourced {
+        let sourced = match read {
             FileRead::Content(bytes) => Sourced::Text(Arc::from(String::from_utf8_lossy(&bytes))),
             FileRead::Missing => Sourced::Missing,
             FileRead::NotApplicable(r) => Sourced::NotApplicable(r),

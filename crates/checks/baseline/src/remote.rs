@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::command::CommandOutput;
 use crate::ssh::{Exec, SshHost, quote};
-use crate::target::{FileRead, Limits, Presence, WalkedFile};
+use crate::target::{FileRead, Limits, Presence, Surveyed, WalkedFile};
 
 /// How long a read that takes no limits (presence) may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -143,12 +143,155 @@ pub(crate) fn walk(
                     shown: path.to_owned(),
                     name,
                     host: std::path::PathBuf::from(path),
+                    prefetched: None,
                 });
             }
             _ => {}
         }
     }
     out.sort_by(|a, b| a.shown.cmp(&b.shown));
+    // Whoever walks reads what the walk found: fetch it in batches now rather than one round
+    // trip per file (a package database has hundreds).
+    let wanted: Vec<(String, bool)> = out.iter().map(|f| (f.shown.clone(), true)).collect();
+    for (file, surveyed) in out.iter_mut().zip(survey(host, &wanted, limits)) {
+        if let Some(read) = surveyed.content {
+            file.prefetched = Some(std::sync::Arc::new(read));
+        }
+    }
+    Ok(out)
+}
+
+/// Paths surveyed per remote command.
+const SURVEY_BATCH: usize = 64;
+/// Output one survey command may return; a batch past it is read path by path.
+const SURVEY_OUTPUT: usize = 64 << 20;
+
+/// What is at each path and, where asked, its content: a few paths per remote command, each
+/// answered by a line (`D`, `S` not a regular file, `M reason` missing or unreachable,
+/// `E reason` unreadable, `F size` followed by that many bytes).
+pub(crate) fn survey(host: &SshHost, wanted: &[(String, bool)], limits: &Limits) -> Vec<Surveyed> {
+    let mut out = Vec::with_capacity(wanted.len());
+    for batch in wanted.chunks(SURVEY_BATCH) {
+        match survey_batch(host, batch, limits) {
+            Ok(found) => out.extend(found),
+            // A batch that cannot be read whole (too large, cut, a file that changed while it
+            // was read) is read path by path.
+            Err(_) => out.extend(batch.iter().map(|(path, content)| {
+                if *content {
+                    let read = read(host, path, limits);
+                    Surveyed {
+                        presence: match &read {
+                            FileRead::Content(_) => Presence::File,
+                            FileRead::Missing => Presence::Missing,
+                            FileRead::NotApplicable(r) => Presence::NotApplicable(r.clone()),
+                            FileRead::Error(r) => Presence::Error(r.clone()),
+                        },
+                        content: Some(read),
+                    }
+                } else {
+                    Surveyed {
+                        presence: presence(host, path),
+                        content: None,
+                    }
+                }
+            })),
+        }
+    }
+    out
+}
+
+fn survey_batch(
+    host: &SshHost,
+    batch: &[(String, bool)],
+    limits: &Limits,
+) -> Result<Vec<Surveyed>, String> {
+    let limit = limits.max_file_bytes.saturating_add(1);
+    let mut command = format!(
+        "LC_ALL=C; export LC_ALL; one() {{ \
+         if [ -d \"$1\" ]; then echo D; \
+         elif [ -f \"$1\" ]; then \
+           if [ \"$2\" = 0 ]; then echo 'F 0'; \
+           elif e=$(head -c 0 -- \"$1\" 2>&1); then \
+             n=$(head -c {limit} -- \"$1\" | wc -c); echo \"F $n\"; head -c \"$n\" -- \"$1\"; \
+           else echo \"E $e\" | tr '\\n' ' '; echo; fi; \
+         elif [ -e \"$1\" ]; then echo S; \
+         else e=$(stat -L -- \"$1\" 2>&1 >/dev/null); echo \"M $e\" | tr '\\n' ' '; echo; fi; }};"
+    );
+    for (path, content) in batch {
+        if absolute(path).is_err() {
+            return Err(format!("{path}: not absolute"));
+        }
+        command.push_str(&format!(" one {} {};", quote(path), u8::from(*content)));
+    }
+    let exec = host.exec(&command, limits.command_timeout, SURVEY_OUTPUT)?;
+    if exec.status != Some(0) || exec.truncated {
+        return Err(format!("survey: {}", exec.error_text()));
+    }
+    let mut rest: &[u8] = &exec.stdout;
+    let mut out = Vec::with_capacity(batch.len());
+    for (path, content) in batch {
+        let end = rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or_else(|| format!("{path}: no answer"))?;
+        let line = String::from_utf8_lossy(rest.get(..end).unwrap_or_default()).into_owned();
+        rest = rest.get(end + 1..).unwrap_or_default();
+        let (kind, detail) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        let detail = detail.trim();
+        let surveyed = match kind {
+            "D" => Surveyed {
+                presence: Presence::Directory,
+                content: content
+                    .then(|| FileRead::Error(format!("{path}: not a regular file: not read"))),
+            },
+            "S" => Surveyed {
+                presence: Presence::File,
+                content: content
+                    .then(|| FileRead::Error(format!("{path}: not a regular file: not read"))),
+            },
+            "E" => Surveyed {
+                presence: Presence::File,
+                content: Some(FileRead::Error(format!("{path}: {detail}"))),
+            },
+            "M" if detail.contains("No such file or directory")
+                || detail.contains("Not a directory") =>
+            {
+                Surveyed {
+                    presence: Presence::Missing,
+                    content: content.then_some(FileRead::Missing),
+                }
+            }
+            "M" => Surveyed {
+                presence: Presence::Error(format!("{path}: {detail}")),
+                content: content.then(|| FileRead::Error(format!("{path}: {detail}"))),
+            },
+            "F" => {
+                let size: usize = detail
+                    .parse()
+                    .map_err(|_| format!("{path}: size {detail:?}"))?;
+                let bytes = rest
+                    .get(..size)
+                    .ok_or_else(|| format!("{path}: cut short"))?;
+                rest = rest.get(size..).unwrap_or_default();
+                let read = if !content {
+                    None
+                } else if size as u64 > limits.max_file_bytes {
+                    Some(FileRead::Error(format!(
+                        "{path}: larger than {} bytes: not matched",
+                        limits.max_file_bytes
+                    )))
+                } else {
+                    Some(FileRead::Content(bytes.to_vec()))
+                };
+                Surveyed {
+                    presence: Presence::File,
+                    content: read,
+                }
+            }
+            other => return Err(format!("{path}: unexpected answer {other:?}")),
+        };
+        out.push(surveyed);
+    }
     Ok(out)
 }
 

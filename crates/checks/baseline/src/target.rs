@@ -87,7 +87,7 @@ pub enum Target {
 }
 
 /// The reading of one file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum FileRead {
     /// The file's bytes.
     Content(Vec<u8>),
@@ -108,6 +108,17 @@ pub struct WalkedFile {
     pub name: String,
     /// Where it is on this machine.
     pub host: PathBuf,
+    /// Its reading, when the walk read it already (a remote host's files come in one batch).
+    pub prefetched: Option<Arc<FileRead>>,
+}
+
+/// What [`Target::survey`] found at one path.
+#[derive(Debug, Clone)]
+pub struct Surveyed {
+    /// What is there.
+    pub presence: Presence,
+    /// Its reading, when asked for.
+    pub content: Option<FileRead>,
 }
 
 /// What is at a path.
@@ -218,7 +229,7 @@ impl Target {
             return Err("ssh: targets need a key and a known_hosts file (Target::ssh)".to_owned());
         }
         Err(format!(
-            "target `{spec}`: expected local, root:DIR or file:PATH"
+            "target `{spec}`: expected local, root:DIR, file:PATH or ssh:[USER@]HOST[:PORT]"
         ))
     }
 
@@ -351,6 +362,42 @@ impl Target {
         read_bounded(&located, path, limits.max_file_bytes, no_follow)
     }
 
+    /// What is at each path and, where `content` is true, its reading: one round trip for a
+    /// remote host (each of its reads costs one), plain [`Target::presence`] and
+    /// [`Target::read`] otherwise.
+    pub fn survey(&self, wanted: &[(String, bool)], limits: &Limits) -> Vec<Surveyed> {
+        if let Target::Ssh { host, .. } = self {
+            return remote::survey(host, wanted, limits);
+        }
+        wanted
+            .iter()
+            .map(|(path, content)| {
+                if *content {
+                    let read = self.read(path, limits);
+                    Surveyed {
+                        presence: match &read {
+                            FileRead::Content(_) => Presence::File,
+                            FileRead::Missing => Presence::Missing,
+                            FileRead::NotApplicable(r) => Presence::NotApplicable(r.clone()),
+                            FileRead::Error(r) => Presence::Error(r.clone()),
+                        },
+                        content: Some(read),
+                    }
+                } else {
+                    Surveyed {
+                        presence: self.presence(path),
+                        content: None,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Whether reads go over the network, where batching them pays.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Target::Ssh { .. })
+    }
+
     /// The regular files under a directory (recursively, within the limits), sorted by path.
     /// Links, FIFOs, sockets and devices are skipped; going deeper than the depth limit, or
     /// past the file limit, is an error rather than a silent stop.
@@ -398,6 +445,7 @@ impl Target {
                         shown: shown_path,
                         name,
                         host: entry.path(),
+                        prefetched: None,
                     });
                 }
             }
@@ -408,6 +456,9 @@ impl Target {
 
     /// Reads a file a walk found, through its real name (which may not be UTF-8).
     pub fn read_walked(&self, file: &WalkedFile, limits: &Limits) -> FileRead {
+        if let Some(read) = &file.prefetched {
+            return FileRead::clone(read);
+        }
         if let Target::Ssh { host, .. } = self {
             return remote::read(host, &file.shown, limits);
         }
