@@ -196,6 +196,9 @@ fn parse_target(args: &BaselineArgs) -> Result<Target> {
     if ssh.is_none() && (args.ssh_key.is_some() || args.known_hosts.is_some()) {
         bail!("--ssh-key and --known-hosts apply to ssh: targets only");
     }
+    if ssh.is_some() && (args.chroot || !vars.is_empty()) {
+        bail!("--chroot and --var do not apply to ssh: targets");
+    }
     let target = match ssh {
         Some(host) => {
             let home = || {

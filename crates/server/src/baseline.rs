@@ -158,6 +158,11 @@ pub fn prepare(jobs: &[BaselineJob], base: &Path) -> Result<Vec<PreparedJob>, St
             .ok_or_else(|| context("no policy".to_owned()))?
             .map_err(|e| context(e.to_string()))?;
         let target = match job.target.strip_prefix("ssh:") {
+            Some(_) if job.chroot || !job.vars.is_empty() => {
+                return Err(context(
+                    "chroot and vars do not apply to ssh: targets".to_owned(),
+                ));
+            }
             Some(host) => {
                 let file = |field: &str, path: &Option<PathBuf>| {
                     path.as_ref()

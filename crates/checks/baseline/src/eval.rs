@@ -13,10 +13,12 @@ use crate::report::{
     CheckReport, CheckStatus, PolicyReport, RequirementsReport, RuleReport, RuleStatus,
 };
 use crate::rule::{Condition, Content, Rule, RuleKind, expand};
-use crate::target::{FileRead, Limits, Presence, Target};
+use crate::target::{FileRead, Limits, Presence, Target, WalkedFile};
 
 /// File text kept for reuse within a run.
 const MAX_CACHED_BYTES: usize = 64 * 1024 * 1024;
+/// Files of a walk read ahead at once.
+const PREFETCH_CHUNK: usize = 64;
 /// Commands run side by side at most.
 const MAX_COMMAND_WORKERS: usize = 8;
 /// Evidence lines kept per rule.
@@ -204,11 +206,13 @@ impl<'a> Evaluator<'a> {
                 RuleKind::Directory if rule.file_name.is_none() => false,
                 _ => continue,
             };
+            // Unbound variables and relative paths are the evaluation's to report, not the
+            // survey's.
             for path in rule
                 .target
                 .split(',')
                 .map(str::trim)
-                .filter(|p| !p.is_empty())
+                .filter(|p| p.starts_with('/') && !p.contains('$'))
             {
                 let entry = wanted.entry(path.to_owned()).or_insert(false);
                 *entry |= content;
@@ -403,34 +407,45 @@ impl<'a> Evaluator<'a> {
                 }
             };
             outcome.read += 1;
-            for file in files.iter().filter(|f| name.matches(&f.name)) {
-                let Some(content) = &rule.content else {
-                    report.evidence.push(format!("{}: exists", file.shown));
-                    return RuleStatus::Found;
-                };
-                // Files found by a walk are read through their real names and not cached: a
-                // directory may hold many, and the cache is for files rules name.
-                match self.target.read_walked(file, &self.limits) {
-                    FileRead::Content(bytes) => {
-                        let text = String::from_utf8_lossy(&bytes);
-                        if match_lines(
-                            content,
-                            &Lines {
-                                label: &file.shown,
-                                text: &text,
-                            },
-                            report,
-                        ) {
-                            decided_by_absence(content, report, start, &file.shown);
-                            return RuleStatus::Found;
+            let mut matched: Vec<WalkedFile> = files
+                .into_iter()
+                .filter(|f| name.matches(&f.name))
+                .collect();
+            // Read a few at a time ahead (a remote host's files come in batches), stopping at
+            // the first that decides.
+            for chunk in matched.chunks_mut(PREFETCH_CHUNK) {
+                if rule.content.is_some() {
+                    self.target.prefetch_walked(chunk, &self.limits);
+                }
+                for file in chunk.iter() {
+                    let Some(content) = &rule.content else {
+                        report.evidence.push(format!("{}: exists", file.shown));
+                        return RuleStatus::Found;
+                    };
+                    // Files found by a walk are read through their real names and not cached: a
+                    // directory may hold many, and the cache is for files rules name.
+                    match self.target.read_walked(file, &self.limits) {
+                        FileRead::Content(bytes) => {
+                            let text = String::from_utf8_lossy(&bytes);
+                            if match_lines(
+                                content,
+                                &Lines {
+                                    label: &file.shown,
+                                    text: &text,
+                                },
+                                report,
+                            ) {
+                                decided_by_absence(content, report, start, &file.shown);
+                                return RuleStatus::Found;
+                            }
                         }
+                        // Listed a moment ago and gone now: an error, not a silent pass.
+                        FileRead::Missing => outcome
+                            .errors
+                            .push(format!("{}: disappeared while read", file.shown)),
+                        FileRead::NotApplicable(r) => outcome.not_applicable.push(r),
+                        FileRead::Error(r) => outcome.errors.push(r),
                     }
-                    // Listed a moment ago and gone now: an error, not a silent pass.
-                    FileRead::Missing => outcome
-                        .errors
-                        .push(format!("{}: disappeared while read", file.shown)),
-                    FileRead::NotApplicable(r) => outcome.not_applicable.push(r),
-                    FileRead::Error(r) => outcome.errors.push(r),
                 }
             }
         }

@@ -114,10 +114,28 @@ fn authorized_keys(target: &Target, limits: &Limits) -> Result<Vec<String>, Pres
         .collect();
     homes.sort();
     homes.dedup();
-    for (user, home) in homes {
-        for name in ["authorized_keys", "authorized_keys2"] {
-            let path = format!("{}/.ssh/{name}", home.trim_end_matches('/'));
-            match target.presence(&path) {
+    let wanted: Vec<(String, String)> = homes
+        .iter()
+        .flat_map(|(user, home)| {
+            ["authorized_keys", "authorized_keys2"].map(|name| {
+                (
+                    user.clone(),
+                    format!("{}/.ssh/{name}", home.trim_end_matches('/')),
+                )
+            })
+        })
+        .collect();
+    // One survey of every path (a round trip for all of them on a remote host).
+    let surveyed = target.survey(
+        &wanted
+            .iter()
+            .map(|(_, path)| (path.clone(), false))
+            .collect::<Vec<_>>(),
+        limits,
+    );
+    for ((user, path), found) in wanted.into_iter().zip(surveyed) {
+        {
+            match found.presence {
                 Presence::File => out.push(format!("{user} {path}")),
                 Presence::Missing | Presence::Directory => {}
                 // A home that cannot be looked into is not a home without keys.
@@ -256,7 +274,12 @@ fn setuid_files(target: &Target, limits: &Limits) -> Result<Vec<String>, Presenc
     let mut packaged = BTreeSet::new();
     match target.walk("/var/lib/dpkg/info", limits) {
         Ok(found) => {
-            for file in found.iter().filter(|f| f.name.ends_with(".list")) {
+            let mut lists: Vec<_> = found
+                .into_iter()
+                .filter(|f| f.name.ends_with(".list"))
+                .collect();
+            target.prefetch_walked(&mut lists, limits);
+            for file in &lists {
                 match target.read_walked(file, limits) {
                     FileRead::Content(bytes) => {
                         packaged.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_owned));

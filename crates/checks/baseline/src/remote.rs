@@ -27,10 +27,14 @@ fn absolute(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A missing file, told from other failures by the message of the C locale.
+/// A missing file, told from other failures by the message of the C locale (ENOTDIR is an
+/// error, as on the local target).
 fn is_missing(exec: &Exec) -> bool {
-    let text = exec.error_text();
-    text.contains("No such file or directory") || text.contains("Not a directory")
+    missing_message(&exec.error_text())
+}
+
+fn missing_message(text: &str) -> bool {
+    text.contains("No such file or directory")
 }
 
 /// What is at `path`.
@@ -40,7 +44,7 @@ pub(crate) fn presence(host: &SshHost, path: &str) -> Presence {
     }
     let command = format!("LC_ALL=C stat -L -c %F -- {}", quote(path));
     match host.exec(&command, READ_TIMEOUT, SMALL_OUTPUT) {
-        Err(e) => Presence::Error(e),
+        Err(e) => Presence::Error(format!("{path}: {e}")),
         Ok(exec) if exec.status == Some(0) => {
             if String::from_utf8_lossy(&exec.stdout).trim() == "directory" {
                 Presence::Directory
@@ -68,7 +72,7 @@ pub(crate) fn read(host: &SshHost, path: &str, limits: &Limits) -> FileRead {
     );
     let cap = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
     match host.exec(&command, limits.command_timeout, cap) {
-        Err(e) => FileRead::Error(e),
+        Err(e) => FileRead::Error(format!("{path}: {e}")),
         Ok(exec) => match exec.status {
             Some(0) if exec.stdout.len() as u64 > limit || exec.truncated => {
                 FileRead::Error(format!("{path}: larger than {limit} bytes: not matched"))
@@ -150,14 +154,6 @@ pub(crate) fn walk(
         }
     }
     out.sort_by(|a, b| a.shown.cmp(&b.shown));
-    // Whoever walks reads what the walk found: fetch it in batches now rather than one round
-    // trip per file (a package database has hundreds).
-    let wanted: Vec<(String, bool)> = out.iter().map(|f| (f.shown.clone(), true)).collect();
-    for (file, surveyed) in out.iter_mut().zip(survey(host, &wanted, limits)) {
-        if let Some(read) = surveyed.content {
-            file.prefetched = Some(std::sync::Arc::new(read));
-        }
-    }
     Ok(out)
 }
 
@@ -176,24 +172,9 @@ pub(crate) fn survey(host: &SshHost, wanted: &[(String, bool)], limits: &Limits)
             Ok(found) => out.extend(found),
             // A batch that cannot be read whole (too large, cut, a file that changed while it
             // was read) is read path by path.
-            Err(_) => out.extend(batch.iter().map(|(path, content)| {
-                if *content {
-                    let read = read(host, path, limits);
-                    Surveyed {
-                        presence: match &read {
-                            FileRead::Content(_) => Presence::File,
-                            FileRead::Missing => Presence::Missing,
-                            FileRead::NotApplicable(r) => Presence::NotApplicable(r.clone()),
-                            FileRead::Error(r) => Presence::Error(r.clone()),
-                        },
-                        content: Some(read),
-                    }
-                } else {
-                    Surveyed {
-                        presence: presence(host, path),
-                        content: None,
-                    }
-                }
+            Err(_) => out.extend(batch.iter().map(|(path, content)| Surveyed {
+                presence: presence(host, path),
+                content: content.then(|| read(host, path, limits)),
             })),
         }
     }
@@ -205,30 +186,36 @@ fn survey_batch(
     batch: &[(String, bool)],
     limits: &Limits,
 ) -> Result<Vec<Surveyed>, String> {
+    // Each path answers with a line: `D` a directory, `S` not a regular file, `F` a regular
+    // file (not read), `E reason` unreadable, `M reason` not there (or not reachable), or `C`
+    // followed by the content as read once and a trailer with a random marker and the read's
+    // status, so that nothing in a file can pass for the framing.
+    let marker = crate::ssh::nonce()?;
     let limit = limits.max_file_bytes.saturating_add(1);
     let mut command = format!(
         "LC_ALL=C; export LC_ALL; one() {{ \
-         if [ -d \"$1\" ]; then echo D; \
+         if [ -d \"$1\" ]; then printf 'D\\n'; \
          elif [ -f \"$1\" ]; then \
-           if [ \"$2\" = 0 ]; then echo 'F 0'; \
-           elif e=$(head -c 0 -- \"$1\" 2>&1); then \
-             n=$(head -c {limit} -- \"$1\" | wc -c); echo \"F $n\"; head -c \"$n\" -- \"$1\"; \
-           else echo \"E $e\" | tr '\\n' ' '; echo; fi; \
-         elif [ -e \"$1\" ]; then echo S; \
-         else e=$(stat -L -- \"$1\" 2>&1 >/dev/null); echo \"M $e\" | tr '\\n' ' '; echo; fi; }};"
+           if [ \"$2\" = 0 ]; then printf 'F\\n'; \
+           elif ! e=$(head -c 0 -- \"$1\" 2>&1); then \
+             printf 'E %s\\n' \"$(printf '%s' \"$e\" | tr '\\n' ' ')\"; \
+           else printf 'C\\n'; head -c {limit} -- \"$1\"; s=$?; printf '\\n%s %s\\n' {marker} \"$s\"; fi; \
+         elif [ -e \"$1\" ]; then printf 'S\\n'; \
+         else e=$(stat -L -- \"$1\" 2>&1 >/dev/null); \
+           printf 'M %s\\n' \"$(printf '%s' \"$e\" | tr '\\n' ' ')\"; fi; }};"
     );
     for (path, content) in batch {
-        if absolute(path).is_err() {
-            return Err(format!("{path}: not absolute"));
-        }
+        absolute(path)?;
         command.push_str(&format!(" one {} {};", quote(path), u8::from(*content)));
     }
     let exec = host.exec(&command, limits.command_timeout, SURVEY_OUTPUT)?;
     if exec.status != Some(0) || exec.truncated {
         return Err(format!("survey: {}", exec.error_text()));
     }
+    let trailer = format!("\n{marker} ");
     let mut rest: &[u8] = &exec.stdout;
     let mut out = Vec::with_capacity(batch.len());
+    let not_regular = |path: &str| FileRead::Error(format!("{path}: not a regular file: not read"));
     for (path, content) in batch {
         let end = rest
             .iter()
@@ -241,56 +228,64 @@ fn survey_batch(
         let surveyed = match kind {
             "D" => Surveyed {
                 presence: Presence::Directory,
-                content: content
-                    .then(|| FileRead::Error(format!("{path}: not a regular file: not read"))),
+                content: content.then(|| not_regular(path)),
             },
             "S" => Surveyed {
                 presence: Presence::File,
-                content: content
-                    .then(|| FileRead::Error(format!("{path}: not a regular file: not read"))),
+                content: content.then(|| not_regular(path)),
+            },
+            "F" if !content => Surveyed {
+                presence: Presence::File,
+                content: None,
             },
             "E" => Surveyed {
                 presence: Presence::File,
                 content: Some(FileRead::Error(format!("{path}: {detail}"))),
             },
-            "M" if detail.contains("No such file or directory")
-                || detail.contains("Not a directory") =>
-            {
-                Surveyed {
-                    presence: Presence::Missing,
-                    content: content.then_some(FileRead::Missing),
-                }
-            }
+            "M" if missing_message(detail) => Surveyed {
+                presence: Presence::Missing,
+                content: content.then_some(FileRead::Missing),
+            },
             "M" => Surveyed {
                 presence: Presence::Error(format!("{path}: {detail}")),
                 content: content.then(|| FileRead::Error(format!("{path}: {detail}"))),
             },
-            "F" => {
-                let size: usize = detail
-                    .parse()
-                    .map_err(|_| format!("{path}: size {detail:?}"))?;
-                let bytes = rest
-                    .get(..size)
+            "C" if *content => {
+                let at = rest
+                    .windows(trailer.len())
+                    .position(|w| w == trailer.as_bytes())
                     .ok_or_else(|| format!("{path}: cut short"))?;
-                rest = rest.get(size..).unwrap_or_default();
-                let read = if !content {
-                    None
-                } else if size as u64 > limits.max_file_bytes {
-                    Some(FileRead::Error(format!(
+                let bytes = rest.get(..at).unwrap_or_default();
+                let after = rest.get(at + trailer.len()..).unwrap_or_default();
+                let status_end = after
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .ok_or_else(|| format!("{path}: no status"))?;
+                let status = String::from_utf8_lossy(after.get(..status_end).unwrap_or_default())
+                    .trim()
+                    .to_owned();
+                let read = if status != "0" {
+                    FileRead::Error(format!("{path}: reading failed (status {status})"))
+                } else if bytes.len() as u64 > limits.max_file_bytes {
+                    FileRead::Error(format!(
                         "{path}: larger than {} bytes: not matched",
                         limits.max_file_bytes
-                    )))
+                    ))
                 } else {
-                    Some(FileRead::Content(bytes.to_vec()))
+                    FileRead::Content(bytes.to_vec())
                 };
+                rest = after.get(status_end + 1..).unwrap_or_default();
                 Surveyed {
                     presence: Presence::File,
-                    content: read,
+                    content: Some(read),
                 }
             }
             other => return Err(format!("{path}: unexpected answer {other:?}")),
         };
         out.push(surveyed);
+    }
+    if !rest.is_empty() {
+        return Err("survey: more output than answers".to_owned());
     }
     Ok(out)
 }
@@ -305,6 +300,19 @@ pub(crate) fn processes(host: &SshHost) -> Result<Vec<String>, String> {
     let exec = host.exec(command, READ_TIMEOUT, 16 * 1024 * 1024)?;
     if exec.status != Some(0) {
         return Err(format!("/proc: {}", exec.error_text()));
+    }
+    // With /proc mounted hidepid, a user sees its own processes only: an incomplete list
+    // would make `p:` rules say "not running" of what runs.
+    let init = host.exec(
+        "[ -r /proc/1/cmdline ] && echo visible",
+        READ_TIMEOUT,
+        SMALL_OUTPUT,
+    )?;
+    if String::from_utf8_lossy(&init.stdout).trim() != "visible" {
+        return Err(format!(
+            "{}: other users' processes are hidden from this user (/proc hidepid); check as root",
+            host.spec().describe()
+        ));
     }
     let text = String::from_utf8_lossy(&exec.stdout);
     let mut names: Vec<String> = text

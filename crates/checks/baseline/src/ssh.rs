@@ -10,16 +10,28 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use russh::client;
+use russh::keys::known_hosts::known_host_keys_path;
 use russh::keys::{
     HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate, check_known_hosts_path, load_secret_key,
 };
-use russh::{ChannelMsg, Disconnect};
+use russh::{Channel, ChannelMsg, Disconnect, Sig};
 
 /// How long connecting and authenticating may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// After a failed connection, calls fail with its reason for this long instead of each trying
 /// again (a policy makes hundreds of reads).
 const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// A connection unused this long is closed and made again (so a daily job checks the host key
+/// and the key file anew each run, and holds no session on the host in between).
+const IDLE_CLOSE: Duration = Duration::from_secs(60);
+/// Sessions open on one host at once: below the strictest `MaxSessions` hardening guides ask
+/// for, so that a hardened host does not refuse our channels.
+const MAX_SESSIONS: usize = 4;
+/// How long a command that has exited may keep its output open (a background child holding
+/// it) before it is taken as finished.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Room for what the login shell's startup files print before the command's own output.
+const STARTUP_NOISE: usize = 64 * 1024;
 
 /// Where and how to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +133,7 @@ impl Exec {
 
 enum Connection {
     None,
-    Up(Arc<client::Handle<Verifier>>),
+    Up(Arc<client::Handle<Verifier>>, Instant),
     Failed(Instant, String),
 }
 
@@ -130,6 +142,7 @@ pub struct SshHost {
     spec: SshSpec,
     runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
     connection: tokio::sync::Mutex<Connection>,
+    sessions: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for SshHost {
@@ -154,6 +167,7 @@ impl SshHost {
             spec,
             runtime: OnceLock::new(),
             connection: tokio::sync::Mutex::new(Connection::None),
+            sessions: tokio::sync::Semaphore::new(MAX_SESSIONS),
         }
     }
 
@@ -178,62 +192,111 @@ impl SshHost {
     }
 
     /// Runs `command` (a line for the remote login shell) and collects up to `cap` bytes of
-    /// each output, waiting at most `timeout`. Blocks; call it from plain threads, not from
-    /// async code.
+    /// each output, waiting at most `timeout` once the session is open. Blocks; call it from
+    /// plain threads, not from async code. What the login shell's startup files print is cut
+    /// off: the command's output starts after a random marker.
     pub fn exec(&self, command: &str, timeout: Duration, cap: usize) -> Result<Exec, String> {
         let runtime = self.runtime()?;
+        let marker = nonce()?;
+        // The host ends the command a second after we stop waiting: sshd does not pass signals
+        // on for root logins, and a closed session does not end a command that never writes.
+        let secs = timeout.as_secs().saturating_add(1);
+        let wrapped = format!(
+            "printf '%s\\n' {marker}; printf '%s\\n' {marker} >&2; \
+             if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {secs} sh -c {q}; \
+             else exec sh -c {q}; fi",
+            q = quote(command)
+        );
         runtime.block_on(async {
-            match tokio::time::timeout(timeout, self.exec_async(command, cap)).await {
-                Ok(result) => result,
-                // The remote process is not signalled (OpenSSH ignores signal requests): it
-                // goes on until it ends or the connection closes.
-                Err(_) => Err(format!(
-                    "{}: no answer within {} s",
+            let _session = self
+                .sessions
+                .acquire()
+                .await
+                .map_err(|e| format!("{}: {e}", self.spec.describe()))?;
+            let mut channel = self.open_channel().await?;
+            channel
+                .exec(true, wrapped)
+                .await
+                .map_err(|e| format!("{}: starting a command: {e}", self.spec.describe()))?;
+            let mut out = Exec::default();
+            let collected = tokio::time::timeout(
+                timeout,
+                collect(&mut channel, &mut out, cap.saturating_add(STARTUP_NOISE)),
+            )
+            .await;
+            // A command past its time is killed (sshd signals its process group) and its
+            // session closed, so neither lingers on the host nor holds one of its sessions.
+            if collected.is_err() {
+                let _ = channel.signal(Sig::KILL).await;
+            }
+            let _ = channel.close().await;
+            if collected.is_err() {
+                return Err(format!(
+                    "{}: no answer within {} s: killed",
                     self.spec.describe(),
                     timeout.as_secs()
-                )),
+                ));
             }
+            if !strip_before(&mut out.stdout, &marker) {
+                return Err(format!(
+                    "{}: the login shell did not run the command{}",
+                    self.spec.describe(),
+                    first_line(&out.stderr)
+                ));
+            }
+            strip_before(&mut out.stderr, &marker);
+            for stream in [&mut out.stdout, &mut out.stderr] {
+                if stream.len() > cap {
+                    stream.truncate(cap);
+                    out.truncated = true;
+                }
+            }
+            if out.status.is_none() && out.signal.is_none() {
+                return Err(format!(
+                    "{}: the connection closed before the command ended",
+                    self.spec.describe()
+                ));
+            }
+            Ok(out)
         })
     }
 
-    async fn exec_async(&self, command: &str, cap: usize) -> Result<Exec, String> {
+    /// A new session channel; a connection that refuses one (closed, or out of sessions) is
+    /// dropped and made again, once.
+    async fn open_channel(&self) -> Result<Channel<client::Msg>, String> {
         let handle = self.connected().await?;
-        let failed = |what: &str, e: russh::Error| format!("{}: {what}: {e}", self.spec.describe());
-        let mut channel = handle
-            .channel_open_session()
-            .await
-            .map_err(|e| failed("opening a channel", e))?;
-        channel
-            .exec(true, command)
-            .await
-            .map_err(|e| failed("starting a command", e))?;
-        let mut out = Exec::default();
-        while let Some(message) = channel.wait().await {
-            match message {
-                ChannelMsg::Data { data } => keep(&mut out.stdout, &data, cap, &mut out.truncated),
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    keep(&mut out.stderr, &data, cap, &mut out.truncated);
-                }
-                ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
-                ChannelMsg::ExitSignal { signal_name, .. } => {
-                    out.signal = Some(format!("{signal_name:?}"));
-                }
-                _ => {}
+        match handle.channel_open_session().await {
+            Ok(channel) => Ok(channel),
+            Err(first) => {
+                self.forget(&handle).await;
+                let handle = self.connected().await?;
+                handle.channel_open_session().await.map_err(|e| {
+                    format!(
+                        "{}: opening a session: {e} (before reconnecting: {first})",
+                        self.spec.describe()
+                    )
+                })
             }
         }
-        if out.status.is_none() && out.signal.is_none() {
-            return Err(format!(
-                "{}: the connection closed before the command ended",
-                self.spec.describe()
-            ));
+    }
+
+    async fn forget(&self, handle: &Arc<client::Handle<Verifier>>) {
+        let mut state = self.connection.lock().await;
+        if matches!(&*state, Connection::Up(current, _) if Arc::ptr_eq(current, handle)) {
+            *state = Connection::None;
         }
-        Ok(out)
     }
 
     async fn connected(&self) -> Result<Arc<client::Handle<Verifier>>, String> {
         let mut state = self.connection.lock().await;
-        match &*state {
-            Connection::Up(handle) if !handle.is_closed() => return Ok(Arc::clone(handle)),
+        match &mut *state {
+            Connection::Up(handle, used) if !handle.is_closed() && used.elapsed() < IDLE_CLOSE => {
+                *used = Instant::now();
+                return Ok(Arc::clone(handle));
+            }
+            Connection::Up(handle, _) => {
+                let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+            }
             Connection::Failed(at, reason) if at.elapsed() < RETRY_AFTER => {
                 return Err(reason.clone());
             }
@@ -250,7 +313,7 @@ impl SshHost {
         match result {
             Ok(handle) => {
                 let handle = Arc::new(handle);
-                *state = Connection::Up(Arc::clone(&handle));
+                *state = Connection::Up(Arc::clone(&handle), Instant::now());
                 Ok(handle)
             }
             Err(reason) => {
@@ -264,17 +327,33 @@ impl SshHost {
         let spec = &self.spec;
         let target = spec.describe();
         let key = load_key(&spec.key)?;
+        // The host's keys as known_hosts lists them: a file that cannot be read is said so, and
+        // the host is asked for a key of a listed type (it may hold several).
+        std::fs::File::open(&spec.known_hosts)
+            .map_err(|e| format!("known hosts {}: {e}", spec.known_hosts.display()))?;
+        let listed = known_host_keys_path(&spec.host, spec.port, &spec.known_hosts)
+            .map_err(|e| format!("known hosts {}: {e}", spec.known_hosts.display()))?;
+        let mut algorithms: Vec<russh::keys::Algorithm> = Vec::new();
+        for (_, key) in &listed {
+            if !algorithms.contains(&key.algorithm()) {
+                algorithms.push(key.algorithm());
+            }
+        }
         let verdict = Arc::new(Mutex::new(None));
         let verifier = Verifier {
             spec: spec.clone(),
             verdict: Arc::clone(&verdict),
         };
-        let config = Arc::new(client::Config {
+        let mut config = client::Config {
             inactivity_timeout: Some(Duration::from_secs(600)),
             keepalive_interval: Some(Duration::from_secs(30)),
             nodelay: true,
             ..client::Config::default()
-        });
+        };
+        if !algorithms.is_empty() {
+            config.preferred.key = std::borrow::Cow::Owned(algorithms);
+        }
+        let config = Arc::new(config);
         let connected = client::connect(config, (spec.host.as_str(), spec.port), verifier).await;
         let mut handle = match connected {
             Ok(handle) => handle,
@@ -327,11 +406,12 @@ fn load_key(path: &std::path::Path) -> Result<russh::keys::PrivateKey, String> {
             mode & 0o777
         ));
     }
-    load_secret_key(path, None).map_err(|e| {
-        format!(
-            "ssh key {}: {e} (keys protected by a passphrase are not supported)",
+    load_secret_key(path, None).map_err(|e| match e {
+        russh::keys::Error::KeyIsEncrypted => format!(
+            "ssh key {}: protected by a passphrase, which is not supported",
             path.display()
-        )
+        ),
+        other => format!("ssh key {}: {other}", path.display()),
     })
 }
 
@@ -385,6 +465,71 @@ impl client::Handler for Verifier {
             Err(e) => self.refuse(format!("{target}: known hosts {file}: {e}")),
         }
     }
+}
+
+/// Gathers a channel's output until it closes, or until a short grace after its command
+/// exited (a background child may hold the output open).
+async fn collect(channel: &mut Channel<client::Msg>, out: &mut Exec, cap: usize) {
+    let mut exited = false;
+    loop {
+        let next = if exited {
+            match tokio::time::timeout(EXIT_GRACE, channel.wait()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            }
+        } else {
+            channel.wait().await
+        };
+        let Some(message) = next else { break };
+        match message {
+            ChannelMsg::Data { data } => keep(&mut out.stdout, &data, cap, &mut out.truncated),
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                keep(&mut out.stderr, &data, cap, &mut out.truncated);
+            }
+            ChannelMsg::ExitStatus { exit_status } => {
+                out.status = Some(exit_status);
+                exited = true;
+            }
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                out.signal = Some(format!("{signal_name:?}"));
+                exited = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Removes everything up to and including the line `marker`; false when it is not there.
+fn strip_before(stream: &mut Vec<u8>, marker: &str) -> bool {
+    let line = format!("{marker}\n");
+    match stream
+        .windows(line.len())
+        .position(|w| w == line.as_bytes())
+    {
+        Some(at) => {
+            stream.drain(..at + line.len());
+            true
+        }
+        None => false,
+    }
+}
+
+fn first_line(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    match text.lines().find(|l| !l.trim().is_empty()) {
+        Some(line) => format!(": {}", line.trim()),
+        None => String::new(),
+    }
+}
+
+/// 128 random bits in hex: a marker no file or startup file will happen to print.
+pub(crate) fn nonce() -> Result<String, String> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| "no randomness for the SSH marker".to_owned())?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Quotes a word for a POSIX shell.

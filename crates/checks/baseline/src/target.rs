@@ -393,6 +393,25 @@ impl Target {
             .collect()
     }
 
+    /// Reads, ahead of [`Target::read_walked`], the files of a walk a rule is about to read: in
+    /// batches on a remote host, where each read costs a round trip; nothing elsewhere.
+    pub fn prefetch_walked(&self, files: &mut [WalkedFile], limits: &Limits) {
+        let Target::Ssh { host, .. } = self else {
+            return;
+        };
+        let wanted: Vec<(String, bool)> = files
+            .iter()
+            .filter(|f| f.prefetched.is_none())
+            .map(|f| (f.shown.clone(), true))
+            .collect();
+        let mut found = remote::survey(host, &wanted, limits).into_iter();
+        for file in files.iter_mut().filter(|f| f.prefetched.is_none()) {
+            if let Some(read) = found.next().and_then(|s| s.content) {
+                file.prefetched = Some(Arc::new(read));
+            }
+        }
+    }
+
     /// Whether reads go over the network, where batching them pays.
     pub fn is_remote(&self) -> bool {
         matches!(self, Target::Ssh { .. })

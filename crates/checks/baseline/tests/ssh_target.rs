@@ -101,7 +101,7 @@ fn start(test: &str) -> Option<Sshd> {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\n\
              AuthorizedKeysFile {}\nStrictModes no\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nUsePAM no\n\
-             PermitRootLogin prohibit-password\nLogLevel ERROR\nMaxSessions 64\nMaxStartups 64\n",
+             PermitRootLogin prohibit-password\nLogLevel ERROR\n",
             path("host_key").display(),
             path("sshd.pid").display(),
             path("authorized_keys").display(),
@@ -324,4 +324,46 @@ fn a_refused_or_exposed_key_and_a_silent_host_are_errors() {
     assert_eq!(result, CheckStatus::Error);
     assert!(reason.contains("127.0.0.1"), "{reason}");
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_command_past_its_timeout_is_killed_and_frees_its_session() {
+    let Some(sshd) = start("a_command_past_its_timeout_is_killed_and_frees_its_session") else {
+        return;
+    };
+    let target = sshd.target();
+    let short = Limits {
+        command_timeout: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    // More hung commands than the host's default MaxSessions (10): each must be killed and its
+    // session closed, or the later ones could not open theirs.
+    for _ in 0..12 {
+        let started = Instant::now();
+        let outcome = target.run("sleep 300", &short);
+        assert!(
+            matches!(&outcome, Err(shieldwall_baseline::Presence::Error(e)) if e.contains("killed")),
+            "{outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    let echo = target.run("echo still-here", &short).unwrap();
+    assert_eq!(echo.text.trim(), "still-here");
+    // No sleep of ours is left on the host (the last is ended a second after its timeout).
+    let started = Instant::now();
+    loop {
+        let left = Command::new("pgrep")
+            .args(["-f", "^sleep 300$"])
+            .output()
+            .unwrap();
+        let left = String::from_utf8_lossy(&left.stdout).trim().to_owned();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "killed commands still run: {left}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
