@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use serde::Serialize;
 use shieldwall_baseline::{Policy, PolicyError, RuleKind, Target, shipped};
 use shieldwall_core::TenantId;
 use shieldwall_store::meta::MetaStore;
@@ -29,8 +28,7 @@ pub const UPLOADED_COMMANDS_OFF: &str = "commands disabled: command rules of pol
      through the API run only with [api] uploaded_command_rules = true";
 
 /// Where a run's policy came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyOrigin {
     /// The job's own policy, from the configuration.
     Configured,
@@ -40,8 +38,19 @@ pub enum PolicyOrigin {
     Uploaded,
 }
 
+impl PolicyOrigin {
+    /// `configured`, `shipped` or `uploaded`, as the API and the audit trail show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyOrigin::Configured => "configured",
+            PolicyOrigin::Shipped => "shipped",
+            PolicyOrigin::Uploaded => "uploaded",
+        }
+    }
+}
+
 /// One run, running or finished.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RunRecord {
     /// Its number, larger for later runs (since the server started).
     pub id: u64,
@@ -70,7 +79,7 @@ pub struct RunRecord {
 }
 
 /// A finished run's counts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RunSummary {
     /// Checks passed.
     pub pass: usize,
@@ -257,7 +266,7 @@ impl Runner {
         Ok(ChosenPolicy {
             policy,
             origin: PolicyOrigin::Uploaded,
-            sha256: Some(sha256_hex(&text)),
+            sha256: Some(crate::access::sha256_hex(&text)),
         })
     }
 
@@ -545,11 +554,4 @@ fn log_finished(name: &str, finished: Result<RunRecord, tokio::task::JoinError>)
         ),
         Err(e) => tracing::error!("baseline job `{name}` stopped: {e}"),
     }
-}
-
-/// The SHA-256 of a text, in hex.
-pub fn sha256_hex(text: &str) -> String {
-    shieldwall_store::meta::audit::to_hex(
-        ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref(),
-    )
 }

@@ -231,7 +231,7 @@ fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
         })
         .unwrap()
     };
-    let status_of = |check: &str| {
+    let latest = || {
         meta.latest_findings(
             &acme,
             "baseline",
@@ -240,9 +240,12 @@ fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
             1000,
         )
         .unwrap()
-        .into_iter()
-        .find(|f| f.finding.check_id == format!("shieldwall_linux_host/{check}"))
-        .map(|f| f.finding.status)
+    };
+    let status_of = |check: &str| {
+        latest()
+            .into_iter()
+            .find(|f| f.finding.check_id == format!("shieldwall_linux_host/{check}"))
+            .map(|f| f.finding.status)
     };
 
     // The first run is the baseline: whatever fails there is not news.
@@ -253,15 +256,7 @@ fn a_check_that_newly_fails_raises_one_alert_and_notifies() {
         status_of("11000"),
         Some(shieldwall_core::FindingStatus::Pass)
     );
-    let passed_before: Vec<String> = meta
-        .latest_findings(
-            &acme,
-            "baseline",
-            &format!("root:{}", root.display()),
-            "shieldwall_linux_host/",
-            1000,
-        )
-        .unwrap()
+    let passed_before: Vec<String> = latest()
         .into_iter()
         .filter(|f| f.finding.status == shieldwall_core::FindingStatus::Pass)
         .map(|f| f.finding.check_id)

@@ -461,6 +461,13 @@ impl Access {
     }
 }
 
+/// The SHA-256 of an uploaded text, in hex, as audit records name what was written or run.
+pub fn sha256_hex(text: &str) -> String {
+    shieldwall_store::meta::audit::to_hex(
+        ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref(),
+    )
+}
+
 /// An audit record from its parts.
 pub fn record(
     chain: Scope,

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{delete, get, post, put};
@@ -19,9 +19,9 @@ use shieldwall_baseline::{MAX_POLICY_BYTES, Policy, shipped};
 use shieldwall_core::Scope;
 use shieldwall_store::meta::{AuditKind, AuditOutcome};
 
-use super::rules::{digest, install, stage};
+use super::rules::{install, stage};
 use super::{Body, route};
-use crate::access::record;
+use crate::access::{record, sha256_hex};
 use crate::api::auth::{Authorised, can};
 use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};
 use crate::api::problem::{Problem, blocking};
@@ -177,14 +177,7 @@ impl FromRequestParts<AppState> for PolicyName {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Problem::invalid(e.body_text()))?;
-        let name = params
-            .iter()
-            .find(|(key, _)| *key == "policy")
-            .map(|(_, value)| value.to_owned())
-            .unwrap_or_default();
+        let name = super::path_param(parts, state, "policy").await?;
         if !is_upload_name(&name) {
             return Err(Problem::invalid(format!(
                 "{name:?} is not a policy name: 1 to 64 lower-case letters, digits, '-' and '_'"
@@ -211,7 +204,7 @@ fn run_view(run: RunRecord) -> BaselineRunView {
         id: run.id,
         job: run.job,
         policy: run.policy,
-        origin: origin_name(run.origin).to_owned(),
+        origin: run.origin.as_str().to_owned(),
         requested_by: run.requested_by,
         target: run.target,
         commands_disabled: run.commands_disabled,
@@ -228,14 +221,6 @@ fn run_view(run: RunRecord) -> BaselineRunView {
     }
 }
 
-fn origin_name(origin: PolicyOrigin) -> &'static str {
-    match origin {
-        PolicyOrigin::Configured => "configured",
-        PolicyOrigin::Shipped => "shipped",
-        PolicyOrigin::Uploaded => "uploaded",
-    }
-}
-
 fn policy_view(
     name: String,
     origin: PolicyOrigin,
@@ -245,7 +230,7 @@ fn policy_view(
     match loaded {
         Ok(policy) => BaselinePolicyView {
             name,
-            origin: origin_name(origin).to_owned(),
+            origin: origin.as_str().to_owned(),
             command_checks: command_checks(&policy),
             checks: policy.checks.len(),
             id: Some(policy.id),
@@ -255,7 +240,7 @@ fn policy_view(
         },
         Err(error) => BaselinePolicyView {
             name,
-            origin: origin_name(origin).to_owned(),
+            origin: origin.as_str().to_owned(),
             id: None,
             title: None,
             checks: 0,
@@ -369,7 +354,7 @@ async fn upload(
             AuditOutcome::Success,
         )
         .with_detail(json!({
-            "sha256": digest(&upload.yaml), "bytes": upload.yaml.len(), "policy": policy.id,
+            "sha256": sha256_hex(&upload.yaml), "bytes": upload.yaml.len(), "policy": policy.id,
             "command_checks": command_checks(&policy),
         }));
         install(meta.as_ref(), &audit, &temp, &path)?;
@@ -476,7 +461,7 @@ async fn start(
             .map_or(job.policy.id.clone(), |c| c.id().to_owned());
         let policy_origin = chosen
             .as_ref()
-            .map_or("configured", |c| origin_name(c.origin()));
+            .map_or("configured", |c| c.origin().as_str());
         let sha256 = chosen.as_ref().and_then(|c| c.sha256().map(str::to_owned));
         let target = job.target.describe();
         let (run, _finishing) = runner

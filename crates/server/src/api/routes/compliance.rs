@@ -224,7 +224,7 @@ async fn put_manifest(
             "put_manifest",
             AuditOutcome::Success,
         )
-        .with_detail(json!({"sha256": super::rules::digest(&upload.toml), "bytes": upload.toml.len()}));
+        .with_detail(json!({"sha256": crate::access::sha256_hex(&upload.toml), "bytes": upload.toml.len()}));
         super::rules::install(meta.as_ref(), &audit, &temp, &path)
     })
     .await?;

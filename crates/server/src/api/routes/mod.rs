@@ -79,15 +79,28 @@ impl FromRequestParts<AppState> for Id {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Problem::invalid(e.body_text()))?;
-        params
-            .iter()
-            .find(|(name, _)| *name == "id")
-            .and_then(|(_, value)| value.parse::<u64>().ok())
+        path_param(parts, state, "id")
+            .await?
+            .parse::<u64>()
+            .ok()
             .filter(|id| *id > 0)
             .map(Id)
             .ok_or_else(|| Problem::not_found("no such id"))
     }
+}
+
+/// The value of the route's path parameter `key` (empty when it has none).
+pub(super) async fn path_param(
+    parts: &mut Parts,
+    state: &AppState,
+    key: &str,
+) -> Result<String, Problem> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| Problem::invalid(e.body_text()))?;
+    Ok(params
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|(_, value)| value.to_owned())
+        .unwrap_or_default())
 }

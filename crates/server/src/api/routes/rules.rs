@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use axum::Json;
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, put};
@@ -20,7 +20,7 @@ use shieldwall_store::meta::{AuditKind, AuditOutcome};
 
 use super::Body;
 use super::route;
-use crate::access::record;
+use crate::access::{record, sha256_hex};
 use crate::api::auth::{Authorised, Permission, can};
 use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};
 use crate::api::problem::{Problem, blocking};
@@ -106,14 +106,7 @@ impl FromRequestParts<AppState> for FileName {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Problem::invalid(e.body_text()))?;
-        let name = params
-            .iter()
-            .find(|(key, _)| *key == "name")
-            .map(|(_, value)| value.to_owned())
-            .unwrap_or_default();
+        let name = super::path_param(parts, state, "name").await?;
         let ok = name.len() <= 128
             && (name.ends_with(".yml") || name.ends_with(".yaml"))
             && name
@@ -262,12 +255,6 @@ pub(super) fn install(
     Ok(())
 }
 
-pub(super) fn digest(text: &str) -> String {
-    shieldwall_store::meta::audit::to_hex(
-        ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref(),
-    )
-}
-
 async fn upload(
     auth: Authorised<can::ManageRules>,
     State(state): State<AppState>,
@@ -298,7 +285,7 @@ async fn upload(
             "put_rule_file",
             AuditOutcome::Success,
         )
-        .with_detail(json!({"sha256": digest(&upload.yaml), "bytes": upload.yaml.len()}));
+        .with_detail(json!({"sha256": sha256_hex(&upload.yaml), "bytes": upload.yaml.len()}));
         install(meta.as_ref(), &audit, &temp, &path)?;
         // An upload is enabled: a disabled copy of the same name goes.
         let _ = std::fs::remove_file(dir.join(format!("{name}.disabled")));
@@ -382,7 +369,7 @@ async fn put_policy(
             "put_alerting_policy",
             AuditOutcome::Success,
         )
-        .with_detail(json!({"sha256": digest(&upload.toml), "bytes": upload.toml.len()}));
+        .with_detail(json!({"sha256": sha256_hex(&upload.toml), "bytes": upload.toml.len()}));
         install(meta.as_ref(), &audit, &temp, &path)
     })
     .await?;
