@@ -13,27 +13,10 @@ use common::Centre;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use shieldwall_core::{RecordId, Severity, TenantId};
-use shieldwall_store::meta::{
-    AlertSource, AuditFilter, AuditKind, AuditTrail, MetaStore, NewAlert,
-};
+use shieldwall_store::meta::{AlertSource, AuditKind, MetaStore, NewAlert};
 
 fn audit(centre: &Centre, chain: &str, kind: AuditKind) -> Vec<Value> {
-    centre
-        .meta()
-        .audit_records(&AuditFilter {
-            chain: chain.parse().unwrap(),
-            since: None,
-            until: None,
-            kind: Some(kind),
-            actor: None,
-            before_seq: None,
-            after_seq: None,
-            limit: 1000,
-        })
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap())
-        .collect()
+    centre.audit(chain, Some(kind))
 }
 
 fn alert(tenant: &str, key: &str) -> NewAlert {

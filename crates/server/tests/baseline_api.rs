@@ -66,23 +66,10 @@ fn job(policy_dir: &std::path::Path) -> String {
 }
 
 fn audit_actions(centre: &Centre) -> Vec<(String, String)> {
-    use shieldwall_store::meta::{AuditFilter, AuditTrail};
     centre
-        .meta()
-        .audit_records(&AuditFilter {
-            chain: "acme".parse().unwrap(),
-            since: None,
-            until: None,
-            kind: None,
-            actor: None,
-            before_seq: None,
-            after_seq: None,
-            limit: 1000,
-        })
-        .unwrap()
+        .audit("acme", None)
         .iter()
-        .map(|r| {
-            let v = serde_json::to_value(r).unwrap();
+        .map(|v| {
             (
                 v["action"].as_str().unwrap_or("").to_owned(),
                 v["outcome"].as_str().unwrap_or("").to_owned(),

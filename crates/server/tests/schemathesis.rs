@@ -118,23 +118,9 @@ async fn generated_requests_get_documented_answers_for_every_role() {
         }
     }
     // The runs reached the tenant routes of acme (the searches are in its audit trail).
-    let searches = {
-        use shieldwall_store::meta::{AuditFilter, AuditKind, AuditTrail};
-        centre
-            .meta()
-            .audit_records(&AuditFilter {
-                chain: "acme".parse().unwrap(),
-                since: None,
-                until: None,
-                kind: Some(AuditKind::Search),
-                actor: None,
-                before_seq: None,
-                after_seq: None,
-                limit: 10,
-            })
-            .unwrap()
-            .len()
-    };
+    let searches = centre
+        .audit("acme", Some(shieldwall_store::meta::AuditKind::Search))
+        .len();
     centre.stop().await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(

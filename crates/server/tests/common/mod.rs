@@ -166,6 +166,26 @@ impl Centre {
         SqliteMetaStore::open(self.data().join("meta.sqlite")).unwrap()
     }
 
+    /// The records of one audit chain (`*` or a tenant), of one type if given, as JSON.
+    pub fn audit(&self, chain: &str, kind: Option<AuditKind>) -> Vec<Value> {
+        use shieldwall_store::meta::{AuditFilter, AuditTrail};
+        self.meta()
+            .audit_records(&AuditFilter {
+                chain: chain.parse().unwrap(),
+                since: None,
+                until: None,
+                kind,
+                actor: None,
+                before_seq: None,
+                after_seq: None,
+                limit: 1000,
+            })
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .collect()
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.shutdown().await.unwrap();
