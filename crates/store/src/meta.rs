@@ -73,6 +73,7 @@ mod sqlite_accounts;
 mod sqlite_alerts;
 mod sqlite_audit;
 mod sqlite_records;
+mod sqlite_summary;
 pub mod suite;
 mod suite_accounts;
 mod suite_alerts;
@@ -82,8 +83,8 @@ pub use accounts::{
     NewApiToken, NewSession, RoleBinding, Session, Tenant,
 };
 pub use alerts::{
-    AlertAction, AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSource, NewAlert,
-    StoredAlert,
+    AlertAction, AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSource,
+    AlertSummary, NewAlert, SUMMARY_SEVERITIES, SUMMARY_STATES, StoredAlert, SummaryRequest,
 };
 pub use audit::{
     AuditFilter, AuditKind, AuditOutcome, AuditProblem, AuditRecord, AuditTrail, ChainHead,
@@ -152,6 +153,11 @@ pub trait MetaStore: AccountStore + AuditTrail + RecordStore + Send + Sync {
 
     /// Alerts matching `filter`, newest first.
     fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError>;
+
+    /// Counts of the tenant's alerts raised in the request's period (by severity, state,
+    /// interval, rule and ATT&CK tag). [`MetaError::InvalidAlert`] for an empty period, an
+    /// interval of 0 or more than 10,000 intervals.
+    fn alert_summary(&self, request: &SummaryRequest) -> Result<AlertSummary, MetaError>;
 
     /// Applies an analyst's change ([`MetaError::AlertState`] when the state does not allow it,
     /// [`MetaError::NoSuchAlert`] for an id the tenant does not have) and records it in the

@@ -120,6 +120,12 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         fn alerts(&self, _: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError> {
             Ok(Vec::new())
         }
+        fn alert_summary(
+            &self,
+            _: &shieldwall_store::meta::SummaryRequest,
+        ) -> Result<shieldwall_store::meta::AlertSummary, MetaError> {
+            Ok(shieldwall_store::meta::AlertSummary::default())
+        }
         fn change_alert(
             &self,
             tenant: &TenantId,

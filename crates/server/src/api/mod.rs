@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod compat;
+pub mod console;
 pub mod doc;
 pub mod metrics;
 pub mod problem;
@@ -109,8 +110,10 @@ pub fn app(state: AppState) -> Router {
         router: Router::new(),
         docs: Vec::new(),
     });
+    let tls = !state.settings.plain_http;
     routes
         .router
+        .merge(console::router())
         .fallback(|| async { problem::Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             problem::Problem::new(
@@ -130,6 +133,10 @@ pub fn app(state: AppState) -> Router {
             read_whole_body,
         ))
         .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn_with_state(
+            tls,
+            console::security_headers,
+        ))
         .with_state(state)
 }
 

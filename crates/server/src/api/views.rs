@@ -231,6 +231,10 @@ pub struct MeView {
     pub bindings: Vec<MeBinding>,
     /// Whether the request came with an API token.
     pub token: bool,
+    /// The console session's CSRF token (absent for API tokens), so that a reloaded console
+    /// page need not keep it anywhere: a cross-site page cannot read this answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
 }
 
 /// One binding of the caller.

@@ -354,3 +354,53 @@ pub(crate) fn severity_from_rank(rank: i64) -> Option<Severity> {
     .into_iter()
     .find(|s| severity_rank(*s) == rank)
 }
+
+/// What [`MetaStore::alert_summary`](super::MetaStore::alert_summary) counts: one tenant's
+/// alerts raised in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRequest {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Start of the period.
+    pub from: Timestamp,
+    /// End of the period, exclusive.
+    pub to: Timestamp,
+    /// Length of the histogram's intervals, counted from `from` (at least 1 s).
+    pub interval_secs: u64,
+    /// How many rules and ATT&CK techniques to list (at most 1000).
+    pub top: usize,
+}
+
+/// Counts over a tenant's alerts raised in a period: the figures of overviews and reports.
+/// Severities are indexed 0 (info) to 4 (critical), states 0 (new), 1 (acknowledged), 2 (closed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AlertSummary {
+    /// Alerts raised in the period.
+    pub total: u64,
+    /// Of those, by severity.
+    pub by_severity: [u64; 5],
+    /// Of those, by their state now.
+    pub by_state: [u64; 3],
+    /// Start of each interval holding alerts, with its counts by severity, in time order.
+    pub buckets: Vec<(Timestamp, [u64; 5])>,
+    /// The rules that raised the most: rule id, title, alerts.
+    pub top_rules: Vec<(String, String, u64)>,
+    /// The ATT&CK tags carried by the most alerts, with their counts.
+    pub attack: Vec<(String, u64)>,
+}
+
+/// The severities in the order of [`AlertSummary`]'s arrays.
+pub const SUMMARY_SEVERITIES: [Severity; 5] = [
+    Severity::Info,
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+    Severity::Critical,
+];
+
+/// The states in the order of [`AlertSummary::by_state`].
+pub const SUMMARY_STATES: [AlertState; 3] = [
+    AlertState::New,
+    AlertState::Acknowledged,
+    AlertState::Closed,
+];

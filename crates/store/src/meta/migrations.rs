@@ -55,6 +55,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0005_baseline_alerts.sql"),
         rebuilds_tables: true,
     },
+    Migration {
+        version: 6,
+        name: "alerts by time",
+        sql: include_str!("migrations/0006_alerts_by_time.sql"),
+        rebuilds_tables: false,
+    },
 ];
 
 /// The schema version this build writes and the newest it reads.
@@ -95,6 +101,7 @@ mod tests {
             (3, 0x7b57_4b61_ccb4_a2a1),
             (4, 0xe740_c4a8_ce6f_ff85),
             (5, 0xd18b_3c84_e0a7_3c1c),
+            (6, 0xbf7c_42a8_395b_d9ba),
         ];
         let found: Vec<(u32, u64)> = MIGRATIONS
             .iter()

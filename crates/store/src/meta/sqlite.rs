@@ -18,7 +18,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionB
 use shieldwall_core::TenantId;
 
 use super::alerts::{
-    AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, NewAlert, StoredAlert,
+    AlertChange, AlertFilter, AlertHistoryEntry, AlertOutcome, AlertSummary, NewAlert, StoredAlert,
+    SummaryRequest,
 };
 use super::migrations::{APPLICATION_ID, MIGRATIONS, Migration, SCHEMA_VERSION};
 use super::outbox::{DeliveryOutcome, DeliveryState, OutboxItem};
@@ -240,6 +241,10 @@ impl MetaStore for SqliteMetaStore {
 
     fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, MetaError> {
         self.alerts_impl(filter)
+    }
+
+    fn alert_summary(&self, request: &SummaryRequest) -> Result<AlertSummary, MetaError> {
+        self.alert_summary_impl(request)
     }
 
     fn change_alert(

@@ -60,6 +60,7 @@ const CHECKS: &[(&str, Check)] = &[
         super::suite_alerts::filters_and_pages,
     ),
     ("notification outbox", super::suite_alerts::outbox),
+    ("alert summary by period", super::suite_alerts::summary),
     ("backup never overwrites", backup_never_overwrites),
     (
         "tenants, accounts, bindings and separation of duties",

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use shieldwall_core::{AlertState, RecordId, Severity, TenantId};
 
-use super::alerts::{AlertAction, AlertChange, AlertFilter, AlertSource, NewAlert, StoredAlert};
+use super::alerts::{
+    AlertAction, AlertChange, AlertFilter, AlertSource, NewAlert, StoredAlert, SummaryRequest,
+};
 use super::outbox::{DeliveryOutcome, DeliveryState};
 use super::suite::Make;
 use super::{MetaError, MetaStore, PIPELINE_ACTOR};
@@ -478,6 +480,124 @@ pub(crate) fn outbox(make: Make<'_>) -> Result<(), String> {
         store.claim_notification(mail, at(20_000)?),
     )? {
         return Err("a delivered notification was claimed".into());
+    }
+    Ok(())
+}
+
+/// Counts by severity, state, interval, rule and ATT&CK tag of the alerts raised in a period,
+/// of one tenant only.
+pub(crate) fn summary(make: Make<'_>) -> Result<(), String> {
+    let store = make();
+    let store: &dyn MetaStore = &*store;
+    let (a, b) = (tenant("acme")?, tenant("globex")?);
+    // Raised one second after their event time: at 1, 31, 121, 131 and 301 s.
+    let plan = [
+        ("k0", 0, Severity::Low, "attack.t1110"),
+        ("k1", 30, Severity::Medium, "attack.t1110"),
+        ("k2", 120, Severity::High, "attack.t1078"),
+        ("k3", 130, Severity::High, "attack.t1078"),
+        ("k4", 300, Severity::Critical, "attack.t1078"),
+    ];
+    let mut ids = Vec::new();
+    for (key, seconds, severity, tag) in plan {
+        let mut alert = new_alert(&a, key, seconds, key)?;
+        alert.severity = severity;
+        alert.attack = vec![tag.to_owned(), "attack.credential-access".to_owned()];
+        if key == "k3" {
+            alert.rule_id = "rule-k2".to_owned();
+        }
+        ids.push(raise(store, &alert)?.0);
+    }
+    raise(store, &new_alert(&b, "k0", 0, "other")?)?;
+    let first = *ids.first().ok_or("no alert raised")?;
+    ok(
+        "change_alert",
+        store.change_alert(
+            &a,
+            first,
+            &AlertChange {
+                actor: "ann".into(),
+                action: AlertAction::Acknowledge,
+                at: at(10)?,
+            },
+        ),
+    )?;
+    let request = SummaryRequest {
+        tenant: a.clone(),
+        from: at(0)?,
+        to: at(200)?,
+        interval_secs: 60,
+        top: 10,
+    };
+    let got = ok("alert_summary", store.alert_summary(&request))?;
+    let expect = |what: &str, found: String, wanted: &str| {
+        if found == wanted {
+            Ok(())
+        } else {
+            Err(format!("summary {what}: {found}, expected {wanted}"))
+        }
+    };
+    expect("total", got.total.to_string(), "4")?;
+    expect(
+        "by severity",
+        format!("{:?}", got.by_severity),
+        "[0, 1, 1, 2, 0]",
+    )?;
+    expect("by state", format!("{:?}", got.by_state), "[3, 1, 0]")?;
+    let buckets: Vec<(i64, [u64; 5])> = got
+        .buckets
+        .iter()
+        .map(|(start, counts)| (start.as_second() - 1_800_000_000, *counts))
+        .collect();
+    expect(
+        "buckets",
+        format!("{buckets:?}"),
+        "[(0, [0, 1, 1, 0, 0]), (120, [0, 0, 0, 2, 0])]",
+    )?;
+    let rules: Vec<(&str, u64)> = got
+        .top_rules
+        .iter()
+        .map(|(id, _, n)| (id.as_str(), *n))
+        .collect();
+    expect(
+        "top rules",
+        format!("{rules:?}"),
+        r#"[("rule-k2", 2), ("rule-k0", 1), ("rule-k1", 1)]"#,
+    )?;
+    expect(
+        "attack",
+        format!("{:?}", got.attack),
+        r#"[("attack.credential-access", 4), ("attack.t1078", 2), ("attack.t1110", 2)]"#,
+    )?;
+    let later = ok(
+        "alert_summary",
+        store.alert_summary(&SummaryRequest {
+            from: at(200)?,
+            to: at(400)?,
+            top: 1,
+            ..request.clone()
+        }),
+    )?;
+    expect("later total", later.total.to_string(), "1")?;
+    expect("top 1", later.attack.len().to_string(), "1")?;
+    for bad in [
+        SummaryRequest {
+            to: at(0)?,
+            ..request.clone()
+        },
+        SummaryRequest {
+            interval_secs: 0,
+            ..request.clone()
+        },
+        SummaryRequest {
+            interval_secs: 1,
+            to: at(20_000)?,
+            ..request.clone()
+        },
+    ] {
+        if store.alert_summary(&bad).is_ok() {
+            return Err(format!("a summary of {bad:?} was not refused"));
+        }
     }
     Ok(())
 }

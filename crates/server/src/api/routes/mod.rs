@@ -3,6 +3,7 @@
 
 mod baseline;
 mod compliance;
+mod overview;
 mod rules;
 mod session;
 mod system;
@@ -41,6 +42,7 @@ pub(super) fn all(routes: Routes) -> Routes {
     let routes = tenant::routes(routes);
     let routes = rules::routes(routes);
     let routes = baseline::routes(routes);
+    let routes = overview::routes(routes);
     compliance::routes(routes)
 }
 

@@ -155,8 +155,8 @@ async fn logout(State(state): State<AppState>, who: SignedIn) -> Result<Response
     Ok(response)
 }
 
-async fn me(who: SignedIn) -> Json<MeView> {
-    Json(MeView {
+async fn me(who: SignedIn) -> Response {
+    let mut response = Json(MeView {
         account: who.principal.account.clone(),
         bindings: who
             .principal
@@ -169,7 +169,17 @@ async fn me(who: SignedIn) -> Json<MeView> {
             })
             .collect(),
         token: who.principal.token_id.is_some(),
+        csrf: match &who.credential {
+            Credential::Session(session) => Some(shieldwall_auth::token::csrf_token(session)),
+            Credential::Token => None,
+        },
     })
+    .into_response();
+    // It carries the CSRF token.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The one binding an API token acts under (`None` for a console session).

@@ -1,0 +1,196 @@
+// The console's entry: who is signed in, which tenant is shown, and which view the path names.
+// Views are plain functions that fill the main element; the path and its query hold all view
+// state, so every view can be bookmarked, reloaded and opened in a new tab.
+
+import { ApiError, api, setCsrf, whenSignedOut, type Me } from "./api";
+import { disposeCharts } from "./charts";
+import { h, notice, replace } from "./dom";
+import { alertsView } from "./views/alerts";
+import { investigateView } from "./views/investigate";
+import { loginView } from "./views/login";
+import { overviewView } from "./views/overview";
+
+export interface Context {
+  me: Me;
+  tenant: string;
+  tenants: string[];
+  params: URLSearchParams;
+  /** Path segments after the view's name (`alerts/7` gives `["7"]`). */
+  rest: string[];
+  main: HTMLElement;
+  /** Called when the view is left: stop timers. */
+  onLeave: (stop: () => void) => void;
+}
+
+type View = (ctx: Context) => Promise<void> | void;
+
+const views: { name: string; label: string; view: View }[] = [
+  { name: "overview", label: "Overview", view: overviewView },
+  { name: "investigate", label: "Investigate", view: investigateView },
+  { name: "alerts", label: "Alerts", view: alertsView },
+];
+
+let me: Me | null = null;
+let tenants: string[] = [];
+let leaving: (() => void)[] = [];
+
+/** Moves to a console path (`/console/...`) without reloading the page. */
+export function go(path: string, replaceState = false): void {
+  if (replaceState) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  void render();
+}
+
+/** A console link that navigates in place. */
+export function link(path: string, text: string, attrs: Record<string, string> = {}): HTMLAnchorElement {
+  return h("a", {
+    ...attrs,
+    href: path,
+    onclick: (e: Event) => {
+      const event = e as MouseEvent;
+      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      e.preventDefault();
+      go(path);
+    },
+  }, text);
+}
+
+/** The path of a view for the current tenant, with query parameters. */
+export function viewPath(view: string, tenant: string, params: Record<string, string> = {}): string {
+  const query = new URLSearchParams({ tenant, ...params });
+  return `/console/${view}?${query.toString()}`;
+}
+
+async function loadMe(): Promise<Me | null> {
+  try {
+    const found = await api.get<Me>("/api/v1/me");
+    setCsrf(found.csrf ?? null);
+    return found;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+async function loadTenants(found: Me): Promise<string[]> {
+  const names = new Set(found.bindings.map((b) => b.scope).filter((s) => s !== "*"));
+  if (found.bindings.some((b) => b.scope === "*" && b.role === "system_admin")) {
+    try {
+      const all = await api.get<{ id: string }[]>("/api/v1/system/tenants");
+      for (const t of all) names.add(t.id);
+    } catch {
+      // Listing every tenant is a system permission; without it the bindings' tenants remain.
+    }
+  }
+  return [...names].sort();
+}
+
+function shell(ctx: Omit<Context, "main" | "onLeave" | "rest" | "params">, current: string, wall: boolean): HTMLElement {
+  const main = h("main", { id: "main", tabindex: "-1" });
+  if (wall) {
+    document.body.classList.add("wall");
+    replace(document.getElementById("app")!, main);
+    return main;
+  }
+  document.body.classList.remove("wall");
+  const tenantSelect = h(
+    "select",
+    {
+      id: "tenant",
+      "aria-label": "Tenant",
+      onchange: (e: Event) => go(viewPath(current, (e.target as HTMLSelectElement).value)),
+    },
+    ctx.tenants.map((t) => h("option", { value: t, selected: t === ctx.tenant }, t)),
+  );
+  const nav = h(
+    "nav",
+    { "aria-label": "Views" },
+    h("ul", null, views.map((v) =>
+      h("li", null, link(viewPath(v.name, ctx.tenant), v.label, v.name === current ? { "aria-current": "page" } : {})),
+    )),
+  );
+  const header = h(
+    "header",
+    { class: "topbar" },
+    h("span", { class: "brand" }, "Shieldwall"),
+    nav,
+    h("span", { class: "spacer" }),
+    h("label", { class: "tenant-pick" }, "Tenant ", tenantSelect),
+    h("span", { class: "who", "data-account": ctx.me.account }, ctx.me.account),
+    h("button", {
+      type: "button",
+      class: "secondary",
+      onclick: async () => {
+        try {
+          await api.post("/api/v1/logout", {});
+        } finally {
+          setCsrf(null);
+          me = null;
+          go("/console/");
+        }
+      },
+    }, "Sign out"),
+  );
+  replace(document.getElementById("app")!, header, main);
+  return main;
+}
+
+async function render(): Promise<void> {
+  for (const stop of leaving) stop();
+  leaving = [];
+  disposeCharts();
+  const app = document.getElementById("app")!;
+  if (!me) me = await loadMe();
+  if (!me) {
+    document.body.classList.remove("wall");
+    const main = h("main", { id: "main", tabindex: "-1" });
+    replace(app, main);
+    loginView(main, async (signedIn) => {
+      me = signedIn;
+      tenants = await loadTenants(signedIn);
+      go(location.pathname.startsWith("/console/") ? location.pathname + location.search : "/console/", true);
+    });
+    return;
+  }
+  if (tenants.length === 0) tenants = await loadTenants(me);
+  const params = new URLSearchParams(location.search);
+  const segments = location.pathname.replace(/^\/console\/?/, "").split("/").filter(Boolean);
+  const name = segments[0] ?? "overview";
+  const tenant = params.get("tenant") && tenants.includes(params.get("tenant")!) ? params.get("tenant")! : tenants[0];
+  const view = views.find((v) => v.name === name);
+  const main = shell({ me, tenant: tenant ?? "", tenants }, name, params.get("wall") === "1");
+  if (!tenant) {
+    replace(main, h("h1", null, "No tenant"), notice("info",
+      "Your account holds no role in any tenant. The views here show a tenant's data; an administrator can bind you to one."));
+    return;
+  }
+  if (!view) {
+    replace(main, h("h1", null, "Not found"), notice("error", `There is no console view named “${name}”.`));
+    return;
+  }
+  document.title = `${view.label} · ${tenant} · Shieldwall`;
+  const ctx: Context = {
+    me,
+    tenant,
+    tenants,
+    params,
+    rest: segments.slice(1),
+    main,
+    onLeave: (stop) => leaving.push(stop),
+  };
+  try {
+    await view.view(ctx);
+  } catch (e) {
+    main.appendChild(notice("error", e instanceof Error ? e.message : String(e)));
+  }
+}
+
+whenSignedOut(() => {
+  if (me) {
+    me = null;
+    setCsrf(null);
+    void render();
+  }
+});
+window.addEventListener("popstate", () => void render());
+void render();

@@ -1,0 +1,241 @@
+// Drives the console in Debian's Chromium through playwright-core, as the server's test
+// `crates/server/tests/console.rs` asks: signs in with a TOTP code computed here from the
+// account's secret, visits each view, acts, reads back what the views show and what the API
+// answers the same session, runs axe-core on each view, and saves screenshots. Prints one JSON
+// object on its last line; exits non-zero only when it cannot drive the browser at all (the
+// Rust test judges the figures).
+//
+// Environment: CONSOLE_URL (https://127.0.0.1:PORT), CONSOLE_TENANT, CONSOLE_ANALYST and
+// CONSOLE_ANALYST_SECRET (base32), CONSOLE_USER and CONSOLE_USER_SECRET, CONSOLE_PASSWORD,
+// CONSOLE_ALERT_TITLE (an alert to acknowledge), CONSOLE_QUERY, CONSOLE_FACET_FIELD,
+// CONSOLE_ARTIFACTS (screenshot directory), CHROMIUM (default /usr/bin/chromium).
+
+import { createHmac } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env("CONSOLE_URL");
+const tenant = env("CONSOLE_TENANT");
+const artifacts = env("CONSOLE_ARTIFACTS");
+mkdirSync(artifacts, { recursive: true });
+const here = dirname(fileURLToPath(import.meta.url));
+const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** RFC 6238 TOTP (SHA-1, 30 s, 6 digits), as authenticator apps compute it. */
+function totp(secret, at = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error("secret is not base32");
+    bits += v.toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(code).padStart(6, "0");
+}
+
+const result = { views: {}, axe: {}, problems: [], screenshots: [] };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+/** A fresh browser context: no cookies, the self-signed certificate of the test server
+ * accepted (the test's own certificate on 127.0.0.1), problems on the page collected. */
+async function open(label, viewport = { width: 1366, height: 768 }) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport });
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    // The console asks /api/v1/me before sign-in (401) and shows the API's refusals (403):
+    // Chromium logs those answers as failed loads, which they are not.
+    const expected = /Failed to load resource: the server responded with a status of 40[13]/;
+    if (m.type() === "error" && !expected.test(m.text())) result.problems.push(`${label}: console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => result.problems.push(`${label}: page error: ${e.message}`));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return { context, page };
+}
+
+async function signIn(page, name, secret) {
+  await page.goto(`${base}/console/`);
+  await page.waitForSelector("form.login");
+  await page.fill("#name", name);
+  await page.fill("#password", env("CONSOLE_PASSWORD"));
+  await page.fill("#code", totp(secret));
+  await page.click("form.login button[type=submit]");
+  await page.waitForSelector("header.topbar", { timeout: 15000 });
+}
+
+async function figures(page) {
+  return page.$$eval("[data-figure]", (els) =>
+    Object.fromEntries(els.map((e) => [e.getAttribute("data-figure"), Number(e.textContent.replace(/,/g, ""))])));
+}
+
+async function tops(page) {
+  return page.$$eval("table[data-top]", (tables) =>
+    Object.fromEntries(tables.map((t) => [t.getAttribute("data-top"),
+      [...t.querySelectorAll("tbody tr")].filter((r) => r.cells.length > 1)
+        .map((r) => [r.cells[0].textContent, Number(r.cells[1].textContent.replace(/,/g, ""))])])));
+}
+
+async function axe(page, view) {
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () =>
+    (await globalThis.axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
+      targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    })));
+  result.axe[view] = found;
+}
+
+async function shot(page, name) {
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  result.screenshots.push(path);
+}
+
+async function api(page, path) {
+  return page.evaluate(async (p) => {
+    const r = await fetch(p, { headers: { accept: "application/json" } });
+    return { status: r.status, body: r.headers.get("content-type")?.includes("json") ? await r.json() : null };
+  }, path);
+}
+
+try {
+  // The analyst: a security administrator of the tenant.
+  const { context, page } = await open("analyst");
+  const started = Date.now();
+  await signIn(page, env("CONSOLE_ANALYST"), env("CONSOLE_ANALYST_SECRET"));
+  await page.waitForSelector('[data-figure="events-total"]');
+  result.views.overview = {
+    first_paint_ms: Date.now() - started,
+    figures: await figures(page),
+    tops: await tops(page),
+    api_events: (await api(page, `/api/v1/tenants/${tenant}/events/overview?window=1h`)).body,
+    api_alerts: (await api(page, `/api/v1/tenants/${tenant}/alerts/summary?window=1h`)).body,
+    headers: await page.evaluate(async () => {
+      const r = await fetch("/console/", { cache: "no-store" });
+      return Object.fromEntries(["content-security-policy", "x-frame-options", "x-content-type-options"].map((h) => [h, r.headers.get(h)]));
+    }),
+  };
+  await page.waitForSelector(".chart canvas");
+  await shot(page, "overview-1366x768");
+  await axe(page, "overview");
+
+  // Investigate: a query, then a facet value as a filter.
+  await page.click('nav a:has-text("Investigate")');
+  await page.waitForSelector("#q");
+  await page.fill("#q", env("CONSOLE_QUERY"));
+  await page.click('form.searchbar button[type=submit]');
+  await page.waitForSelector('[data-figure="search-total"]');
+  await page.waitForFunction((q) => new URLSearchParams(location.search).get("q") === q, env("CONSOLE_QUERY"));
+  await page.waitForSelector('table[data-results="events"]');
+  const searched = await figures(page);
+  const facetField = env("CONSOLE_FACET_FIELD");
+  const facet = page.locator(`[data-facet^="${facetField}="]`).first();
+  const facetValue = (await facet.getAttribute("data-facet")).slice(facetField.length + 1);
+  await facet.click();
+  await page.waitForFunction((f) => (new URLSearchParams(location.search).get("q") ?? "").includes(f), facetField);
+  await page.waitForSelector('[data-figure="search-total"]');
+  const filtered = await figures(page);
+  const q = new URL(page.url()).searchParams.get("q");
+  const firstRow = page.locator('table[data-results="events"] tbody tr button').first();
+  await firstRow.click();
+  await page.waitForSelector(".event-detail pre.raw");
+  result.views.investigate = {
+    total: searched["search-total"],
+    api_total: (await api(page, `/api/v1/tenants/${tenant}/events/aggregate?q=${encodeURIComponent(env("CONSOLE_QUERY"))}&from=now-1h`)).body?.total,
+    facet_value: facetValue,
+    filtered_query: q,
+    filtered_total: filtered["search-total"],
+    api_filtered_total: (await api(page, `/api/v1/tenants/${tenant}/events/aggregate?q=${encodeURIComponent(q)}&from=now-1h`)).body?.total,
+    detail_raw: await page.textContent(".event-detail pre.raw"),
+  };
+  await shot(page, "investigate-1366x768");
+  await axe(page, "investigate");
+
+  // Alerts: acknowledge one from the queue, then find it among the acknowledged.
+  await page.click('nav a:has-text("Alerts")');
+  await page.waitForSelector('table[data-results="alerts"]');
+  const title = env("CONSOLE_ALERT_TITLE");
+  const row = page.locator('table[data-results="alerts"] tbody tr', { hasText: title }).first();
+  const alertId = await row.locator("a[data-alert]").getAttribute("data-alert");
+  await row.locator("input[type=checkbox]").check();
+  await page.click('button:has-text("Acknowledge selected")');
+  await page.waitForSelector('p.notice:has-text("1 acknowledged")');
+  await shot(page, "alerts-1366x768");
+  await axe(page, "alerts");
+  await page.selectOption("#state", "acknowledged");
+  await page.waitForSelector(`a[data-alert="${alertId}"]`);
+  await page.click(`a[data-alert="${alertId}"]`);
+  await page.waitForSelector('[data-field="state"]');
+  await page.waitForSelector('table[data-results="alert-events"]');
+  result.views.alerts = {
+    matching_events: await page.locator('table[data-results="alert-events"] tbody tr').count(),
+    acknowledged: alertId,
+    state_shown: await page.textContent('[data-field="state"]'),
+    api_state: (await api(page, `/api/v1/tenants/${tenant}/alerts/${alertId}`)).body?.alert?.state,
+  };
+  await shot(page, "alert-detail-1366x768");
+  await axe(page, "alert-detail");
+
+  // The wall screen at 4K.
+  const wall = await context.newPage();
+  await wall.setViewportSize({ width: 3840, height: 2160 });
+  await wall.goto(`${base}/console/overview?tenant=${tenant}&wall=1`);
+  await wall.waitForSelector(".chart canvas");
+  result.views.wall = { figures: await figures(wall), has_nav: (await wall.$("header.topbar")) !== null };
+  await shot(wall, "overview-wall-3840x2160");
+  await axe(wall, "wall");
+  await context.close();
+
+  // A common user: sees the tenant's overview, no other tenant, and the API refuses what the
+  // role does not allow even when the console is asked for it.
+  const user = await open("user");
+  await signIn(user.page, env("CONSOLE_USER"), env("CONSOLE_USER_SECRET"));
+  await user.page.goto(`${base}/console/overview?tenant=${encodeURIComponent(env("CONSOLE_OTHER_TENANT"))}`);
+  await user.page.waitForSelector('[data-figure="events-total"], p.notice');
+  result.views.user = {
+    tenant_options: await user.page.$$eval("#tenant option", (os) => os.map((o) => o.value)),
+    title: await user.page.title(),
+    other_tenant_api: (await api(user.page, `/api/v1/tenants/${env("CONSOLE_OTHER_TENANT")}/events/overview`)).status,
+    admin_api: (await api(user.page, "/api/v1/system/accounts")).status,
+    nav: await user.page.$$eval("nav a", (as) => as.map((a) => a.textContent)),
+  };
+  await user.page.goto(`${base}/console/alerts?tenant=${tenant}&state=acknowledged`);
+  await user.page.waitForSelector('table[data-results="alerts"]');
+  await user.page.locator('table[data-results="alerts"] tbody input[type=checkbox]').first().check();
+  await user.page.click('button:has-text("Close selected")');
+  await user.page.waitForSelector("p.notice");
+  await user.page.fill("#resolution", "not mine to close");
+  await user.page.click('button:has-text("Close selected")');
+  await user.page.waitForSelector('p.notice:has-text("refused")');
+  result.views.user.close_notice = await user.page.textContent("p.notice");
+  await shot(user.page, "user-alerts-1366x768");
+  await user.context.close();
+} catch (e) {
+  result.problems.push(`driver: ${e.stack ?? e}`);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));
