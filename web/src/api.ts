@@ -106,6 +106,7 @@ export interface AlertSummary {
   total: number;
   by_severity: SeverityCounts;
   by_state: { new: number; acknowledged: number; closed: number };
+  unhandled: number;
   buckets: { start: string; counts: SeverityCounts }[];
   top_rules: { rule_id: string; title: string; count: number }[];
   attack: TopValue[];
@@ -154,4 +155,11 @@ export interface EventPage {
 export interface AggregateView {
   total: number;
   results: Record<string, unknown>[];
+}
+export interface CoverageSummary {
+  as_of: string;
+  framework: string;
+  domains: Record<string, string | number>[];
+  total: Record<string, string | number>;
+  gaps: number;
 }

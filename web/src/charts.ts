@@ -103,6 +103,8 @@ export function timeChart(
   };
   // Drawn once the element is in the page and has a width.
   queueMicrotask(() => {
+    // A view left before this ran has nothing to draw into.
+    if (!frame.isConnected) return;
     const plot = new uPlot({ ...options, ...size(frame) }, data, frame);
     (frame as HTMLElement & { plot?: uPlot }).plot = plot;
     live.add(plot);

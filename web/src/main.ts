@@ -6,6 +6,7 @@ import { ApiError, api, setCsrf, whenSignedOut, type Me } from "./api";
 import { disposeCharts } from "./charts";
 import { h, notice, replace } from "./dom";
 import { alertsView } from "./views/alerts";
+import { complianceView } from "./views/compliance";
 import { investigateView } from "./views/investigate";
 import { loginView } from "./views/login";
 import { overviewView } from "./views/overview";
@@ -18,8 +19,10 @@ export interface Context {
   /** Path segments after the view's name (`alerts/7` gives `["7"]`). */
   rest: string[];
   main: HTMLElement;
-  /** Called when the view is left: stop timers. */
+  /** Called when the view is left: stop timers. Register before the first `await`. */
   onLeave: (stop: () => void) => void;
+  /** Whether this view is still the one shown (false once the user moved on). */
+  current: () => boolean;
 }
 
 type View = (ctx: Context) => Promise<void> | void;
@@ -28,11 +31,17 @@ const views: { name: string; label: string; view: View }[] = [
   { name: "overview", label: "Overview", view: overviewView },
   { name: "investigate", label: "Investigate", view: investigateView },
   { name: "alerts", label: "Alerts", view: alertsView },
+  { name: "compliance", label: "Compliance", view: complianceView },
 ];
 
 let me: Me | null = null;
 let tenants: string[] = [];
 let leaving: (() => void)[] = [];
+/** Counts renders, so that a view still loading when the user moves on knows it is stale. */
+let generation = 0;
+/** The path and query last rendered: a change of the fragment alone (the skip link) is not a
+ * navigation. */
+let rendered = "";
 
 /** Moves to a console path (`/console/...`) without reloading the page. */
 export function go(path: string, replaceState = false): void {
@@ -85,7 +94,7 @@ async function loadTenants(found: Me): Promise<string[]> {
   return [...names].sort();
 }
 
-function shell(ctx: Omit<Context, "main" | "onLeave" | "rest" | "params">, current: string, wall: boolean): HTMLElement {
+function shell(ctx: Pick<Context, "me" | "tenant" | "tenants">, current: string, wall: boolean): HTMLElement {
   const main = h("main", { id: "main", tabindex: "-1" });
   if (wall) {
     document.body.classList.add("wall");
@@ -135,12 +144,40 @@ function shell(ctx: Omit<Context, "main" | "onLeave" | "rest" | "params">, curre
   return main;
 }
 
+/** Where focus was, by element id, so that a control that re-renders the view (a select that
+ * changes the period) keeps focus, and otherwise the new view's heading takes it. */
+function focusAfterRender(main: HTMLElement, previous: string | null, navigated: boolean): void {
+  const again = previous ? document.getElementById(previous) : null;
+  if (again) again.focus();
+  else if (navigated) {
+    const heading = main.querySelector("h1") as HTMLElement | null;
+    if (heading) heading.setAttribute("tabindex", "-1");
+    (heading ?? main).focus();
+  }
+}
+
 async function render(): Promise<void> {
+  const mine = ++generation;
+  const navigated = rendered !== "";
+  rendered = location.pathname + location.search;
+  const previousFocus = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
   for (const stop of leaving) stop();
   leaving = [];
   disposeCharts();
   const app = document.getElementById("app")!;
-  if (!me) me = await loadMe();
+  if (!me) {
+    try {
+      me = await loadMe();
+    } catch (e) {
+      const main = h("main", { id: "main", tabindex: "-1" });
+      replace(app, main);
+      replace(main, h("h1", null, "Shieldwall"), notice("error",
+        `The server did not answer (${e instanceof Error ? e.message : String(e)}).`),
+        h("button", { type: "button", onclick: () => void render() }, "Try again"));
+      return;
+    }
+    if (mine !== generation) return;
+  }
   if (!me) {
     document.body.classList.remove("wall");
     const main = h("main", { id: "main", tabindex: "-1" });
@@ -153,10 +190,18 @@ async function render(): Promise<void> {
     return;
   }
   if (tenants.length === 0) tenants = await loadTenants(me);
+  if (mine !== generation) return;
   const params = new URLSearchParams(location.search);
   const segments = location.pathname.replace(/^\/console\/?/, "").split("/").filter(Boolean);
   const name = segments[0] ?? "overview";
-  const tenant = params.get("tenant") && tenants.includes(params.get("tenant")!) ? params.get("tenant")! : tenants[0];
+  const asked = params.get("tenant");
+  const tenant = asked && tenants.includes(asked) ? asked : tenants[0];
+  if (tenant && asked !== tenant) {
+    // The address names the tenant shown, never one the account cannot see.
+    params.set("tenant", tenant);
+    history.replaceState(null, "", `${location.pathname}?${params.toString()}`);
+    rendered = location.pathname + location.search;
+  }
   const view = views.find((v) => v.name === name);
   const main = shell({ me, tenant: tenant ?? "", tenants }, name, params.get("wall") === "1");
   if (!tenant) {
@@ -176,13 +221,15 @@ async function render(): Promise<void> {
     params,
     rest: segments.slice(1),
     main,
-    onLeave: (stop) => leaving.push(stop),
+    onLeave: (stop) => (mine === generation ? leaving.push(stop) : stop()),
+    current: () => mine === generation,
   };
   try {
     await view.view(ctx);
   } catch (e) {
-    main.appendChild(notice("error", e instanceof Error ? e.message : String(e)));
+    if (mine === generation) main.appendChild(notice("error", e instanceof Error ? e.message : String(e)));
   }
+  if (mine === generation) focusAfterRender(main, previousFocus, navigated);
 }
 
 whenSignedOut(() => {
@@ -192,5 +239,7 @@ whenSignedOut(() => {
     void render();
   }
 });
-window.addEventListener("popstate", () => void render());
+window.addEventListener("popstate", () => {
+  if (location.pathname + location.search !== rendered) void render();
+});
 void render();

@@ -150,7 +150,13 @@ async fn wait_for_events(centre: &Centre, expected: u64) -> Vec<RecordId> {
     panic!("the centre did not store {expected} events of acme");
 }
 
-fn run_browser(centre: &Centre, web: &Path, chromium: &Path, artifacts: &Path) -> Value {
+fn run_browser(
+    centre: &Centre,
+    web: &Path,
+    chromium: &Path,
+    artifacts: &Path,
+    manifest: &Path,
+) -> Value {
     let secret = |name: &str| centre.secrets[name].to_base32();
     let out = Command::new("node")
         .arg(web.join("tests/console.e2e.mjs"))
@@ -169,6 +175,7 @@ fn run_browser(centre: &Centre, web: &Path, chromium: &Path, artifacts: &Path) -
         .env("CONSOLE_QUERY", "sshd")
         .env("CONSOLE_FACET_FIELD", "src_endpoint.ip")
         .env("CONSOLE_ARTIFACTS", artifacts)
+        .env("CONSOLE_MANIFEST", manifest)
         .env("CHROMIUM", chromium)
         .output()
         .unwrap();
@@ -239,7 +246,17 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
     meta.raise_alerts(&[beta]).unwrap();
 
     let artifacts = workspace_root().join("target/console-screenshots");
-    let result = run_browser(&centre, &web, &chromium, &artifacts);
+    // The guideline's case study, as the tenant acme's manifest.
+    let example =
+        std::fs::read_to_string(workspace_root().join("examples/b2b-cloud.toml")).unwrap();
+    assert!(example.contains("tenant = \"b2b-cloud\""));
+    let manifest = centre.dir.path().join("acme-manifest.toml");
+    std::fs::write(
+        &manifest,
+        example.replace("tenant = \"b2b-cloud\"", "tenant = \"acme\""),
+    )
+    .unwrap();
+    let result = run_browser(&centre, &web, &chromium, &artifacts, &manifest);
     eprintln!(
         "console test result: {}",
         serde_json::to_string_pretty(&result).unwrap()
@@ -257,7 +274,7 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         assert!(grave.is_empty(), "axe-core on {view}: {grave:#?}");
     }
     assert!(
-        result["axe"].as_object().unwrap().len() >= 5,
+        result["axe"].as_object().unwrap().len() >= 7,
         "axe ran on every view"
     );
 
@@ -291,6 +308,8 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
             "{severity}"
         );
     }
+    assert_eq!(alerts["unhandled"], 4, "{alerts}");
+    assert_eq!(figures["alerts-unhandled"], 4);
     let tops = &overview["tops"];
     assert_eq!(
         tops["sources"][0],
@@ -381,6 +400,73 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
     assert_eq!(acknowledged["matching_events"], 3, "{acknowledged}");
     assert_eq!(stored.state, shieldwall_core::AlertState::Acknowledged);
 
+    // Compliance: the refusal names the problem, the grid and figures are the plan's.
+    let compliance = &result["views"]["compliance"];
+    assert_eq!(compliance["no_manifest_notice"], true, "{compliance}");
+    assert!(
+        compliance["refusal"]
+            .as_str()
+            .unwrap()
+            .contains("manifest.toml"),
+        "{compliance}"
+    );
+    let total = &compliance["api_total"];
+    for (figure, field) in [
+        ("controls-total", "controls"),
+        ("controls-covered", "covered"),
+        ("controls-partial", "partial"),
+        ("controls-gap", "gap"),
+        ("controls-inherited", "inherited"),
+    ] {
+        assert_eq!(compliance["figures"][figure], total[field], "{figure}");
+    }
+    assert!(total["controls"].as_u64().unwrap() > 100, "{total}");
+    assert_eq!(compliance["figures"]["gaps-total"], compliance["api_gaps"]);
+    assert_eq!(compliance["domain_rows"], compliance["api_domains"]);
+    assert_eq!(
+        compliance["gap_rows"].as_u64(),
+        compliance["api_gaps"].as_u64().map(|g| g.clamp(1, 20))
+    );
+    assert_eq!(compliance["overview_coverage"], compliance["api_domains"]);
+    let gap_controls = compliance["api_gap_controls"].as_u64().unwrap();
+    assert!(
+        compliance["gap_controls_shown"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{gap_controls} controls")),
+        "{compliance}"
+    );
+    let grid = compliance["grid"].as_object().unwrap();
+    let areas = compliance["api_first_workload"]["areas"]
+        .as_array()
+        .unwrap();
+    assert!(!areas.is_empty());
+    for area in areas {
+        let name = area["area"].as_str().unwrap();
+        let cell = |party: &str| {
+            grid[&format!("{name}|{party}")]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let (csp, customer) = match area["owner"].as_str().unwrap() {
+            "csp" => ("Owns", ""),
+            "customer" => ("", "Owns"),
+            _ => ("Shares", "Shares"),
+        };
+        assert_eq!(
+            (cell("csp").as_str(), cell("customer").as_str()),
+            (csp, customer),
+            "{name}"
+        );
+        for transfer in area["transfers"].as_array().unwrap() {
+            let party = transfer["to"].as_str().unwrap();
+            assert!(cell(party).starts_with("Runs "), "{name} {party}");
+        }
+    }
+    let stored = std::fs::read_to_string(centre.data().join("tenants/acme/manifest.toml")).unwrap();
+    assert!(stored.contains("tenant = \"acme\""));
+
     // Wall mode: no navigation, the same figures.
     let wall = &result["views"]["wall"];
     assert_eq!(wall["has_nav"], false);
@@ -398,6 +484,13 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
     assert_eq!(user["admin_api"], 403, "{user}");
     assert!(
         user["close_notice"].as_str().unwrap().contains("1 refused"),
+        "{user}"
+    );
+    assert!(
+        user["upload_notice"]
+            .as_str()
+            .unwrap()
+            .contains("may not change"),
         "{user}"
     );
     let still = meta

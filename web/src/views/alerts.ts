@@ -20,11 +20,20 @@ export async function alertsView(ctx: Context): Promise<void> {
 }
 
 function message(e: unknown): string {
-  if (e instanceof ApiError && e.status === 403) return "Your role in this tenant does not allow that.";
+  if (e instanceof ApiError && e.status === 403) {
+    return `Refused: ${e.detail || "your role in this tenant does not allow that."}`;
+  }
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Shows a message in a live region after it is in the page (a region that already holds its
+ * text when inserted is not announced). */
+function announce(region: HTMLElement, message: HTMLElement | null): void {
+  if (message) setTimeout(() => replace(region, message), 50);
+}
+
 async function alertQueue(ctx: Context): Promise<void> {
+  // "any" is explicit in the address, so that choosing it is not taken for "no choice yet".
   const filters = {
     state: ctx.params.get("state") ?? "new",
     min_severity: ctx.params.get("min_severity") ?? "",
@@ -33,17 +42,22 @@ async function alertQueue(ctx: Context): Promise<void> {
   };
   const apply = (next: Partial<typeof filters>) =>
     go(viewPath("alerts", ctx.tenant, Object.fromEntries(Object.entries({ ...filters, before: "", ...next }).filter(([, v]) => v !== ""))));
+  const stateFilter = filters.state === "any" ? "" : filters.state;
   const select = (id: string, label: string, options: string[], current: string, any: string) =>
     h("label", null, `${label} `, h("select", {
       id,
       onchange: (e: Event) => apply({ [id]: (e.target as HTMLSelectElement).value }),
     }, h("option", { value: "", selected: current === "" }, any), options.map((o) => h("option", { value: o, selected: o === current }, o))));
-  const status = h("div", { "aria-live": "polite" }, flash);
+  const status = h("div", { role: "status" });
+  announce(status, flash);
   flash = null;
   const list = h("div");
   replace(ctx.main,
     h("div", { class: "view-head" }, h("h1", null, "Alerts"),
-      select("state", "State", STATES, filters.state, "any"),
+      h("label", null, "State ", h("select", {
+        id: "state",
+        onchange: (e: Event) => apply({ state: (e.target as HTMLSelectElement).value }),
+      }, ["any", ...STATES].map((o) => h("option", { value: o, selected: o === filters.state }, o)))),
       select("min_severity", "Severity at least", SEVERITIES, filters.min_severity, "any"),
       filters.rule ? h("span", null, `Rule ${filters.rule} `, h("button", { type: "button", class: "link", onclick: () => apply({ rule: "" }) }, "(show all rules)")) : null),
     status,
@@ -51,7 +65,7 @@ async function alertQueue(ctx: Context): Promise<void> {
   let found: { items: Alert[]; next_before: number | null };
   try {
     found = await api.get(tenantPath(ctx.tenant, "alerts"), {
-      state: filters.state, min_severity: filters.min_severity, rule: filters.rule, before: filters.before, limit: PAGE,
+      state: stateFilter, min_severity: filters.min_severity, rule: filters.rule, before: filters.before, limit: PAGE,
     });
   } catch (e) {
     replace(list, notice("error", message(e)));
@@ -59,7 +73,8 @@ async function alertQueue(ctx: Context): Promise<void> {
   }
   const checks = found.items.map((a) => h("input", { type: "checkbox", value: String(a.id), "aria-label": `Select alert ${a.id}` }));
   const chosen = () => checks.filter((c) => c.checked).map((c) => Number(c.value));
-  const resolution = h("input", { id: "resolution", placeholder: "Resolution (needed to close)", maxlength: "16384" });
+  const resolution = h("input", { id: "resolution", maxlength: "16384" });
+  const buttons: HTMLButtonElement[] = [];
   const bulk = async (action: "acknowledge" | "close") => {
     const ids = chosen();
     if (ids.length === 0) {
@@ -73,6 +88,8 @@ async function alertQueue(ctx: Context): Promise<void> {
     }
     const body = action === "close" ? { action, resolution: resolution.value.trim() } : { action };
     const failures: string[] = [];
+    for (const b of buttons) b.disabled = true;
+    replace(status, h("p", { class: "muted" }, `Working on ${ids.length} alerts…`));
     for (const id of ids) {
       try {
         await api.post(tenantPath(ctx.tenant, `alerts/${id}/actions`), body);
@@ -80,12 +97,15 @@ async function alertQueue(ctx: Context): Promise<void> {
         failures.push(`#${id}: ${message(e)}`);
       }
     }
+    for (const b of buttons) b.disabled = false;
     const done = ids.length - failures.length;
     const verb = action === "close" ? "closed" : "acknowledged";
     flash = failures.length
       ? notice("error", `${done} ${verb}; ${failures.length} refused: ${failures.join("; ")}`)
       : notice("info", `${done} ${verb}.`);
-    go(location.pathname + location.search, true);
+    // Reload the queue only if the user is still on it.
+    if (ctx.current()) go(location.pathname + location.search, true);
+    else flash = null;
   };
   const all = h("input", {
     type: "checkbox",
@@ -104,11 +124,17 @@ async function alertQueue(ctx: Context): Promise<void> {
   replace(list,
     h("div", { class: "toolbar" },
       h("label", null, all, " All"),
-      h("button", { type: "button", onclick: () => void bulk("acknowledge") }, "Acknowledge selected"),
+      push(buttons, h("button", { type: "button", onclick: () => void bulk("acknowledge") }, "Acknowledge selected")),
+      h("label", { for: "resolution" }, "Resolution"),
       resolution,
-      h("button", { type: "button", class: "secondary", onclick: () => void bulk("close") }, "Close selected")),
+      push(buttons, h("button", { type: "button", class: "secondary", onclick: () => void bulk("close") }, "Close selected"))),
     table(`${num(found.items.length)} alerts, newest first`, [h("span", { class: "visually-hidden" }, "Select"), "Severity", "Alert", "Events", "Last seen (UTC)", "State", "Assignee"], rows, { "data-results": "alerts" }, "No alerts match"),
     found.next_before ? h("button", { type: "button", class: "secondary", onclick: () => apply({ before: String(found.next_before) }) }, "Older alerts") : null);
+}
+
+function push<T>(list: T[], item: T): T {
+  list.push(item);
+  return item;
 }
 
 async function alertDetail(ctx: Context, id: string): Promise<void> {
@@ -120,11 +146,11 @@ async function alertDetail(ctx: Context, id: string): Promise<void> {
     return;
   }
   const a = detail.alert;
-  const status = h("div", { "aria-live": "polite" });
+  const status = h("div", { role: "status" });
   const act = async (body: Record<string, string>) => {
     try {
       await api.post(tenantPath(ctx.tenant, `alerts/${a.id}/actions`), body);
-      go(location.pathname + location.search, true);
+      if (ctx.current()) go(location.pathname + location.search, true);
     } catch (e) {
       replace(status, notice("error", message(e)));
     }

@@ -10,6 +10,7 @@ import { go, viewPath, type Context } from "../main";
 const RANGES = [
   ["now-15m", "Last 15 minutes", 15 * 60],
   ["now-1h", "Last hour", 3600],
+  ["now-6h", "Last 6 hours", 6 * 3600],
   ["now-24h", "Last 24 hours", 86400],
   ["now-7d", "Last 7 days", 7 * 86400],
   ["now-30d", "Last 30 days", 30 * 86400],
@@ -54,11 +55,13 @@ export async function investigateView(ctx: Context): Promise<void> {
     e.preventDefault();
     search({ q: input.value.trim(), from: range.value, to: "" });
   });
-  const results = h("div", { class: "investigate", "aria-live": "polite" });
+  const results = h("div", { class: "investigate" });
+  const status = h("p", { role: "status", class: "visually-hidden" });
   replace(ctx.main,
     h("div", { class: "view-head" }, h("h1", null, "Investigate")),
     form,
     h("p", { id: "q-help", class: "muted" }, "Fields and values, AND/OR/NOT, wildcards, ranges: see docs/query.md. Click a facet value to filter on it."),
+    status,
     results);
   replace(results, h("p", { class: "muted" }, "Searching…"));
 
@@ -77,9 +80,13 @@ export async function investigateView(ctx: Context): Promise<void> {
     replace(results, notice("error", e instanceof Error ? e.message : String(e)));
     return;
   }
+  if (!ctx.current()) return;
+  status.textContent = `${agg.total} matching events`;
+  // The server searched [now - period, to): the chart spans the same, to the interval.
   const now = Date.now() / 1000;
-  const end = to ? new Date(to).getTime() / 1000 : Math.ceil(now / stepSeconds) * stepSeconds;
-  const start = Math.floor((end - seconds) / stepSeconds) * stepSeconds;
+  const until = to ? new Date(to).getTime() / 1000 : NaN;
+  const end = Math.ceil((Number.isFinite(until) ? Math.min(until, now) : now) / stepSeconds) * stepSeconds;
+  const start = Math.floor((now - seconds) / stepSeconds) * stepSeconds;
   const histogram = agg.results.find((r) => "interval_secs" in r) as { buckets: [string, number][] } | undefined;
   const points = new Map((histogram?.buckets ?? []).map(([t, c]) => [Math.floor(new Date(t).getTime() / 1000), c]));
   const xs = intervals(new Date(start * 1000).toISOString(), new Date(end * 1000).toISOString(), stepSeconds);
@@ -101,7 +108,7 @@ export async function investigateView(ctx: Context): Promise<void> {
           f.other > 0 ? h("p", { class: "muted" }, `${num(f.other)} with other values`) : null);
       }));
 
-  const detail = h("section", { class: "event-detail", "aria-live": "polite" });
+  const detail = h("section", { class: "event-detail" });
   const rows = page.events.map((event) => {
     const button = h("button", {
       type: "button",

@@ -2,8 +2,10 @@
 // types, sources, targets, rules and ATT&CK techniques, and sources gone silent. Refreshed every
 // 30 s; `?wall=1` shows it full screen without navigation for a large display.
 
-import { ApiError, api, tenantPath, type AlertSummary, type EventsOverview, type SourceView } from "../api";
-import { intervals, timeChart, type Series } from "../charts";
+import {
+  ApiError, api, tenantPath, type AlertSummary, type CoverageSummary, type EventsOverview, type SourceView,
+} from "../api";
+import { disposeCharts, intervals, timeChart, type Series } from "../charts";
 import { figure, h, notice, num, replace, table, time } from "../dom";
 import { go, link, viewPath, type Context } from "../main";
 
@@ -53,7 +55,8 @@ function investigateLink(ctx: Context, q: string, text: string, window: string):
 export async function overviewView(ctx: Context): Promise<void> {
   const window = WINDOWS.some(([w]) => w === ctx.params.get("window")) ? ctx.params.get("window")! : "1h";
   const wall = ctx.params.get("wall") === "1";
-  const updated = h("span", { class: "muted", "aria-live": "polite" });
+  // Not a live region: announcing the time every 30 s would drown a screen reader.
+  const updated = h("span", { class: "muted" });
   const body = h("div", { class: "overview" });
   let paused = false;
   const pause = h("button", {
@@ -89,20 +92,43 @@ export async function overviewView(ctx: Context): Promise<void> {
     body,
   );
 
+  // One load at a time, the next one 30 s after the last finished; stopped when the view is
+  // left (registered before the first request, so a quick navigation cannot orphan it).
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  ctx.onLeave(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(tick, REFRESH_SECONDS * 1000);
+  };
+  const tick = async () => {
+    if (!paused && document.visibilityState === "visible") await load();
+    schedule();
+  };
   const load = async () => {
-    const [events, alerts, sources] = await Promise.all([
+    const [events, alerts, sources, coverage] = await Promise.all([
       settle(api.get<EventsOverview>(tenantPath(ctx.tenant, "events/overview"), { window })),
       settle(api.get<AlertSummary>(tenantPath(ctx.tenant, "alerts/summary"), { window })),
       settle(api.get<SourceView[]>(tenantPath(ctx.tenant, "sources"))),
+      settle(api.get<CoverageSummary>(tenantPath(ctx.tenant, "plan/coverage"))),
     ]);
-    replace(body, ...draw(ctx, window, events, alerts, sources));
+    if (stopped || !ctx.current()) return;
+    // Keep keyboard focus on the same link or button across the redraw.
+    const focused = document.activeElement;
+    const key = focused && body.contains(focused) ? focusKey(focused) : null;
+    disposeCharts();
+    replace(body, ...draw(ctx, window, events, alerts, sources), coveragePanel(ctx, coverage));
+    if (key) (Array.from(body.querySelectorAll<HTMLElement>("a, button")).find((e) => focusKey(e) === key))?.focus();
     updated.textContent = `Updated ${time(new Date().toISOString())}`;
   };
   await load();
-  const timer = setInterval(() => {
-    if (!paused && document.visibilityState === "visible") void load();
-  }, REFRESH_SECONDS * 1000);
-  ctx.onLeave(() => clearInterval(timer));
+  schedule();
+}
+
+function focusKey(el: Element): string {
+  return `${el.tagName}|${el.getAttribute("href") ?? ""}|${el.textContent ?? ""}`;
 }
 
 function draw(
@@ -141,7 +167,7 @@ function draw(
     out.push(refused("alerts", alerts));
   } else {
     figures.append(figure("alerts-total", alerts.total, "Alerts raised"));
-    figures.append(figure("alerts-new", alerts.by_state.new, "Not yet handled"));
+    figures.append(figure("alerts-unhandled", alerts.unhandled, "Not yet handled (all time)"));
     for (const [key, label] of SEVERITIES) figures.append(figure(`severity-${key}`, alerts.by_severity[key], label));
     const xs = intervals(alerts.from, alerts.to, alerts.interval_secs);
     const series: Series[] = SEVERITIES.map(([key, label, color]) => ({
@@ -153,7 +179,7 @@ function draw(
       timeChart(`Alerts per ${every(alerts.interval_secs)} by severity`, xs, series, "stacked")));
     out.push(
       h("section", { class: "panel" }, table("Rules that raised the most alerts", ["Rule", "Alerts"],
-        alerts.top_rules.map((r) => [link(viewPath("alerts", ctx.tenant, { rule: r.rule_id }), r.title), num(r.count)]),
+        alerts.top_rules.map((r) => [link(viewPath("alerts", ctx.tenant, { rule: r.rule_id, state: "any" }), r.title), num(r.count)]),
         { "data-top": "rules" }, "None in this period")),
       h("section", { class: "panel" }, table("ATT&CK techniques and tactics seen", ["Tag", "Alerts"],
         alerts.attack.map((a) => [attackTag(a.value), num(a.count)]), { "data-top": "attack" }, "None in this period")),
@@ -183,4 +209,22 @@ function attackTag(tag: string): HTMLElement | string {
   const id = m[1]!.toUpperCase() + (m[2] ? `.${m[2]}` : "");
   const path = m[1]!.toUpperCase() + (m[2] ? `/${m[2]}` : "");
   return h("a", { href: `https://attack.mitre.org/techniques/${path}/`, rel: "noopener noreferrer", target: "_blank" }, id);
+}
+
+/** CCM coverage by domain, from the plan of the tenant's manifest. */
+function coveragePanel(ctx: Context, coverage: CoverageSummary | Error): HTMLElement {
+  if (coverage instanceof ApiError && coverage.status === 404) {
+    return h("section", { class: "panel" }, h("h2", null, "CCM coverage"),
+      h("p", { class: "muted" }, "No manifest yet: ", link(viewPath("compliance", ctx.tenant), "upload one"), "."));
+  }
+  if (coverage instanceof Error) return h("section", { class: "panel" }, refused("the plan", coverage));
+  const t = coverage.total;
+  return h("section", { class: "panel" },
+    table(`CCM coverage by domain (${coverage.framework}, ${num(Number(t.percent_met ?? 0))}% met)`, ["Domain", "Met", "Open"],
+      coverage.domains.map((d) => [
+        link(viewPath("compliance", ctx.tenant, { domain: String(d.domain) }), `${d.domain} ${d.name}`),
+        h("span", { class: "percent" }, h("meter", { min: 0, max: 100, value: Number(d.percent_met), "aria-hidden": "true" }), ` ${Number(d.percent_met).toFixed(0)}%`),
+        num(Number(d.gap)),
+      ]), { "data-top": "coverage" }, "No controls"),
+    h("p", { class: "muted" }, `${num(coverage.gaps)} gaps; evidence as of ${coverage.as_of}.`));
 }

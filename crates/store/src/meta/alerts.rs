@@ -381,6 +381,8 @@ pub struct AlertSummary {
     pub by_severity: [u64; 5],
     /// Of those, by their state now.
     pub by_state: [u64; 3],
+    /// The tenant's alerts in the state new, raised at any time: the queue not yet handled.
+    pub unhandled: u64,
     /// Start of each interval holding alerts, with its counts by severity, in time order.
     pub buckets: Vec<(Timestamp, [u64; 5])>,
     /// The rules that raised the most: rule id, title, alerts.

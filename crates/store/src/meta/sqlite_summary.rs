@@ -113,9 +113,13 @@ impl SqliteMetaStore {
                     Ok((r.get(0)?, r.get(1)?, count(r.get(2)?)))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            // An alert counts once per tag, however often it lists it; a damaged list is
+            // skipped rather than failing the whole summary.
             let mut attack = conn.prepare_cached(
-                "SELECT tag.value, count(*) AS n FROM alerts, json_each(alerts.attack) AS tag \
+                "SELECT tag.value, count(DISTINCT alerts.id) AS n \
+                 FROM alerts, json_each(alerts.attack) AS tag \
                  WHERE alerts.tenant = ?1 AND alerts.created_at >= ?2 AND alerts.created_at < ?3 \
+                 AND json_valid(alerts.attack) \
                  GROUP BY tag.value ORDER BY n DESC, tag.value LIMIT ?4",
             )?;
             summary.attack = attack
@@ -123,6 +127,9 @@ impl SqliteMetaStore {
                     Ok((r.get(0)?, count(r.get(1)?)))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            summary.unhandled = conn
+                .prepare_cached("SELECT count(*) FROM alerts WHERE tenant = ?1 AND state = 'new'")?
+                .query_row(params![tenant], |r| r.get(0).map(count))?;
             Ok(())
         })?;
         Ok(summary)

@@ -502,7 +502,12 @@ pub(crate) fn summary(make: Make<'_>) -> Result<(), String> {
     for (key, seconds, severity, tag) in plan {
         let mut alert = new_alert(&a, key, seconds, key)?;
         alert.severity = severity;
-        alert.attack = vec![tag.to_owned(), "attack.credential-access".to_owned()];
+        // A tag listed twice counts once.
+        alert.attack = vec![
+            tag.to_owned(),
+            "attack.credential-access".to_owned(),
+            tag.to_owned(),
+        ];
         if key == "k3" {
             alert.rule_id = "rule-k2".to_owned();
         }
@@ -544,6 +549,8 @@ pub(crate) fn summary(make: Make<'_>) -> Result<(), String> {
         "[0, 1, 1, 2, 0]",
     )?;
     expect("by state", format!("{:?}", got.by_state), "[3, 1, 0]")?;
+    // k0 is acknowledged; k4 (outside the period) is new, and so are k1 to k3.
+    expect("unhandled", got.unhandled.to_string(), "4")?;
     let buckets: Vec<(i64, [u64; 5])> = got
         .buckets
         .iter()

@@ -156,6 +156,10 @@ route!(PLAN, Get, "/api/v1/tenants/{tenant}/plan", "getPlan",
     "The responsibility plan of the tenant's manifest with the evidence on record (docs/plan-json.md).",
     Guard::Permission(Action::ReadPlan), query: Some(schema::<PlanQuery>), request: None, 200,
     Out::Json(schema::<serde_json::Map<String, serde_json::Value>>));
+route!(COVERAGE, Get, "/api/v1/tenants/{tenant}/plan/coverage", "getPlanCoverage",
+    "The plan's CCM coverage by domain and in total, and its number of gaps: the plan's summary for overviews.",
+    Guard::Permission(Action::ReadPlan), query: Some(schema::<PlanQuery>), request: None, 200,
+    Out::Json(schema::<CoverageSummary>));
 route!(EVIDENCE, Get, "/api/v1/tenants/{tenant}/evidence", "listEvidence",
     "The tenant's evidence, newest first.", Guard::Permission(Action::ReadFindings),
     query: Some(schema::<RecordQuery>), request: None, 200,
@@ -173,6 +177,7 @@ pub(super) fn routes(routes: Routes) -> Routes {
     routes
         .add(&MANIFEST, put(put_manifest))
         .add(&PLAN, get(plan))
+        .add(&COVERAGE, get(coverage))
         .add(&EVIDENCE, get(evidence))
         .add(&ATTEST, post(attest))
         .add(&FINDINGS, get(findings))
@@ -231,11 +236,62 @@ async fn put_manifest(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The plan's coverage by domain: what an overview shows.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CoverageSummary {
+    /// The day evidence was judged at.
+    pub as_of: String,
+    /// The framework (`ccm-4.0.13`).
+    pub framework: String,
+    /// Per domain: `domain`, `name`, `controls`, `covered`, `partial`, `gap`, `inherited`,
+    /// `not_applicable`, `percent_met`, `percent_own_covered` (docs/plan-json.md).
+    pub domains: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// The same counts over every control (`domain` is `*`).
+    pub total: serde_json::Map<String, serde_json::Value>,
+    /// Gaps listed by the plan.
+    pub gaps: usize,
+}
+
 async fn plan(
     auth: Authorised<can::ReadPlan>,
     State(state): State<AppState>,
     Params(query): Params<PlanQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
+    Ok(Json(tenant_plan(&state, &auth, &query).await?))
+}
+
+async fn coverage(
+    auth: Authorised<can::ReadPlan>,
+    State(state): State<AppState>,
+    Params(query): Params<PlanQuery>,
+) -> Result<Json<CoverageSummary>, Problem> {
+    let plan = tenant_plan(&state, &auth, &query).await?;
+    let at = |pointer: &str| plan.pointer(pointer);
+    let text = |pointer: &str| {
+        at(pointer)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let object = |value: &serde_json::Value| value.as_object().cloned().unwrap_or_default();
+    Ok(Json(CoverageSummary {
+        as_of: text("/as_of"),
+        framework: text("/framework"),
+        domains: at("/coverage/domains")
+            .and_then(|d| d.as_array())
+            .map(|d| d.iter().map(object).collect())
+            .unwrap_or_default(),
+        total: at("/coverage/total").map(object).unwrap_or_default(),
+        gaps: at("/gaps").and_then(|g| g.as_array()).map_or(0, Vec::len),
+    }))
+}
+
+/// The plan of the tenant's stored manifest with the evidence on record, as its JSON.
+async fn tenant_plan(
+    state: &AppState,
+    auth: &Authorised<can::ReadPlan>,
+    query: &PlanQuery,
+) -> Result<serde_json::Value, Problem> {
     let as_of = match &query.as_of {
         Some(text) => text
             .parse::<Date>()
@@ -244,10 +300,10 @@ async fn plan(
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .date(),
     };
-    let path = manifest_path(&state, &auth)?;
+    let path = manifest_path(state, auth)?;
     let tenant = auth.tenant()?.clone();
     let meta = state.meta.clone();
-    let report = blocking(move || {
+    blocking(move || {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -269,8 +325,7 @@ async fn plan(
             .map_err(|e| Problem::invalid(e.to_string()))?;
         serde_json::to_value(&plan).map_err(Problem::internal)
     })
-    .await?;
-    Ok(Json(report))
+    .await
 }
 
 fn evidence_view(stored: &shieldwall_store::meta::StoredEvidence) -> EvidenceView {

@@ -229,6 +229,8 @@ pub struct AlertSummaryView {
     pub by_severity: SeverityCounts,
     /// Of those, by their state now.
     pub by_state: StateCounts,
+    /// The tenant's alerts not yet handled (state new), raised at any time.
+    pub unhandled: u64,
     /// Intervals holding alerts, in time order.
     pub buckets: Vec<SeverityBucket>,
     /// The rules that raised the most.
@@ -267,28 +269,44 @@ async fn events_overview(
             to: Some(to),
         };
         let all = within(shieldwall_query::Query::All);
-        let tops = ["attack_type", "src_endpoint.ip", "dst_endpoint.ip"].map(|field| {
-            Aggregation::CountBy {
-                field: field.to_owned(),
-                top: TOP,
-            }
+        // One pass for the counts by kind and the top values; then one histogram per kind that
+        // has events. The total is the sum of the kinds (every event has one).
+        let aggregations = [
+            ("log_kind", LOG_KINDS.len()),
+            ("attack_type", TOP),
+            ("src_endpoint.ip", TOP),
+            ("dst_endpoint.ip", TOP),
+        ]
+        .map(|(field, top)| Aggregation::CountBy {
+            field: field.to_owned(),
+            top,
         });
-        let tops = events
-            .aggregate(&tenant, &all, &tops)
+        let counted = events
+            .aggregate(&tenant, &all, &aggregations)
             .map_err(Problem::internal)?;
+        let by_kind = top_values(counted.first());
+        let mut total = match counted.first() {
+            Some(AggregationResult::CountBy { other, .. }) => *other,
+            _ => 0,
+        };
         let mut kinds = Vec::with_capacity(LOG_KINDS.len());
         for kind in LOG_KINDS {
-            let query = shieldwall_query::parse(&format!("log_kind:{kind}"))
-                .map_err(|e| Problem::internal(e.render(kind)))?;
-            let selection = within(query);
-            let total = events
-                .count(&tenant, &selection)
-                .map_err(Problem::internal)?;
-            let buckets = if total == 0 {
+            let kind_total = by_kind
+                .iter()
+                .find(|v| v.value == kind)
+                .map_or(0, |v| v.count);
+            total += kind_total;
+            let buckets = if kind_total == 0 {
                 Vec::new()
             } else {
+                let query = shieldwall_query::parse(&format!("log_kind:{kind}"))
+                    .map_err(|e| Problem::internal(e.render(kind)))?;
                 match events
-                    .aggregate(&tenant, &selection, &[Aggregation::Histogram { interval }])
+                    .aggregate(
+                        &tenant,
+                        &within(query),
+                        &[Aggregation::Histogram { interval }],
+                    )
                     .map_err(Problem::internal)?
                     .first()
                 {
@@ -298,7 +316,7 @@ async fn events_overview(
             };
             kinds.push(KindSeries {
                 kind: kind.to_owned(),
-                total,
+                total: kind_total,
                 buckets,
             });
         }
@@ -306,11 +324,11 @@ async fn events_overview(
             from,
             to,
             interval_secs: interval.as_secs(),
-            total: events.count(&tenant, &all).map_err(Problem::internal)?,
+            total,
             kinds,
-            attack_types: top_values(tops.first()),
-            sources: top_values(tops.get(1)),
-            targets: top_values(tops.get(2)),
+            attack_types: top_values(counted.get(1)),
+            sources: top_values(counted.get(2)),
+            targets: top_values(counted.get(3)),
         })
     })
     .await?;
@@ -347,6 +365,7 @@ async fn alert_summary(
             acknowledged,
             closed,
         },
+        unhandled: summary.unhandled,
         buckets: summary
             .buckets
             .into_iter()
