@@ -7,6 +7,7 @@ import { disposeCharts } from "./charts";
 import { h, notice, replace } from "./dom";
 import { alertsView } from "./views/alerts";
 import { complianceView } from "./views/compliance";
+import { reportsView } from "./views/reports";
 import { investigateView } from "./views/investigate";
 import { loginView } from "./views/login";
 import { overviewView } from "./views/overview";
@@ -32,6 +33,7 @@ const views: { name: string; label: string; view: View }[] = [
   { name: "investigate", label: "Investigate", view: investigateView },
   { name: "alerts", label: "Alerts", view: alertsView },
   { name: "compliance", label: "Compliance", view: complianceView },
+  { name: "reports", label: "Reports", view: reportsView },
 ];
 
 let me: Me | null = null;

@@ -11,7 +11,7 @@
 // CONSOLE_ARTIFACTS (screenshot directory), CHROMIUM (default /usr/bin/chromium).
 
 import { createHmac } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -239,6 +239,46 @@ try {
   await page.click('nav a:has-text("Overview")');
   await page.waitForSelector('table[data-top="coverage"] tbody tr');
   result.views.compliance.overview_coverage = await page.locator('table[data-top="coverage"] tbody tr').count();
+
+  // Reports: the last 24 hours, every section, as HTML and PDF.
+  await page.click('nav a:has-text("Reports")');
+  await page.waitForSelector("#period");
+  await page.selectOption("#period", "24h");
+  await page.click('form.report-form button[type=submit]');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get("period") === "24h");
+  await shot(page, "reports-1366x768");
+  await axe(page, "reports");
+  const htmlHref = await page.getAttribute('a[data-report="html"]', "href");
+  const pdfHref = await page.getAttribute('a[data-report="pdf"]', "href");
+  const fetched = await page.evaluate(async ([h, p]) => {
+    const html = await fetch(h);
+    const pdf = await fetch(p);
+    const bytes = new Uint8Array(await pdf.arrayBuffer());
+    let binary = "";
+    for (const b of bytes) binary += String.fromCharCode(b);
+    return {
+      html: await html.text(), html_type: html.headers.get("content-type"), html_csp: html.headers.get("content-security-policy"),
+      pdf: btoa(binary), pdf_type: pdf.headers.get("content-type"), pdf_disposition: pdf.headers.get("content-disposition"),
+    };
+  }, [htmlHref, pdfHref]);
+  const pdfPath = join(artifacts, "report-24h.pdf");
+  writeFileSync(pdfPath, Buffer.from(fetched.pdf, "base64"));
+  writeFileSync(join(artifacts, "report-24h.html"), fetched.html);
+  const reportPage = await context.newPage();
+  await reportPage.goto(`${base}${htmlHref}`);
+  await reportPage.waitForSelector("h1");
+  await shot(reportPage, "report-html");
+  await axe(reportPage, "report-html");
+  await reportPage.close();
+  result.views.reports = {
+    html_href: htmlHref,
+    pdf_path: pdfPath,
+    html_path: join(artifacts, "report-24h.html"),
+    html_type: fetched.html_type,
+    html_csp: fetched.html_csp,
+    pdf_type: fetched.pdf_type,
+    pdf_disposition: fetched.pdf_disposition,
+  };
 
   // The wall screen at 4K.
   const wall = await context.newPage();

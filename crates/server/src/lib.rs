@@ -14,6 +14,8 @@ pub mod config;
 pub mod detection;
 pub mod notifier;
 pub mod parsers;
+pub mod plans;
+pub mod reports;
 pub mod response;
 pub mod run;
 pub mod store_sink;

@@ -6,7 +6,12 @@
 //! the test ingested; axe-core must find no serious or critical violation on any view; no page
 //! may log an error or a Content-Security-Policy violation. Screenshots are left in
 //! `target/console-screenshots/`.
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -274,7 +279,7 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         assert!(grave.is_empty(), "axe-core on {view}: {grave:#?}");
     }
     assert!(
-        result["axe"].as_object().unwrap().len() >= 7,
+        result["axe"].as_object().unwrap().len() >= 9,
         "axe ran on every view"
     );
 
@@ -467,6 +472,84 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
     let stored = std::fs::read_to_string(centre.data().join("tenants/acme/manifest.toml")).unwrap();
     assert!(stored.contains("tenant = \"acme\""));
 
+    // Reports: the HTML and the PDF show the same figures and rows, which are the true ones.
+    let reports = &result["views"]["reports"];
+    assert_eq!(
+        reports["html_type"], "text/html; charset=utf-8",
+        "{reports}"
+    );
+    let policy = reports["html_csp"].as_str().unwrap();
+    assert!(
+        policy.starts_with("default-src 'none'") && !policy.contains("script"),
+        "{policy}"
+    );
+    assert_eq!(reports["pdf_type"], "application/pdf");
+    assert!(
+        reports["pdf_disposition"]
+            .as_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"shieldwall-acme-")
+    );
+    let html = std::fs::read_to_string(reports["html_path"].as_str().unwrap()).unwrap();
+    let figures = html_figures(&html);
+    let figure = |label: &str| {
+        figures
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no figure {label:?} in {figures:?}"))
+    };
+    assert_eq!(
+        figure("Events"),
+        (FAILED_LOGINS + ACCEPTED_LOGINS + OTHER_LINES).to_string()
+    );
+    assert_eq!(figure("Alerts raised"), "4");
+    assert_eq!(figure("High alerts"), "2");
+    assert_eq!(figure("Critical alerts"), "1");
+    assert_eq!(figure("Acknowledged now"), "1");
+    assert_eq!(
+        figure("Controls"),
+        compliance["api_total"]["controls"].to_string()
+    );
+    let pdf = Path::new(reports["pdf_path"].as_str().unwrap());
+    let words = pdf_words(pdf);
+    for (label, value) in &figures {
+        let first = label.split(' ').next().unwrap();
+        let paired = words.iter().any(|(text, x, y)| {
+            text == value
+                && words.iter().any(|(t, lx, ly)| {
+                    t == first && (lx - x).abs() < 1.0 && (8.0..20.0).contains(&(ly - y))
+                })
+        });
+        assert!(paired, "the PDF does not show {value} over {label:?}");
+    }
+    let layout = pdftotext(pdf, &["-layout"]);
+    for row in html_rows(&html, "Rules that raised the most alerts") {
+        let line = layout.lines().find(|l| l.contains(&row[0]));
+        let line = line.unwrap_or_else(|| panic!("no PDF line for {row:?}"));
+        let mut rest = line;
+        for cell in &row {
+            let at = rest
+                .find(cell.as_str())
+                .unwrap_or_else(|| panic!("{cell:?} not in order in {line:?}"));
+            rest = &rest[at + cell.len()..];
+        }
+    }
+    assert_eq!(
+        html_rows(&html, "Rules that raised the most alerts").len(),
+        4
+    );
+    for word in [
+        "Overview",
+        "Alerts",
+        "Attacks",
+        "Compliance",
+        "CCM coverage by domain",
+        "page 1 of",
+    ] {
+        assert!(layout.contains(word), "{word:?} missing from the PDF");
+    }
+
     // Wall mode: no navigation, the same figures.
     let wall = &result["views"]["wall"];
     assert_eq!(wall["has_nav"], false);
@@ -521,4 +604,79 @@ fn to_pairs(list: &Value) -> Value {
             .map(|v| serde_json::json!([v["value"], v["count"]]))
             .collect(),
     )
+}
+
+/// The report page's figures, as (label, value) in order.
+fn html_figures(html: &str) -> Vec<(String, String)> {
+    html.split("<div class=\"figure\"><b>")
+        .skip(1)
+        .filter_map(|part| {
+            let (value, rest) = part.split_once("</b>")?;
+            let (label, _) = rest.split_once("</div>")?;
+            Some((unescape(label), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The rows of the report table with this caption, cells unescaped.
+fn html_rows(html: &str, caption: &str) -> Vec<Vec<String>> {
+    let Some((_, table)) = html.split_once(&format!("<caption>{caption}</caption>")) else {
+        return Vec::new();
+    };
+    let body = table.split_once("</tbody>").map_or(table, |(b, _)| b);
+    body.split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td>")
+                .skip(1)
+                .map(|cell| unescape(cell.split_once("</td>").map_or(cell, |(c, _)| c)))
+                .collect()
+        })
+        .collect()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn pdftotext(pdf: &Path, args: &[&str]) -> String {
+    let out = Command::new("pdftotext")
+        .args(args)
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils, installed by scripts/test-all)");
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Every word of the PDF with the left and top of its box, from `pdftotext -bbox`.
+fn pdf_words(pdf: &Path) -> Vec<(String, f64, f64)> {
+    let text = pdftotext(pdf, &["-bbox"]);
+    let attribute = |tag: &str, name: &str| -> f64 {
+        tag.split_once(&format!("{name}=\""))
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(v, _)| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    text.split("<word ")
+        .skip(1)
+        .filter_map(|part| {
+            let (tag, rest) = part.split_once('>')?;
+            let (word, _) = rest.split_once("</word>")?;
+            Some((
+                unescape(word),
+                attribute(tag, "xMin"),
+                attribute(tag, "yMin"),
+            ))
+        })
+        .collect()
 }

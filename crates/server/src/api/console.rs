@@ -149,7 +149,8 @@ pub async fn security_headers(
         ),
     ];
     for (name, value) in fixed {
-        h.insert(name, HeaderValue::from_static(value));
+        // A response that set its own (a report page's) keeps it.
+        h.entry(name).or_insert(HeaderValue::from_static(value));
     }
     if tls {
         h.insert(

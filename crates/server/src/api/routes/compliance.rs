@@ -28,8 +28,6 @@ use crate::api::{AppState, Routes};
 
 /// The largest manifest accepted, in bytes.
 const MAX_MANIFEST_BYTES: usize = 1 << 20;
-/// Evidence considered for a plan, newest first.
-const MAX_EVIDENCE: usize = 100_000;
 
 /// A deployment manifest to keep for the tenant.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -300,32 +298,9 @@ async fn tenant_plan(
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .date(),
     };
-    let path = manifest_path(state, auth)?;
     let tenant = auth.tenant()?.clone();
-    let meta = state.meta.clone();
-    blocking(move || {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Problem::not_found(format!(
-                    "tenant {tenant} has no manifest yet: PUT one to /api/v1/tenants/{tenant}/manifest"
-                )));
-            }
-            Err(e) => return Err(Problem::internal(e)),
-        };
-        let manifest = shieldwall_plan::manifest::parse("manifest.toml", &text, catalog()?)
-            .map_err(|e| Problem::internal(format!("the stored manifest of {tenant} no longer reads: {e}")))?;
-        let evidence: Vec<Evidence> = meta
-            .evidence(&tenant, None, MAX_EVIDENCE)?
-            .into_iter()
-            .map(|e| e.evidence)
-            .collect();
-        let options = shieldwall_plan::PlanOptions::new(as_of);
-        let plan = shieldwall_plan::plan(catalog()?, &manifest, &evidence, &options)
-            .map_err(|e| Problem::invalid(e.to_string()))?;
-        serde_json::to_value(&plan).map_err(Problem::internal)
-    })
-    .await
+    let (meta, data_dir) = (state.meta.clone(), state.data_dir.clone());
+    blocking(move || crate::plans::plan_json(&data_dir, meta.as_ref(), &tenant, as_of)).await
 }
 
 fn evidence_view(stored: &shieldwall_store::meta::StoredEvidence) -> EvidenceView {

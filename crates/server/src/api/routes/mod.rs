@@ -4,6 +4,7 @@
 mod baseline;
 mod compliance;
 mod overview;
+mod reports;
 mod rules;
 mod session;
 mod system;
@@ -43,6 +44,7 @@ pub(super) fn all(routes: Routes) -> Routes {
     let routes = rules::routes(routes);
     let routes = baseline::routes(routes);
     let routes = overview::routes(routes);
+    let routes = reports::routes(routes);
     compliance::routes(routes)
 }
 

@@ -1,0 +1,46 @@
+// Reports: a period and sections, rendered by the server as one self-contained HTML page or as
+// a PDF (no browser needed on the server). The links are plain API addresses: the browser
+// sends the session cookie with them, and each report is recorded in the audit trail.
+
+import { h, replace } from "../dom";
+import { go, viewPath, type Context } from "../main";
+
+const PERIODS = [["24h", "Last 24 hours (per hour)"], ["7d", "Last 7 days (per day)"], ["30d", "Last 30 days (per day)"]] as const;
+const SECTIONS = [
+  ["overview", "Overview: events by log kind and over time, alerts raised and unhandled"],
+  ["alerts", "Alerts: by severity and state, over time, the rules that raised the most"],
+  ["attacks", "Attacks: attack types, ATT&CK techniques, top sources and targets"],
+  ["compliance", "Compliance: CCM coverage by domain, the gaps with the highest risk"],
+] as const;
+
+export function reportsView(ctx: Context): void {
+  const period = PERIODS.some(([p]) => p === ctx.params.get("period")) ? ctx.params.get("period")! : "7d";
+  const asked = (ctx.params.get("sections") ?? "").split(",").filter((s) => SECTIONS.some(([k]) => k === s));
+  const chosen = asked.length ? asked : SECTIONS.map(([k]) => k);
+  const query = new URLSearchParams({ period, sections: chosen.join(",") }).toString();
+  const base = `/api/v1/tenants/${encodeURIComponent(ctx.tenant)}/reports`;
+  const form = h("form", { class: "panel report-form" },
+    h("label", { for: "period" }, "Period"),
+    h("select", { id: "period", name: "period" }, PERIODS.map(([p, label]) => h("option", { value: p, selected: p === period }, label))),
+    h("fieldset", null, h("legend", null, "Sections"),
+      SECTIONS.map(([key, label]) => h("div", null,
+        h("input", { type: "checkbox", id: `section-${key}`, name: "sections", value: key, checked: chosen.includes(key) }),
+        " ", h("label", { for: `section-${key}` }, label)))),
+    h("button", { type: "submit" }, "Prepare"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const sections = data.getAll("sections").map(String);
+    go(viewPath("reports", ctx.tenant, { period: String(data.get("period") ?? "7d"), sections: sections.join(",") }));
+  });
+  replace(ctx.main,
+    h("div", { class: "view-head" }, h("h1", null, "Reports")),
+    h("p", { class: "muted" }, "Reports are made by the server from the same figures as the overview."),
+    form,
+    h("section", { class: "panel" },
+      h("h2", null, "This report"),
+      h("p", null, `${PERIODS.find(([p]) => p === period)?.[1]}; sections: ${chosen.join(", ")}.`),
+      h("ul", { class: "report-links" },
+        h("li", null, h("a", { href: `${base}/html?${query}`, target: "_blank", rel: "noopener", "data-report": "html" }, "Open as a web page (HTML)")),
+        h("li", null, h("a", { href: `${base}/pdf?${query}`, download: "", "data-report": "pdf" }, "Download as PDF")))));
+}
