@@ -5,6 +5,7 @@
 import { ApiError, api, setCsrf, whenSignedOut, type Me } from "./api";
 import { disposeCharts } from "./charts";
 import { h, notice, replace } from "./dom";
+import { adminRoles, adminView } from "./views/admin";
 import { alertsView } from "./views/alerts";
 import { complianceView } from "./views/compliance";
 import { reportsView } from "./views/reports";
@@ -28,12 +29,16 @@ export interface Context {
 
 type View = (ctx: Context) => Promise<void> | void;
 
-const views: { name: string; label: string; view: View }[] = [
-  { name: "overview", label: "Overview", view: overviewView },
-  { name: "investigate", label: "Investigate", view: investigateView },
-  { name: "alerts", label: "Alerts", view: alertsView },
-  { name: "compliance", label: "Compliance", view: complianceView },
-  { name: "reports", label: "Reports", view: reportsView },
+/** Which roles each view is for: navigation only shows what the account's roles can use, so
+ * that it neither offers dead ends nor fills the audit trail with refusals. The API decides. */
+const FOR_READERS = ["user", "security_admin"];
+const views: { name: string; label: string; view: View; roles?: string[] }[] = [
+  { name: "overview", label: "Overview", view: overviewView, roles: FOR_READERS },
+  { name: "investigate", label: "Investigate", view: investigateView, roles: FOR_READERS },
+  { name: "alerts", label: "Alerts", view: alertsView, roles: FOR_READERS },
+  { name: "compliance", label: "Compliance", view: complianceView, roles: FOR_READERS },
+  { name: "reports", label: "Reports", view: reportsView, roles: FOR_READERS },
+  { name: "admin", label: "Administration", view: adminView },
 ];
 
 let me: Me | null = null;
@@ -96,6 +101,12 @@ async function loadTenants(found: Me): Promise<string[]> {
   return [...names].sort();
 }
 
+/** Whether the account holds a role in the tenant that the view is for. */
+function offered(view: (typeof views)[number], ctx: Pick<Context, "me" | "tenant">): boolean {
+  if (view.name === "admin") return adminRoles(ctx).length > 0;
+  return ctx.me.bindings.some((b) => b.scope === ctx.tenant && (view.roles ?? []).includes(b.role));
+}
+
 function shell(ctx: Pick<Context, "me" | "tenant" | "tenants">, current: string, wall: boolean): HTMLElement {
   const main = h("main", { id: "main", tabindex: "-1" });
   if (wall) {
@@ -116,7 +127,7 @@ function shell(ctx: Pick<Context, "me" | "tenant" | "tenants">, current: string,
   const nav = h(
     "nav",
     { "aria-label": "Views" },
-    h("ul", null, views.map((v) =>
+    h("ul", null, views.filter((v) => offered(v, ctx)).map((v) =>
       h("li", null, link(viewPath(v.name, ctx.tenant), v.label, v.name === current ? { "aria-current": "page" } : {})),
     )),
   );
@@ -195,9 +206,11 @@ async function render(): Promise<void> {
   if (mine !== generation) return;
   const params = new URLSearchParams(location.search);
   const segments = location.pathname.replace(/^\/console\/?/, "").split("/").filter(Boolean);
-  const name = segments[0] ?? "overview";
   const asked = params.get("tenant");
   const tenant = asked && tenants.includes(asked) ? asked : tenants[0];
+  const who = me;
+  // Without a view in the address: the first the account's roles are for.
+  const name = segments[0] ?? (views.find((v) => offered(v, { me: who, tenant: tenant ?? "" }))?.name ?? "admin");
   if (tenant && asked !== tenant) {
     // The address names the tenant shown, never one the account cannot see.
     params.set("tenant", tenant);
@@ -206,7 +219,7 @@ async function render(): Promise<void> {
   }
   const view = views.find((v) => v.name === name);
   const main = shell({ me, tenant: tenant ?? "", tenants }, name, params.get("wall") === "1");
-  if (!tenant) {
+  if (!tenant && name !== "admin") {
     replace(main, h("h1", null, "No tenant"), notice("info",
       "Your account holds no role in any tenant. The views here show a tenant's data; an administrator can bind you to one."));
     return;
@@ -215,10 +228,10 @@ async function render(): Promise<void> {
     replace(main, h("h1", null, "Not found"), notice("error", `There is no console view named “${name}”.`));
     return;
   }
-  document.title = `${view.label} · ${tenant} · Shieldwall`;
+  document.title = `${view.label} · ${tenant || "system"} · Shieldwall`;
   const ctx: Context = {
     me,
-    tenant,
+    tenant: tenant ?? "",
     tenants,
     params,
     rest: segments.slice(1),

@@ -280,6 +280,16 @@ try {
     pdf_disposition: fetched.pdf_disposition,
   };
 
+  // Administration for a security administrator: sources and rules, no accounts, no audit trail.
+  await page.click('nav a:has-text("Administration")');
+  await page.waitForSelector('table[data-results="sources"]');
+  await page.waitForSelector('table[data-results="rules"], section.admin-section p.notice');
+  result.views.admin_security = {
+    sections: await page.$$eval("section.admin-section h2", (hs) => hs.map((x) => x.textContent)),
+  };
+  await shot(page, "admin-security-1366x768");
+  await axe(page, "admin-security");
+
   // The wall screen at 4K.
   const wall = await context.newPage();
   await wall.setViewportSize({ width: 3840, height: 2160 });
@@ -320,8 +330,41 @@ try {
   await user.page.click('button:has-text("Check and upload")');
   await user.page.waitForSelector("p.notice-error");
   result.views.user.upload_notice = await user.page.textContent("p.notice-error");
+  await user.page.goto(`${base}/console/admin?tenant=${tenant}`);
+  await user.page.waitForSelector("main p.notice");
+  result.views.user.admin_notice = await user.page.textContent("main p.notice");
+  result.views.user.admin_sections = await user.page.locator("section.admin-section").count();
   await shot(user.page, "user-alerts-1366x768");
   await user.context.close();
+
+  // The tenant's system administrator makes an account; the audit administrator reads the trail.
+  const sysadmin = await open("sysadmin");
+  await signIn(sysadmin.page, env("CONSOLE_SYSADMIN"), env("CONSOLE_SYSADMIN_SECRET"));
+  await sysadmin.page.goto(`${base}/console/admin?tenant=${tenant}`);
+  await sysadmin.page.waitForSelector('table[data-results="accounts"]');
+  await sysadmin.page.fill("#new-account", "new-analyst");
+  await sysadmin.page.fill("#new-password", "a long enough passphrase");
+  await sysadmin.page.selectOption("#new-role", "user");
+  await sysadmin.page.click('button:has-text("Create account")');
+  await sysadmin.page.waitForSelector("section.admin-section pre.raw");
+  result.views.sysadmin = {
+    sections: await sysadmin.page.$$eval("section.admin-section h2", (hs) => hs.map((x) => x.textContent)),
+    enrolment: await sysadmin.page.textContent("section.admin-section pre.raw"),
+  };
+  await shot(sysadmin.page, "admin-system-1366x768");
+  await axe(sysadmin.page, "admin-system");
+  await sysadmin.context.close();
+  const auditor = await open("auditor");
+  await signIn(auditor.page, env("CONSOLE_AUDITOR"), env("CONSOLE_AUDITOR_SECRET"));
+  await auditor.page.goto(`${base}/console/admin?tenant=${tenant}`);
+  await auditor.page.waitForSelector('table[data-results="audit"] tbody tr');
+  result.views.auditor = {
+    sections: await auditor.page.$$eval("section.admin-section h2", (hs) => hs.map((x) => x.textContent)),
+    records: await auditor.page.$$eval('table[data-results="audit"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent))),
+  };
+  await shot(auditor.page, "admin-audit-1366x768");
+  await axe(auditor.page, "admin-audit");
+  await auditor.context.close();
 } catch (e) {
   result.problems.push(`driver: ${e.stack ?? e}`);
 } finally {

@@ -24,9 +24,9 @@ use std::time::Duration;
 use common::{Centre, PASSWORD};
 use jiff::Timestamp;
 use serde_json::Value;
-use shieldwall_core::{RecordId, Severity, TenantId};
+use shieldwall_core::{RecordId, Scope, Severity, TenantId};
 use shieldwall_store::MetaStore;
-use shieldwall_store::meta::{AlertSource, NewAlert};
+use shieldwall_store::meta::{AccountStore, AlertSource, NewAlert};
 use shieldwall_testkit::workspace_root;
 
 /// Failed SSH logins from one address: the top source.
@@ -175,6 +175,10 @@ fn run_browser(
         .env("CONSOLE_ANALYST_SECRET", secret("secadmin-a"))
         .env("CONSOLE_USER", "user-a")
         .env("CONSOLE_USER_SECRET", secret("user-a"))
+        .env("CONSOLE_SYSADMIN", "sysadmin-a")
+        .env("CONSOLE_SYSADMIN_SECRET", secret("sysadmin-a"))
+        .env("CONSOLE_AUDITOR", "auditor-a")
+        .env("CONSOLE_AUDITOR_SECRET", secret("auditor-a"))
         .env("CONSOLE_PASSWORD", PASSWORD)
         .env("CONSOLE_ALERT_TITLE", "Brute force against root")
         .env("CONSOLE_QUERY", "sshd")
@@ -279,7 +283,7 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         assert!(grave.is_empty(), "axe-core on {view}: {grave:#?}");
     }
     assert!(
-        result["axe"].as_object().unwrap().len() >= 9,
+        result["axe"].as_object().unwrap().len() >= 12,
         "axe ran on every view"
     );
 
@@ -550,6 +554,55 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         assert!(layout.contains(word), "{word:?} missing from the PDF");
     }
 
+    // Administration by role: the audit trail for the audit administrator only.
+    let security = result["views"]["admin_security"]["sections"].to_string();
+    assert!(
+        security.contains("Sources of acme") && security.contains("rule files"),
+        "{security}"
+    );
+    assert!(
+        !security.contains("Audit") && !security.contains("Accounts"),
+        "{security}"
+    );
+    let sysadmin = &result["views"]["sysadmin"];
+    let sections = sysadmin["sections"].to_string();
+    assert!(
+        sections.contains("Accounts in acme") && !sections.contains("Audit"),
+        "{sections}"
+    );
+    assert!(
+        sysadmin["enrolment"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/"),
+        "{sysadmin}"
+    );
+    let acme = Scope::Tenant(TenantId::new("acme").unwrap());
+    let made = centre.meta().accounts(Some(&acme), 0, 100).unwrap();
+    assert!(
+        made.iter().any(|a| a.name == "new-analyst"),
+        "the account was not made"
+    );
+    let auditor = &result["views"]["auditor"];
+    assert_eq!(
+        auditor["sections"],
+        serde_json::json!(["Audit trail of acme"]),
+        "{auditor}"
+    );
+    let records = auditor["records"].as_array().unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r[2] == "change" && r[3] == "secadmin-a" && r[5] == "manifest put_manifest"),
+        "the manifest upload is in the trail: {records:?}"
+    );
+    assert!(
+        !records
+            .iter()
+            .any(|r| (r[3] == "auditor-a" || r[3] == "sysadmin-a") && r[6] == "denied"),
+        "the console asked for what an administrator may not read: {records:?}"
+    );
+
     // Wall mode: no navigation, the same figures.
     let wall = &result["views"]["wall"];
     assert_eq!(wall["has_nav"], false);
@@ -574,6 +627,32 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
             .as_str()
             .unwrap()
             .contains("may not change"),
+        "{user}"
+    );
+    assert!(
+        !user["nav"].to_string().contains("Administration"),
+        "{user}"
+    );
+    // The user's console asked only for what it was asked to do: the refusals in the trail are
+    // the close and the upload the test tried, none from the views themselves.
+    let denied: Vec<String> = centre
+        .audit("acme", Some(shieldwall_store::meta::AuditKind::Denied))
+        .iter()
+        .filter(|r| r["actor"] == "user-a")
+        .map(|r| r["object"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        denied
+            .iter()
+            .all(|o| o.ends_with("/actions") || o.ends_with("/manifest")),
+        "{denied:?}"
+    );
+    assert_eq!(user["admin_sections"], 0, "{user}");
+    assert!(
+        user["admin_notice"]
+            .as_str()
+            .unwrap()
+            .contains("no administration"),
         "{user}"
     );
     let still = meta

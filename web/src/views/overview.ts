@@ -107,11 +107,18 @@ export async function overviewView(ctx: Context): Promise<void> {
     if (!paused && document.visibilityState === "visible") await load();
     schedule();
   };
+  const readsSources = ctx.me.bindings.some(
+    (b) => b.scope === ctx.tenant && (b.role === "security_admin" || b.role === "system_admin"),
+  );
   const load = async () => {
     const [events, alerts, sources, coverage] = await Promise.all([
       settle(api.get<EventsOverview>(tenantPath(ctx.tenant, "events/overview"), { window })),
       settle(api.get<AlertSummary>(tenantPath(ctx.tenant, "alerts/summary"), { window })),
-      settle(api.get<SourceView[]>(tenantPath(ctx.tenant, "sources"))),
+      // Sources are for administrators (read_sources): a common user's console does not ask,
+      // so the audit trail is not filled with refusals every 30 s.
+      readsSources
+        ? settle(api.get<SourceView[]>(tenantPath(ctx.tenant, "sources")))
+        : Promise.resolve(new ApiError(403, "Forbidden", "")),
       settle(api.get<CoverageSummary>(tenantPath(ctx.tenant, "plan/coverage"))),
     ]);
     if (stopped || !ctx.current()) return;
