@@ -160,7 +160,10 @@ function shell(ctx: Pick<Context, "me" | "tenant" | "tenants">, current: string,
 /** Where focus was, by element id, so that a control that re-renders the view (a select that
  * changes the period) keeps focus, and otherwise the new view's heading takes it. */
 function focusAfterRender(main: HTMLElement, previous: string | null, navigated: boolean): void {
-  const again = previous ? document.getElementById(previous) : null;
+  // The user already moved on inside the new view while it loaded: leave focus there.
+  const active = document.activeElement;
+  if (active && main.contains(active) && active !== main) return;
+  const again = previous && previous !== "main" ? document.getElementById(previous) : null;
   if (again) again.focus();
   else if (navigated) {
     const heading = main.querySelector("h1") as HTMLElement | null;

@@ -47,6 +47,17 @@ function totp(secret, at = Date.now()) {
 }
 
 const result = { views: {}, axe: {}, problems: [], screenshots: [] };
+const started = Date.now();
+/** Progress on stderr, so a stuck step is named in the test's output. */
+function step(name) {
+  process.stderr.write(`console e2e: ${((Date.now() - started) / 1000).toFixed(1)} s: ${name}\n`);
+}
+// Nothing may hang the test: after five minutes, report what was done and stop.
+const watchdog = setTimeout(() => {
+  result.problems.push("driver: gave up after 300 s (see the last step on stderr)");
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}, 300_000);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -78,6 +89,7 @@ async function open(label, viewport = { width: 1366, height: 768 }) {
 }
 
 async function signIn(page, name, secret, checkAccessibility = false) {
+  step(`sign in as ${name}`);
   await page.goto(`${base}/console/`);
   await page.waitForSelector("form.login");
   if (checkAccessibility) await axe(page, "login");
@@ -101,6 +113,7 @@ async function tops(page) {
 }
 
 async function axe(page, view) {
+  step(`axe: ${view}`);
   await page.evaluate(axeSource);
   const found = await page.evaluate(async () =>
     (await globalThis.axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({
@@ -111,6 +124,7 @@ async function axe(page, view) {
 }
 
 async function shot(page, name) {
+  step(`screenshot: ${name}`);
   const path = join(artifacts, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   result.screenshots.push(path);
@@ -137,7 +151,12 @@ try {
     api_alerts: (await api(page, `/api/v1/tenants/${tenant}/alerts/summary?window=1h`)).body,
     headers: await page.evaluate(async () => {
       const r = await fetch("/console/", { cache: "no-store" });
-      return Object.fromEntries(["content-security-policy", "x-frame-options", "x-content-type-options"].map((h) => [h, r.headers.get(h)]));
+      const a = await fetch("/api/v1/me", { cache: "no-store" });
+      return {
+        ...Object.fromEntries(["content-security-policy", "x-frame-options", "x-content-type-options"].map((h) => [h, r.headers.get(h)])),
+        api_csp: a.headers.get("content-security-policy"),
+        api_frame: a.headers.get("x-frame-options"),
+      };
     }),
   };
   await page.waitForSelector(".chart canvas");
@@ -368,6 +387,8 @@ try {
 } catch (e) {
   result.problems.push(`driver: ${e.stack ?? e}`);
 } finally {
+  step("done");
+  clearTimeout(watchdog);
   await browser.close();
 }
 console.log(JSON.stringify(result));

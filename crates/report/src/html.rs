@@ -139,7 +139,10 @@ fn bars_svg(out: &mut String, caption: &str, bars: &[(String, u64)]) {
         // Proportional bar lengths: the u64 to f64 rounding is invisible at this scale.
         #[allow(clippy::cast_precision_loss)]
         let width = (BAR * (*value as f64) / (max as f64)).max(1.0);
-        let short: String = label.chars().take(38).collect();
+        let mut short: String = label.chars().take(38).collect();
+        if label.chars().count() > 38 {
+            short.push('…');
+        }
         let _ = writeln!(
             out,
             "<text x=\"0\" y=\"{}\">{}</text><rect x=\"{LABEL}\" y=\"{}\" width=\"{width:.1}\" \

@@ -38,6 +38,11 @@ impl<'a> Measure<'a> {
     /// a word that is wider than the line by itself.
     pub(crate) fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
         let mut lines = Vec::new();
+        // Carriage returns, tabs and other controls would print as boxes: spaces instead.
+        let text: String = text
+            .chars()
+            .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+            .collect();
         for paragraph in text.split('\n') {
             let mut line = String::new();
             for word in paragraph.split(' ') {

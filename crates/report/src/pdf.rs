@@ -33,6 +33,13 @@ const ACCENT: (u8, u8, u8) = (29, 78, 216);
 const RULE: (u8, u8, u8) = (209, 213, 219);
 const SHADE: (u8, u8, u8) = (243, 244, 246);
 
+/// Text on one line: line breaks and other control characters become spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// One thing to draw on a page.
 enum Op {
     Text {
@@ -150,17 +157,27 @@ impl Layout<'_> {
         }
     }
 
-    /// `text` cut with an ellipsis to fit `width`.
+    /// `text` cut with an ellipsis to fit `width` (one pass over its characters).
     fn fit(&self, text: &str, size: f32, bold: bool, width: f32) -> String {
         let m = self.measure(bold);
-        if m.width(text, size) <= width {
-            return text.to_owned();
+        let text = one_line(text);
+        if m.width(&text, size) <= width {
+            return text;
         }
-        let mut out: String = text.to_owned();
-        while !out.is_empty() && m.width(&format!("{out}…"), size) > width {
-            out.pop();
+        let room = width - m.width("…", size);
+        let mut used = 0.0;
+        let mut out = String::new();
+        for c in text.chars() {
+            let mut buffer = [0; 4];
+            let w = m.width(c.encode_utf8(&mut buffer), size);
+            if used + w > room {
+                break;
+            }
+            used += w;
+            out.push(c);
         }
-        format!("{out}…")
+        out.push('…');
+        out
     }
 
     fn table(&mut self, table: &Table) {
@@ -176,37 +193,51 @@ impl Layout<'_> {
         }
         let widths = self.column_widths(table);
         let caption = table.caption.clone();
-        self.room(BODY * LEADING * 3.0 + 2.0 * CELL_PAD);
+        let line = BODY * LEADING;
+        // The caption and heading row stay with at least the first lines of the first row.
+        self.room(10.0 * LEADING + 2.0 * line + 4.0 * CELL_PAD + 3.0 * line);
         self.lines(&caption, 10.0, true, INK);
         self.y += 3.0;
         self.header_row(&table.headers, &widths);
         for row in &table.rows {
-            let cells: Vec<Vec<String>> = row
+            let cells: Vec<Vec<String>> = widths
                 .iter()
-                .zip(&widths)
-                .map(|(cell, w)| self.regular.wrap(cell, BODY, w - 2.0 * CELL_PAD))
+                .enumerate()
+                .map(|(c, w)| {
+                    let cell = row.get(c).map_or("", String::as_str);
+                    self.regular.wrap(cell, BODY, w - 2.0 * CELL_PAD)
+                })
                 .collect();
             let lines = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
-            // A row is at most a few hundred lines: the cast is exact.
-            #[allow(clippy::cast_precision_loss)]
-            let height = lines as f32 * BODY * LEADING + 2.0 * CELL_PAD;
-            if self.y + height > BOTTOM {
-                self.new_page();
-                self.lines(&format!("{caption} (continued)"), 10.0, true, INK);
-                self.y += 3.0;
-                self.header_row(&table.headers, &widths);
-            }
-            let top = self.y;
-            let mut x = MARGIN;
-            for (cell, w) in cells.iter().zip(&widths) {
-                for (i, line) in cell.iter().enumerate() {
-                    #[allow(clippy::cast_precision_loss)]
-                    let baseline = top + CELL_PAD + (i as f32 + 1.0) * BODY * LEADING - BODY * 0.3;
-                    self.text(x + CELL_PAD, baseline, BODY, false, INK, line);
+            // A row taller than the room left goes on in pieces, each under the heading row
+            // again: no line is drawn past the bottom margin.
+            let mut first = 0;
+            while first < lines {
+                if self.y + line + 2.0 * CELL_PAD > BOTTOM {
+                    self.new_page();
+                    self.lines(&format!("{caption} (continued)"), 10.0, true, INK);
+                    self.y += 3.0;
+                    self.header_row(&table.headers, &widths);
                 }
-                x += w;
+                let fit = ((BOTTOM - self.y - 2.0 * CELL_PAD) / line).floor().max(1.0);
+                // Both are small positive counts: the casts are exact.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let take = (fit as usize).min(lines - first);
+                let top = self.y;
+                let mut x = MARGIN;
+                for (cell, w) in cells.iter().zip(&widths) {
+                    for (i, text) in cell.iter().skip(first).take(take).enumerate() {
+                        #[allow(clippy::cast_precision_loss)]
+                        let baseline = top + CELL_PAD + (i as f32 + 1.0) * line - BODY * 0.3;
+                        self.text(x + CELL_PAD, baseline, BODY, false, INK, text);
+                    }
+                    x += w;
+                }
+                #[allow(clippy::cast_precision_loss)]
+                let height = take as f32 * line + 2.0 * CELL_PAD;
+                self.y = top + height;
+                first += take;
             }
-            self.y = top + height;
             self.rect(MARGIN, self.y - 0.5, CONTENT_W, 0.5, RULE);
         }
         self.y += 8.0;
@@ -235,49 +266,65 @@ impl Layout<'_> {
         self.y = top + height;
     }
 
-    /// Each column as wide as its widest text, shrunk in proportion when they do not fit, but
-    /// never below a minimum a short word needs.
+    /// Each column as wide as its widest text when all fit. Otherwise every column keeps at
+    /// least its longest word (capped at a third of the page, so one long word cannot starve
+    /// the others), and the width left is shared in proportion to what each would like more.
     fn column_widths(&self, table: &Table) -> Vec<f32> {
-        const MIN: f32 = 42.0;
-        let natural: Vec<f32> = table
-            .headers
-            .iter()
-            .enumerate()
-            .map(|(c, header)| {
-                let widest = table
-                    .rows
-                    .iter()
-                    .filter_map(|row| row.get(c))
-                    .map(|cell| self.regular.width(cell, BODY))
-                    .fold(self.bold.width(header, BODY), f32::max);
-                widest + 2.0 * CELL_PAD + 1.0
+        let columns = table.headers.len().max(1);
+        let pad = 2.0 * CELL_PAD + 1.0;
+        let cells = |c: usize| table.rows.iter().filter_map(move |row| row.get(c));
+        let natural: Vec<f32> = (0..columns)
+            .map(|c| {
+                let header = table
+                    .headers
+                    .get(c)
+                    .map_or(0.0, |h| self.bold.width(h, BODY));
+                cells(c)
+                    .flat_map(|cell| cell.split('\n'))
+                    .map(|part| self.regular.width(part, BODY))
+                    .fold(header, f32::max)
+                    + pad
+            })
+            .collect();
+        let floor: Vec<f32> = (0..columns)
+            .map(|c| {
+                let header = table.headers.get(c).map_or("", String::as_str);
+                let words = header
+                    .split_whitespace()
+                    .map(|w| self.bold.width(w, BODY))
+                    .chain(
+                        cells(c)
+                            .flat_map(|cell| cell.split_whitespace())
+                            .map(|w| self.regular.width(w, BODY)),
+                    );
+                (words.fold(0.0, f32::max) + pad).min(CONTENT_W / 3.0)
             })
             .collect();
         let total: f32 = natural.iter().sum();
+        #[allow(clippy::cast_precision_loss)]
+        let equal = CONTENT_W / columns as f32;
         if total <= CONTENT_W {
-            let spare = (CONTENT_W - total) / natural.len().max(1) as f32;
+            let spare = (CONTENT_W - total) / columns as f32;
             return natural.iter().map(|w| w + spare).collect();
         }
-        // No column narrower than its heading's longest word, so headings break between words.
-        let floor: Vec<f32> = table
-            .headers
+        let least: Vec<f32> = natural.iter().zip(&floor).map(|(n, f)| n.min(*f)).collect();
+        let base: f32 = least.iter().sum();
+        if base >= CONTENT_W {
+            return vec![equal; columns];
+        }
+        let wants: Vec<f32> = natural.iter().zip(&least).map(|(n, l)| n - l).collect();
+        let wanted: f32 = wants.iter().sum();
+        least
             .iter()
-            .map(|header| {
-                header
-                    .split(' ')
-                    .map(|word| self.bold.width(word, BODY))
-                    .fold(MIN, f32::max)
-                    + 2.0 * CELL_PAD
-                    + 1.0
+            .zip(&wants)
+            .map(|(l, w)| {
+                if wanted > 0.0 {
+                    l + w * (CONTENT_W - base) / wanted
+                } else {
+                    l + (CONTENT_W - base) / columns as f32
+                }
             })
-            .collect();
-        let scaled: Vec<f32> = natural
-            .iter()
-            .zip(&floor)
-            .map(|(w, least)| (w * CONTENT_W / total).max(*least))
-            .collect();
-        let sum: f32 = scaled.iter().sum();
-        scaled.iter().map(|w| w * CONTENT_W / sum).collect()
+            .collect()
     }
 
     fn bars(&mut self, caption: &str, bars: &[(String, u64)]) {
@@ -373,7 +420,7 @@ fn draw(report: &Report, pages: &[Vec<Op>]) -> Result<Vec<u8>, ReportError> {
             paint: rgb::Color::new(color.0, color.1, color.2).into(),
             ..Fill::default()
         };
-        let footer = format!("{} · page {} of {count}", report.title, n + 1);
+        let footer = format!("{} · page {} of {count}", one_line(&report.title), n + 1);
         let footer_op = Op::Text {
             x: MARGIN,
             baseline: PAGE_H - MARGIN + 4.0,
@@ -433,6 +480,59 @@ mod tests {
     use super::*;
     use crate::Section;
 
+    fn one_table(headers: Vec<String>, rows: Vec<Vec<String>>) -> Report {
+        Report {
+            title: "Test".into(),
+            subtitle: vec!["sub".into()],
+            sections: vec![Section {
+                heading: "Rows".into(),
+                blocks: vec![Block::Table(Table {
+                    caption: "Many rows".into(),
+                    headers,
+                    rows,
+                    empty: "none".into(),
+                })],
+            }],
+        }
+    }
+
+    /// Every drawn line is within the page, and every character of the cells is drawn.
+    fn check(report: &Report) -> Vec<Vec<Op>> {
+        let pages = layout(report).unwrap_or_default();
+        let mut drawn = String::new();
+        for ops in &pages {
+            for op in ops {
+                if let Op::Text { baseline, text, .. } = op {
+                    assert!(
+                        *baseline <= BOTTOM + 1.0,
+                        "text below the margin: {text:?} at {baseline}"
+                    );
+                    drawn.push_str(text);
+                }
+            }
+        }
+        // Each character of the cells is drawn at least as often as the cells hold it (rows
+        // split across pages interleave with repeated headings, so order is not compared).
+        let mut counts = std::collections::HashMap::<char, i64>::new();
+        for c in drawn.chars().filter(|c| !c.is_whitespace()) {
+            *counts.entry(c).or_default() += 1;
+        }
+        for section in &report.sections {
+            for block in &section.blocks {
+                if let Block::Table(t) = block {
+                    for c in t.rows.iter().flatten().flat_map(|cell| cell.chars()) {
+                        if !c.is_whitespace() && !c.is_control() {
+                            *counts.entry(c).or_default() -= 1;
+                        }
+                    }
+                }
+            }
+        }
+        let lost: Vec<(char, i64)> = counts.into_iter().filter(|(_, n)| *n < 0).collect();
+        assert!(lost.is_empty(), "characters not drawn: {lost:?}");
+        pages
+    }
+
     #[test]
     fn a_long_table_continues_on_further_pages() {
         let rows = (0..200_u64)
@@ -444,22 +544,60 @@ mod tests {
                 ]
             })
             .collect();
-        let report = Report {
-            title: "Test".into(),
-            subtitle: vec!["sub".into()],
-            sections: vec![Section {
-                heading: "Rows".into(),
-                blocks: vec![Block::Table(Table {
-                    caption: "Many rows".into(),
-                    headers: vec!["Name".into(), "Text".into(), "N".into()],
-                    rows,
-                    empty: "none".into(),
-                })],
-            }],
-        };
-        let pdf = render(&report).unwrap_or_default();
-        assert!(pdf.starts_with(b"%PDF-"));
-        let pages = layout(&report).map(|p| p.len()).unwrap_or(0);
-        assert!(pages > 3, "{pages} pages");
+        let report = one_table(vec!["Name".into(), "Text".into(), "N".into()], rows);
+        assert!(check(&report).len() > 3);
+        assert!(render(&report).unwrap_or_default().starts_with(b"%PDF-"));
+    }
+
+    #[test]
+    fn a_row_taller_than_a_page_is_split_and_nothing_is_lost() {
+        let tall = (0..400)
+            .map(|i| format!("line{i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let report = one_table(
+            vec!["Short".into(), "Tall".into()],
+            vec![vec!["a".into(), tall]],
+        );
+        assert!(check(&report).len() >= 3);
+    }
+
+    #[test]
+    fn long_words_many_columns_and_control_characters_stay_on_the_page() {
+        let word = "x".repeat(5000);
+        let headers: Vec<String> = (0..70).map(|i| format!("column {i}")).collect();
+        let row: Vec<String> = (0..70).map(|i| format!("v{i}\r\tend")).collect();
+        check(&one_table(headers, vec![row]));
+        check(&one_table(
+            vec!["A".into(), "B".into()],
+            vec![vec![word, "customer".into()]],
+        ));
+    }
+
+    #[test]
+    fn short_words_are_not_split_when_columns_shrink() {
+        let rows = vec![vec![
+            "1".into(),
+            "87".into(),
+            "A long gap name that needs a lot of room to print".into(),
+            "customer".into(),
+            "A reason that is long enough to need several lines of text to print in full".into(),
+        ]];
+        let report = one_table(
+            ["Rank", "Score", "Gap", "Owner", "Why"]
+                .map(str::to_owned)
+                .to_vec(),
+            rows,
+        );
+        let pages = check(&report);
+        let texts: Vec<&str> = pages
+            .iter()
+            .flatten()
+            .filter_map(|op| match op {
+                Op::Text { text, .. } => Some(text.as_str()),
+                Op::Rect { .. } => None,
+            })
+            .collect();
+        assert!(texts.contains(&"customer"), "{texts:?}");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use shieldwall_core::TenantId;
 use shieldwall_query::Aggregation;
@@ -51,9 +51,9 @@ impl Period {
 
     fn describe(self) -> &'static str {
         match self {
-            Period::Day => "the last 24 hours",
-            Period::Week => "the last 7 days",
-            Period::Month => "the last 30 days",
+            Period::Day => "the last 24 hours, from the start of that hour",
+            Period::Week => "the last 7 days, from the start of that day",
+            Period::Month => "the last 30 days, from the start of that day",
         }
     }
 }
@@ -109,12 +109,13 @@ pub fn build(
     data_dir: &Path,
     request: &ReportRequest,
 ) -> Result<Report, Problem> {
+    // From the start of the interval that holds "now minus the period" up to now: the whole
+    // period, in intervals aligned like the store's histograms (whole hours or UTC days).
     let interval = request.period.interval_secs();
-    let end = (request.now.as_second().div_euclid(interval) + 1) * interval;
-    let to = Timestamp::from_second(end).map_err(Problem::internal)?;
-    let from = to
-        .checked_sub(request.period.seconds().seconds())
-        .map_err(Problem::internal)?;
+    let start =
+        (request.now.as_second() - request.period.seconds()).div_euclid(interval) * interval;
+    let from = Timestamp::from_second(start).map_err(Problem::internal)?;
+    let to = request.now;
     let tenant = &request.tenant;
     let all = Selection {
         query: shieldwall_query::Query::All,
@@ -155,7 +156,9 @@ pub fn build(
     })?;
     let values = |i: usize| -> Vec<(String, u64)> {
         match counted.get(i) {
-            Some(AggregationResult::CountBy { buckets, .. }) => buckets.clone(),
+            Some(AggregationResult::CountBy { buckets, .. }) => {
+                buckets.iter().map(|(value, n)| (cap(value), *n)).collect()
+            }
             _ => Vec::new(),
         }
     };
@@ -175,12 +178,24 @@ pub fn build(
             text.get(..10).map_or(text.clone(), str::to_owned)
         }
     };
-    let per_interval: Vec<(String, u64)> = match histogram.first() {
-        Some(AggregationResult::Histogram { buckets, .. }) => buckets
+    // Every interval of the period, empty ones as 0, so a quiet (or broken) hour shows.
+    let starts: Vec<Timestamp> = (0..)
+        .map(|k| start + k * interval)
+        .take_while(|t| *t < to.as_second())
+        .filter_map(|t| Timestamp::from_second(t).ok())
+        .collect();
+    let filled = |counts: &[(Timestamp, u64)]| -> Vec<(String, u64)> {
+        starts
             .iter()
-            .map(|(start, n)| (label_of(*start), *n))
-            .collect(),
-        _ => Vec::new(),
+            .map(|t| {
+                let n = counts.iter().find(|(s, _)| s == t).map_or(0, |(_, n)| *n);
+                (label_of(*t), n)
+            })
+            .collect()
+    };
+    let per_interval = match histogram.first() {
+        Some(AggregationResult::Histogram { buckets, .. }) => filled(buckets),
+        _ => filled(&[]),
     };
     let unit = if interval < 86_400 { "hour" } else { "day" };
     let mut sections = Vec::new();
@@ -237,11 +252,13 @@ pub fn build(
                         Block::Figures(by_severity.chain(by_state).collect()),
                         Block::Bars {
                             caption: format!("Alerts raised per {unit} (UTC)"),
-                            bars: alerts
-                                .buckets
-                                .iter()
-                                .map(|(start, counts)| (label_of(*start), counts.iter().sum()))
-                                .collect(),
+                            bars: filled(
+                                &alerts
+                                    .buckets
+                                    .iter()
+                                    .map(|(start, counts)| (*start, counts.iter().sum()))
+                                    .collect::<Vec<_>>(),
+                            ),
                         },
                         Block::Table(Table {
                             caption: "Rules that raised the most alerts".into(),
@@ -249,7 +266,7 @@ pub fn build(
                             rows: alerts
                                 .top_rules
                                 .iter()
-                                .map(|(id, title, n)| vec![id.clone(), title.clone(), number(*n)])
+                                .map(|(id, title, n)| vec![cap(id), cap(title), number(*n)])
                                 .collect(),
                             empty: "no alerts in this period".into(),
                         }),
@@ -270,7 +287,7 @@ pub fn build(
                             .attack
                             .iter()
                             .map(|(tag, n)| {
-                                vec![tag.trim_start_matches("attack.").to_owned(), number(*n)]
+                                vec![cap(tag.trim_start_matches("attack.")), number(*n)]
                             })
                             .collect(),
                         empty: "none in this period".into(),
@@ -299,6 +316,19 @@ pub fn build(
         ],
         sections,
     })
+}
+
+/// The longest value a report prints (event fields can hold whole log lines).
+const MAX_TEXT: usize = 256;
+
+/// `text` cut to [`MAX_TEXT`] characters, marked when cut.
+fn cap(text: &str) -> String {
+    if text.chars().count() <= MAX_TEXT {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(MAX_TEXT).collect();
+    out.push('…');
+    out
 }
 
 fn top_table(caption: &str, values: Vec<(String, u64)>) -> Block {
@@ -332,7 +362,20 @@ fn compliance(
                 )],
             });
         }
-        Err(problem) => return Err(problem),
+        // The other sections still report; this one says why it cannot.
+        Err(problem) => {
+            tracing::warn!(
+                "report of {tenant}: the plan could not be computed: {}",
+                problem.detail
+            );
+            return Ok(Section {
+                heading,
+                blocks: vec![Block::Paragraph(format!(
+                    "The plan could not be computed: {}",
+                    problem.detail
+                ))],
+            });
+        }
     };
     let count = |value: &serde_json::Value, key: &str| {
         value
@@ -372,12 +415,14 @@ fn compliance(
         .cloned()
         .unwrap_or_default();
     let percent = |value: &serde_json::Value, key: &str| {
+        // Rounded down, so 99.6% met is not printed as 100% while a control is open.
         format!(
             "{:.0}%",
             value
                 .get(key)
                 .and_then(serde_json::Value::as_f64)
                 .unwrap_or(0.0)
+                .floor()
         )
     };
     Ok(Section {

@@ -186,6 +186,8 @@ fn run_browser(
         .env("CONSOLE_ARTIFACTS", artifacts)
         .env("CONSOLE_MANIFEST", manifest)
         .env("CHROMIUM", chromium)
+        // Its progress goes straight to the test's output.
+        .stderr(std::process::Stdio::inherit())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -357,6 +359,12 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         "{policy}"
     );
     assert_eq!(overview["headers"]["x-frame-options"], "DENY");
+    // API answers carry the same policy; only report pages set their own.
+    assert_eq!(
+        overview["headers"]["api_csp"],
+        overview["headers"]["content-security-policy"]
+    );
+    assert_eq!(overview["headers"]["api_frame"], "DENY");
 
     // Investigate: the shown totals equal the API's for the same query and period.
     let investigate = &result["views"]["investigate"];

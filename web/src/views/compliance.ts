@@ -154,7 +154,7 @@ function grid(workload: Workload): HTMLElement {
   return h("table", { class: "grid", "data-results": "grid" },
     h("caption", null, `${workload.workload}: ${workload.service_model.toUpperCase()} on ${workload.provider}`),
     h("thead", null, h("tr", null, h("th", { scope: "col" }, "Area"),
-      parties.map((p) => h("th", { scope: "col" }, PARTY[p as keyof typeof PARTY] ?? p)))),
+      parties.map((p) => h("th", { scope: "col" }, Object.hasOwn(PARTY, p) ? PARTY[p as keyof typeof PARTY] : p)))),
     h("tbody", null, workload.areas.map((a) => h("tr", null,
       h("th", { scope: "row" }, a.name, h("span", { class: "muted" }, ` (${a.category})`)),
       parties.map((p) => cell(a, p))))));
@@ -165,7 +165,7 @@ function gaps(plan: Plan, ctx: Context): HTMLElement {
   const limit = Math.max(GAPS_PAGE, Number(ctx.params.get("gaps")) || GAPS_PAGE);
   const more = () => go(viewPath("compliance", ctx.tenant, Object.fromEntries(Object.entries({
     workload: ctx.params.get("workload") ?? "", domain: ctx.params.get("domain") ?? "", status: ctx.params.get("status") ?? "",
-    gaps: String(limit + GAPS_PAGE),
+    shown: ctx.params.get("shown") ?? "", gaps: String(limit + GAPS_PAGE),
   }).filter(([, v]) => v !== ""))));
   return h("section", { class: "panel" },
     table(`Gaps, highest risk first (${num(Math.min(limit, plan.gaps.length))} of ${num(plan.gaps.length)})`,
@@ -186,7 +186,9 @@ function controls(plan: Plan, ctx: Context): HTMLElement {
   const shown = plan.coverage.controls.filter((c) => (!domain || c.domain === domain) && (!state || c.status === state));
   const limit = Math.max(CONTROLS_PAGE, Number(ctx.params.get("shown")) || CONTROLS_PAGE);
   const filter = (key: string, value: string) => go(viewPath("compliance", ctx.tenant, Object.fromEntries(Object.entries({
-    workload: ctx.params.get("workload") ?? "", domain, status: state, [key]: value,
+    workload: ctx.params.get("workload") ?? "", domain, status: state, gaps: ctx.params.get("gaps") ?? "",
+    // A new filter starts the list again; "more" keeps it.
+    shown: key === "shown" ? value : "", [key]: value,
   }).filter(([, v]) => v !== ""))));
   const freshness = (c: Control): string => {
     const parts = c.workloads.flatMap((w) => w.covered_by.map((cap) => {

@@ -104,9 +104,14 @@ export async function overviewView(ctx: Context): Promise<void> {
     if (!stopped) timer = setTimeout(tick, REFRESH_SECONDS * 1000);
   };
   const tick = async () => {
-    if (!paused && document.visibilityState === "visible") await load();
-    schedule();
+    try {
+      if (!paused && document.visibilityState === "visible") await load();
+    } finally {
+      schedule();
+    }
   };
+  // The plan changes with the manifest and the evidence, not every 30 s: read once per view.
+  const coverageOnce = settle(api.get<CoverageSummary>(tenantPath(ctx.tenant, "plan/coverage")));
   const readsSources = ctx.me.bindings.some(
     (b) => b.scope === ctx.tenant && (b.role === "security_admin" || b.role === "system_admin"),
   );
@@ -119,7 +124,7 @@ export async function overviewView(ctx: Context): Promise<void> {
       readsSources
         ? settle(api.get<SourceView[]>(tenantPath(ctx.tenant, "sources")))
         : Promise.resolve(new ApiError(403, "Forbidden", "")),
-      settle(api.get<CoverageSummary>(tenantPath(ctx.tenant, "plan/coverage"))),
+      coverageOnce,
     ]);
     if (stopped || !ctx.current()) return;
     // Keep keyboard focus on the same link or button across the redraw.

@@ -27,20 +27,33 @@ export function reportsView(ctx: Context): void {
         h("input", { type: "checkbox", id: `section-${key}`, name: "sections", value: key, checked: chosen.includes(key) }),
         " ", h("label", { for: `section-${key}` }, label)))),
     h("button", { type: "submit" }, "Prepare"));
+  const status = h("div", { role: "status" });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const data = new FormData(form);
     const sections = data.getAll("sections").map(String);
+    if (sections.length === 0) {
+      replace(status, h("p", { class: "notice notice-error" }, "Choose at least one section."));
+      return;
+    }
     go(viewPath("reports", ctx.tenant, { period: String(data.get("period") ?? "7d"), sections: sections.join(",") }));
   });
-  replace(ctx.main,
-    h("div", { class: "view-head" }, h("h1", null, "Reports")),
-    h("p", { class: "muted" }, "Reports are made by the server from the same figures as the overview."),
-    form,
-    h("section", { class: "panel" },
+  // The links below describe the prepared report; changing the form withdraws them until it is
+  // prepared again, so a download never silently uses the old choice.
+  form.addEventListener("change", () => {
+    links.hidden = true;
+    replace(status, h("p", { class: "muted" }, "Choose “Prepare” to make the report of this choice."));
+  });
+  const links = h("section", { class: "panel" },
       h("h2", null, "This report"),
       h("p", null, `${PERIODS.find(([p]) => p === period)?.[1]}; sections: ${chosen.join(", ")}.`),
       h("ul", { class: "report-links" },
         h("li", null, h("a", { href: `${base}/html?${query}`, target: "_blank", rel: "noopener", "data-report": "html" }, "Open as a web page (HTML)")),
-        h("li", null, h("a", { href: `${base}/pdf?${query}`, download: "", "data-report": "pdf" }, "Download as PDF")))));
+        h("li", null, h("a", { href: `${base}/pdf?${query}`, download: "", "data-report": "pdf" }, "Download as PDF"))));
+  replace(ctx.main,
+    h("div", { class: "view-head" }, h("h1", null, "Reports")),
+    h("p", { class: "muted" }, "The server makes each report from the event and alert stores and the plan, for the whole hours or days of the period up to now."),
+    form,
+    status,
+    links);
 }

@@ -149,8 +149,12 @@ pub async fn security_headers(
         ),
     ];
     for (name, value) in fixed {
-        // A response that set its own (a report page's) keeps it.
-        h.entry(name).or_insert(HeaderValue::from_static(value));
+        // A report page sets its own, stricter policy (no script at all, sandboxed); every
+        // other header is always ours.
+        if name == header::CONTENT_SECURITY_POLICY && h.contains_key(&name) {
+            continue;
+        }
+        h.insert(name, HeaderValue::from_static(value));
     }
     if tls {
         h.insert(

@@ -89,24 +89,32 @@ async fn report(
         sections: sections(query.sections.as_deref())?,
         now: Timestamp::now(),
     };
-    let audit = record(
-        Scope::Tenant(tenant),
-        request.now,
-        AuditKind::Search,
-        &auth.origin,
-        "report",
-        format,
-        AuditOutcome::Success,
-    )
-    .with_detail(json!({"period": request.period, "sections": request.sections}));
+    let detail = json!({"period": request.period, "sections": request.sections});
     let (meta, events, data_dir) = (
         state.meta.clone(),
         state.events.clone(),
         state.data_dir.clone(),
     );
+    let origin = auth.origin.clone();
     blocking(move || {
+        let built = crate::reports::build(meta.as_ref(), events.as_ref(), &data_dir, &request);
+        // Recorded after the work, with how it ended: a report that failed read nothing out.
+        let outcome = match &built {
+            Ok(_) => AuditOutcome::Success,
+            Err(_) => AuditOutcome::Failure,
+        };
+        let audit = record(
+            Scope::Tenant(tenant),
+            request.now,
+            AuditKind::Search,
+            &origin,
+            "report",
+            format,
+            outcome,
+        )
+        .with_detail(detail);
         meta.append_audit(&audit)?;
-        crate::reports::build(meta.as_ref(), events.as_ref(), &data_dir, &request)
+        built
     })
     .await
 }
