@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use shieldwall_core::html::escape;
+
 use crate::{Block, Report, Table, number};
 
 const STYLE: &str = "body{font:15px/1.45 'Noto Sans',system-ui,sans-serif;color:#111827;\
@@ -17,22 +19,6 @@ border-bottom:1px solid #e5e7eb;padding:.25rem .4rem;vertical-align:top}\
 th{background:#f3f4f6}figure{margin:.6rem 0}figcaption{font-weight:600}\
 svg text{font:12px 'Noto Sans',system-ui,sans-serif;fill:#111827}\
 @media print{body{margin:0}h2{break-after:avoid}tr{break-inside:avoid}}";
-
-/// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The page.
 pub fn render(report: &Report) -> String {

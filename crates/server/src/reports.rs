@@ -93,7 +93,8 @@ pub struct ReportRequest {
     pub now: Timestamp,
 }
 
-const LOG_KINDS: [(&str, &str); 4] = [
+/// The log kinds, as events name them and as reports label them, in the order both list them.
+pub const LOG_KINDS: [(&str, &str); 4] = [
     ("security_event", "Security events"),
     ("behaviour_event", "Behaviour events"),
     ("vulnerability_scan", "Vulnerability scans"),
@@ -101,6 +102,71 @@ const LOG_KINDS: [(&str, &str); 4] = [
 ];
 const SEVERITY_NAMES: [&str; 5] = ["Info", "Low", "Medium", "High", "Critical"];
 const TOP: usize = 10;
+
+/// What the overview and the reports count of a tenant's events in a selection.
+pub struct EventCounts {
+    /// Every event of the selection (each has one log kind).
+    pub total: u64,
+    /// Per log kind of [`LOG_KINDS`], in that order.
+    pub by_kind: [u64; 4],
+    /// The most frequent attack types, source and destination addresses.
+    pub attack_types: Vec<(String, u64)>,
+    /// The most frequent source addresses.
+    pub sources: Vec<(String, u64)>,
+    /// The most frequent destination addresses.
+    pub targets: Vec<(String, u64)>,
+    /// Events per interval when asked for, empty intervals left out.
+    pub histogram: Vec<(Timestamp, u64)>,
+}
+
+/// Counts by log kind, the top values and, with `interval`, the histogram: one pass over the
+/// store.
+pub fn event_counts(
+    events: &dyn EventStore,
+    tenant: &TenantId,
+    selection: &Selection,
+    interval: Option<std::time::Duration>,
+) -> Result<EventCounts, Problem> {
+    let mut aggregations: Vec<Aggregation> = [
+        ("log_kind", LOG_KINDS.len()),
+        ("attack_type", TOP),
+        ("src_endpoint.ip", TOP),
+        ("dst_endpoint.ip", TOP),
+    ]
+    .map(|(field, top)| Aggregation::CountBy {
+        field: field.to_owned(),
+        top,
+    })
+    .into();
+    aggregations.extend(interval.map(|interval| Aggregation::Histogram { interval }));
+    let results = events
+        .aggregate(tenant, selection, &aggregations)
+        .map_err(Problem::internal)?;
+    let values = |i: usize| -> Vec<(String, u64)> {
+        match results.get(i) {
+            Some(AggregationResult::CountBy { buckets, .. }) => buckets.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let kinds = values(0);
+    let by_kind =
+        LOG_KINDS.map(|(kind, _)| kinds.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n));
+    let other = match results.first() {
+        Some(AggregationResult::CountBy { other, .. }) => *other,
+        _ => 0,
+    };
+    Ok(EventCounts {
+        total: by_kind.iter().sum::<u64>() + other,
+        by_kind,
+        attack_types: values(1),
+        sources: values(2),
+        targets: values(3),
+        histogram: match results.get(4) {
+            Some(AggregationResult::Histogram { buckets, .. }) => buckets.clone(),
+            _ => Vec::new(),
+        },
+    })
+}
 
 /// Builds the report from the stores.
 pub fn build(
@@ -122,31 +188,12 @@ pub fn build(
         from: Some(from),
         to: Some(to),
     };
-    let counted = events
-        .aggregate(
-            tenant,
-            &all,
-            &[
-                ("log_kind", 4),
-                ("attack_type", TOP),
-                ("src_endpoint.ip", TOP),
-                ("dst_endpoint.ip", TOP),
-            ]
-            .map(|(field, top)| Aggregation::CountBy {
-                field: field.to_owned(),
-                top,
-            }),
-        )
-        .map_err(Problem::internal)?;
-    let histogram = events
-        .aggregate(
-            tenant,
-            &all,
-            &[Aggregation::Histogram {
-                interval: std::time::Duration::from_secs(interval.unsigned_abs()),
-            }],
-        )
-        .map_err(Problem::internal)?;
+    let counted = event_counts(
+        events,
+        tenant,
+        &all,
+        Some(std::time::Duration::from_secs(interval.unsigned_abs())),
+    )?;
     let alerts = meta.alert_summary(&SummaryRequest {
         tenant: tenant.clone(),
         from,
@@ -154,21 +201,10 @@ pub fn build(
         interval_secs: interval.unsigned_abs(),
         top: TOP,
     })?;
-    let values = |i: usize| -> Vec<(String, u64)> {
-        match counted.get(i) {
-            Some(AggregationResult::CountBy { buckets, .. }) => {
-                buckets.iter().map(|(value, n)| (cap(value), *n)).collect()
-            }
-            _ => Vec::new(),
-        }
+    let capped = |values: &[(String, u64)]| -> Vec<(String, u64)> {
+        values.iter().map(|(value, n)| (cap(value), *n)).collect()
     };
-    let kinds = values(0);
-    let kind_count = |kind: &str| kinds.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n);
-    let total: u64 = kinds.iter().map(|(_, n)| n).sum::<u64>()
-        + match counted.first() {
-            Some(AggregationResult::CountBy { other, .. }) => *other,
-            _ => 0,
-        };
+    let total = counted.total;
     let label_of = |t: Timestamp| -> String {
         let text = t.to_string();
         if interval < 86_400 {
@@ -193,111 +229,111 @@ pub fn build(
             })
             .collect()
     };
-    let per_interval = match histogram.first() {
-        Some(AggregationResult::Histogram { buckets, .. }) => filled(buckets),
-        _ => filled(&[]),
-    };
+    let per_interval = filled(&counted.histogram);
     let unit = if interval < 86_400 { "hour" } else { "day" };
     let mut sections = Vec::new();
     for kind in &request.sections {
-        let section = match kind {
-            SectionKind::Overview => {
-                let mut figures = vec![Figure {
-                    label: "Events".into(),
-                    value: total,
-                }];
-                figures.extend(LOG_KINDS.iter().map(|(kind, label)| Figure {
-                    label: (*label).into(),
-                    value: kind_count(kind),
-                }));
-                figures.push(Figure {
-                    label: "Alerts raised".into(),
-                    value: alerts.total,
-                });
-                figures.push(Figure {
-                    label: "Unhandled, all time".into(),
-                    value: alerts.unhandled,
-                });
-                Section {
-                    heading: "Overview".into(),
-                    blocks: vec![
-                        Block::Figures(figures),
-                        Block::Bars {
-                            caption: format!("Events per {unit} (UTC)"),
-                            bars: per_interval.clone(),
+        let section =
+            match kind {
+                SectionKind::Overview => {
+                    let mut figures = vec![Figure {
+                        label: "Events".into(),
+                        value: total,
+                    }];
+                    figures.extend(LOG_KINDS.iter().zip(counted.by_kind).map(
+                        |((_, label), value)| Figure {
+                            label: (*label).into(),
+                            value,
                         },
-                    ],
+                    ));
+                    figures.push(Figure {
+                        label: "Alerts raised".into(),
+                        value: alerts.total,
+                    });
+                    figures.push(Figure {
+                        label: "Unhandled, all time".into(),
+                        value: alerts.unhandled,
+                    });
+                    Section {
+                        heading: "Overview".into(),
+                        blocks: vec![
+                            Block::Figures(figures),
+                            Block::Bars {
+                                caption: format!("Events per {unit} (UTC)"),
+                                bars: per_interval.clone(),
+                            },
+                        ],
+                    }
                 }
-            }
-            SectionKind::Alerts => {
-                let by_severity = SUMMARY_SEVERITIES
-                    .iter()
-                    .zip(SEVERITY_NAMES)
-                    .zip(alerts.by_severity)
-                    .rev()
-                    .map(|((_, name), value)| Figure {
-                        label: format!("{name} alerts"),
-                        value,
-                    });
-                let by_state = ["New", "Acknowledged", "Closed"]
-                    .into_iter()
-                    .zip(alerts.by_state)
-                    .map(|(name, value)| Figure {
-                        label: format!("{name} now"),
-                        value,
-                    });
-                Section {
-                    heading: "Alerts".into(),
-                    blocks: vec![
-                        Block::Figures(by_severity.chain(by_state).collect()),
-                        Block::Bars {
-                            caption: format!("Alerts raised per {unit} (UTC)"),
-                            bars: filled(
-                                &alerts
-                                    .buckets
+                SectionKind::Alerts => {
+                    let by_severity = SUMMARY_SEVERITIES
+                        .iter()
+                        .zip(SEVERITY_NAMES)
+                        .zip(alerts.by_severity)
+                        .rev()
+                        .map(|((_, name), value)| Figure {
+                            label: format!("{name} alerts"),
+                            value,
+                        });
+                    let by_state = ["New", "Acknowledged", "Closed"]
+                        .into_iter()
+                        .zip(alerts.by_state)
+                        .map(|(name, value)| Figure {
+                            label: format!("{name} now"),
+                            value,
+                        });
+                    Section {
+                        heading: "Alerts".into(),
+                        blocks: vec![
+                            Block::Figures(by_severity.chain(by_state).collect()),
+                            Block::Bars {
+                                caption: format!("Alerts raised per {unit} (UTC)"),
+                                bars: filled(
+                                    &alerts
+                                        .buckets
+                                        .iter()
+                                        .map(|(start, counts)| (*start, counts.iter().sum()))
+                                        .collect::<Vec<_>>(),
+                                ),
+                            },
+                            Block::Table(Table {
+                                caption: "Rules that raised the most alerts".into(),
+                                headers: vec!["Rule".into(), "Title".into(), "Alerts".into()],
+                                rows: alerts
+                                    .top_rules
                                     .iter()
-                                    .map(|(start, counts)| (*start, counts.iter().sum()))
-                                    .collect::<Vec<_>>(),
-                            ),
+                                    .map(|(id, title, n)| vec![cap(id), cap(title), number(*n)])
+                                    .collect(),
+                                empty: "no alerts in this period".into(),
+                            }),
+                        ],
+                    }
+                }
+                SectionKind::Attacks => Section {
+                    heading: "Attacks".into(),
+                    blocks: vec![
+                        Block::Bars {
+                            caption: "Attack types (events)".into(),
+                            bars: capped(&counted.attack_types),
                         },
                         Block::Table(Table {
-                            caption: "Rules that raised the most alerts".into(),
-                            headers: vec!["Rule".into(), "Title".into(), "Alerts".into()],
+                            caption: "ATT&CK techniques and tactics on alerts".into(),
+                            headers: vec!["Tag".into(), "Alerts".into()],
                             rows: alerts
-                                .top_rules
+                                .attack
                                 .iter()
-                                .map(|(id, title, n)| vec![cap(id), cap(title), number(*n)])
+                                .map(|(tag, n)| {
+                                    vec![cap(tag.trim_start_matches("attack.")), number(*n)]
+                                })
                                 .collect(),
-                            empty: "no alerts in this period".into(),
+                            empty: "none in this period".into(),
                         }),
+                        top_table("Top source addresses", capped(&counted.sources)),
+                        top_table("Top destination addresses", capped(&counted.targets)),
                     ],
-                }
-            }
-            SectionKind::Attacks => Section {
-                heading: "Attacks".into(),
-                blocks: vec![
-                    Block::Bars {
-                        caption: "Attack types (events)".into(),
-                        bars: values(1),
-                    },
-                    Block::Table(Table {
-                        caption: "ATT&CK techniques and tactics on alerts".into(),
-                        headers: vec!["Tag".into(), "Alerts".into()],
-                        rows: alerts
-                            .attack
-                            .iter()
-                            .map(|(tag, n)| {
-                                vec![cap(tag.trim_start_matches("attack.")), number(*n)]
-                            })
-                            .collect(),
-                        empty: "none in this period".into(),
-                    }),
-                    top_table("Top source addresses", values(2)),
-                    top_table("Top destination addresses", values(3)),
-                ],
-            },
-            SectionKind::Compliance => compliance(meta, data_dir, tenant, request.now)?,
-        };
+                },
+                SectionKind::Compliance => compliance(meta, data_dir, tenant, request.now)?,
+            };
         sections.push(section);
     }
     Ok(Report {

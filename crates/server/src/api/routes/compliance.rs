@@ -185,11 +185,7 @@ fn manifest_path<P: Permission>(
     state: &AppState,
     auth: &Authorised<P>,
 ) -> Result<PathBuf, Problem> {
-    Ok(state
-        .data_dir
-        .join("tenants")
-        .join(auth.tenant()?.as_str())
-        .join("manifest.toml"))
+    Ok(crate::plans::manifest_path(&state.data_dir, auth.tenant()?))
 }
 
 fn catalog() -> Result<&'static shieldwall_catalog::Catalog, Problem> {

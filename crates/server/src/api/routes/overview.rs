@@ -23,6 +23,7 @@ use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};
 use crate::api::problem::{Problem, blocking};
 use crate::api::views::DateTime;
 use crate::api::{AppState, Routes};
+use crate::reports::{LOG_KINDS, event_counts};
 
 route!(EVENTS_OVERVIEW, Get, "/api/v1/tenants/{tenant}/events/overview", "eventsOverview",
     "Events per interval by log kind, and the top attack types, sources and targets, over a recent window (not recorded).",
@@ -38,14 +39,6 @@ pub(super) fn routes(routes: Routes) -> Routes {
         .add(&EVENTS_OVERVIEW, get(events_overview))
         .add(&ALERT_SUMMARY, get(alert_summary))
 }
-
-/// The log kinds, as events name them, in the order the overview lists them.
-pub const LOG_KINDS: [&str; 4] = [
-    "security_event",
-    "behaviour_event",
-    "vulnerability_scan",
-    "status_monitoring",
-];
 
 /// How many top values each list has.
 const TOP: usize = 10;
@@ -239,17 +232,11 @@ pub struct AlertSummaryView {
     pub attack: Vec<TopValue>,
 }
 
-fn top_values(result: Option<&AggregationResult>) -> Vec<TopValue> {
-    match result {
-        Some(AggregationResult::CountBy { buckets, .. }) => buckets
-            .iter()
-            .map(|(value, count)| TopValue {
-                value: value.clone(),
-                count: *count,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+fn top_values(values: Vec<(String, u64)>) -> Vec<TopValue> {
+    values
+        .into_iter()
+        .map(|(value, count)| TopValue { value, count })
+        .collect()
 }
 
 async fn events_overview(
@@ -268,34 +255,15 @@ async fn events_overview(
             from: Some(from),
             to: Some(to),
         };
-        let all = within(shieldwall_query::Query::All);
-        // One pass for the counts by kind and the top values; then one histogram per kind that
-        // has events. The total is the sum of the kinds (every event has one).
-        let aggregations = [
-            ("log_kind", LOG_KINDS.len()),
-            ("attack_type", TOP),
-            ("src_endpoint.ip", TOP),
-            ("dst_endpoint.ip", TOP),
-        ]
-        .map(|(field, top)| Aggregation::CountBy {
-            field: field.to_owned(),
-            top,
-        });
-        let counted = events
-            .aggregate(&tenant, &all, &aggregations)
-            .map_err(Problem::internal)?;
-        let by_kind = top_values(counted.first());
-        let mut total = match counted.first() {
-            Some(AggregationResult::CountBy { other, .. }) => *other,
-            _ => 0,
-        };
+        // The counts in one pass; then one histogram per kind that has events.
+        let counted = event_counts(
+            events.as_ref(),
+            &tenant,
+            &within(shieldwall_query::Query::All),
+            None,
+        )?;
         let mut kinds = Vec::with_capacity(LOG_KINDS.len());
-        for kind in LOG_KINDS {
-            let kind_total = by_kind
-                .iter()
-                .find(|v| v.value == kind)
-                .map_or(0, |v| v.count);
-            total += kind_total;
+        for ((kind, _), kind_total) in LOG_KINDS.into_iter().zip(counted.by_kind) {
             let buckets = if kind_total == 0 {
                 Vec::new()
             } else {
@@ -324,11 +292,11 @@ async fn events_overview(
             from,
             to,
             interval_secs: interval.as_secs(),
-            total,
+            total: counted.total,
             kinds,
-            attack_types: top_values(counted.get(1)),
-            sources: top_values(counted.get(2)),
-            targets: top_values(counted.get(3)),
+            attack_types: top_values(counted.attack_types),
+            sources: top_values(counted.sources),
+            targets: top_values(counted.targets),
         })
     })
     .await?;
