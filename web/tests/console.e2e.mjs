@@ -140,11 +140,9 @@ async function api(page, path) {
 try {
   // The analyst: a security administrator of the tenant.
   const { context, page } = await open("analyst");
-  const started = Date.now();
   await signIn(page, env("CONSOLE_ANALYST"), env("CONSOLE_ANALYST_SECRET"), true);
   await page.waitForSelector('[data-figure="events-total"]');
   result.views.overview = {
-    first_paint_ms: Date.now() - started,
     figures: await figures(page),
     tops: await tops(page),
     api_events: (await api(page, `/api/v1/tenants/${tenant}/events/overview?window=1h`)).body,
