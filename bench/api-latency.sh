@@ -18,7 +18,6 @@ ITERATIONS=${2:-200}
 RATE=${3:-2000}
 ATTACKERS=${4:-2000}
 build
-(cd "$ROOT" && cargo build --release -q -p shieldwall-benches --bin gen-events)
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -33,7 +32,7 @@ if [ "$AVAIL_KB" -lt "$NEED_KB" ]; then
 fi
 mkdir -p "$WORK/data" "$WORK/rules/default"
 echo "generating $EVENTS events into $WORK/data/store"
-"$ROOT/target/release/gen-events" "$WORK/data/store" "$EVENTS" | grep -v '^raw:' || true
+"$BIN/gen-events" "$WORK/data/store" "$EVENTS" | grep -v '^raw:' || true
 cp "$ROOT"/rules/base/*.yml "$ROOT"/rules/correlation/*.yml "$WORK/rules/default/"
 "$GEN" mixed 50000 100 > "$WORK/corpus"
 

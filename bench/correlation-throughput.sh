@@ -14,8 +14,8 @@ source "$(dirname "$0")/lib.sh"
 EVENTS=${1:-1000000}
 KEYS=${2:-100000}
 RUNS=${3:-3}
-(cd "$ROOT" && cargo build --release -q -p shieldwall-benches --bin correlation-bench)
-BENCH="$ROOT/target/release/correlation-bench"
+build
+BENCH="$BIN/correlation-bench"
 rules=(); stage=(); alerts=(); out=""
 for _ in $(seq "$RUNS"); do
     out=$(taskset -c 0 "$BENCH" "$EVENTS" "$KEYS")

@@ -5,11 +5,25 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/target/bench-tools"
 mkdir -p "$TOOLS"
 
-# Builds the release binary and the corpus generator (benches is outside the default members).
+# The profile the binaries are built with: release, unless SHIELDWALL_BENCH_PROFILE names
+# another. The test command runs each script once on tiny input with `dev`, which its test build
+# has already compiled: such a run shows that the script still works, and its figures mean
+# nothing.
+PROFILE=${SHIELDWALL_BENCH_PROFILE:-release}
+
+# Builds the shieldwall binary and every benchmark tool (benches is outside the default members)
+# with one command, the same for every script, so a second script rebuilds nothing; sets BIN,
+# SHIELDWALL and GEN (the corpus generator).
 build() {
-    (cd "$ROOT" && cargo build --release -q -p shieldwall -p shieldwall-benches --bin shieldwall --bin gen-corpus)
-    SHIELDWALL="$ROOT/target/release/shieldwall"
-    GEN="$ROOT/target/release/gen-corpus"
+    (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p shieldwall -p shieldwall-benches --bins)
+    local dir=$PROFILE
+    [ "$PROFILE" = dev ] && dir=debug
+    BIN="$ROOT/target/$dir"
+    SHIELDWALL="$BIN/shieldwall"
+    GEN="$BIN/gen-corpus"
+    if [ "$PROFILE" != release ]; then
+        echo "built with the $PROFILE profile: this run checks that the script works; its figures are not measurements" >&2
+    fi
 }
 
 # CPU seconds (user + system) a process has used so far, from /proc.

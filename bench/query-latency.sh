@@ -15,8 +15,7 @@
 source "$(dirname "$0")/lib.sh"
 EVENTS=${1:-10000000}
 ITERATIONS=${2:-200}
-(cd "$ROOT" && cargo build --release -q -p shieldwall-benches --bin gen-events --bin query-latency)
-BIN="$ROOT/target/release"
+build
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

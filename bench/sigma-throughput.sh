@@ -21,8 +21,8 @@ RUNS=${2:-3}
 SHARED=${SHIELDWALL_SHARED_DIR:-$ROOT/../shared}
 SIGMA="$SHARED/testdata/sigma"
 [ -d "$SIGMA/rules" ] || { echo "no SigmaHQ corpus at $SIGMA (see its PROVENANCE.md)" >&2; exit 1; }
-(cd "$ROOT" && cargo build --release -q -p shieldwall-benches --bin sigma-bench)
-BENCH="$ROOT/target/release/sigma-bench"
+build
+BENCH="$BIN/sigma-bench"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

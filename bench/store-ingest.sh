@@ -39,8 +39,7 @@ trap cleanup EXIT
 case "$CORPUS" in
     mixed) "$GEN" mixed "$LINES" 100 > "$WORK/corpus" ;;
     generated)
-        (cd "$ROOT" && cargo build --release -q -p shieldwall-benches --bin gen-events)
-        "$ROOT/target/release/gen-events" --lines "$LINES" > "$WORK/corpus" ;;
+        "$BIN/gen-events" --lines "$LINES" > "$WORK/corpus" ;;
     *) echo "CORPUS is mixed or generated, not $CORPUS" >&2; exit 2 ;;
 esac
 RAW_BYTES=$(stat -c %s "$WORK/corpus")
