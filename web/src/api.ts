@@ -111,6 +111,26 @@ export interface AlertSummary {
   top_rules: { rule_id: string; title: string; count: number }[];
   attack: TopValue[];
 }
+export interface ReportMailing {
+  id: number;
+  due_at: string;
+  channel: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
+  last_error: string | null;
+  done_at: string | null;
+}
+export interface ReportSchedule {
+  name: string;
+  every: "daily" | "weekly";
+  schedule: string;
+  period: string;
+  sections: string[];
+  formats: string[];
+  channels: string[];
+  next_due: string | null;
+  mailings: ReportMailing[];
+}
 export interface SourceView {
   name: string;
   kind: string;

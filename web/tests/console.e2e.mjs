@@ -287,7 +287,17 @@ try {
   await shot(reportPage, "report-html");
   await axe(reportPage, "report-html");
   await reportPage.close();
+  // The tenant's scheduled reports, as the view lists them and as the API answers.
+  await page.waitForSelector('table[data-table="mailings"]');
+  const rowsOf = (name) => page.locator(`table[data-table="${name}"] tbody tr`)
+    .evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  const scheduleRows = await rowsOf("schedules");
+  const mailingRows = await rowsOf("mailings");
+  const apiSchedules = await page.evaluate((t) => fetch(`/api/v1/tenants/${t}/reports/schedules`).then((r) => r.json()), "acme");
   result.views.reports = {
+    schedule_rows: scheduleRows,
+    mailing_rows: mailingRows,
+    api_schedules: apiSchedules,
     html_href: htmlHref,
     pdf_path: pdfPath,
     html_path: join(artifacts, "report-24h.html"),

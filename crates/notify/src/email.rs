@@ -1,7 +1,9 @@
 //! E-mail over SMTP submission (RFC 6409): STARTTLS by default (and required: a server that does
 //! not offer it is refused rather than sent to in clear), TLS from the first byte, or plain only
 //! when set explicitly. AUTH PLAIN is only sent over TLS. The alert goes as a plain text mail,
-//! base64-encoded (so no line of it can end the data early).
+//! base64-encoded (so no line of it can end the data early); a scheduled report goes as a
+//! multipart mail with its files attached, every part base64-encoded. A server's SIZE limit
+//! (RFC 1870) is declared and respected: a mail larger than it is not sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,48 @@ use crate::{ConfigError, DeliveryError, Message, address, tls};
 const MAX_LINE: usize = 4096;
 /// The most lines one reply may have.
 const MAX_REPLY_LINES: usize = 100;
+/// The largest mail composed: more than most servers take, and a bound on memory.
+pub const MAX_MAIL_BYTES: usize = 25 * 1024 * 1024;
+/// The MIME boundary. Every part is base64, whose alphabet has no `_` and puts `=` only at a
+/// line's end, so no line of a part can contain `=_`: the boundary never needs to be random.
+const BOUNDARY: &str = "=_shieldwall_part";
+
+/// A file sent with a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Its file name; characters other than letters, digits, `.`, `-` and `_` are replaced.
+    pub filename: String,
+    /// Its media type, such as `application/pdf`.
+    pub content_type: &'static str,
+    /// Its content.
+    pub bytes: Vec<u8>,
+}
+
+/// One e-mail: an alert's, or a scheduled report's with its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The delivery's id, in `Message-ID` and `X-Shieldwall-Delivery`: the same on every retry,
+    /// so that a receiver can drop duplicates.
+    pub delivery: String,
+    /// The subject (line breaks become spaces).
+    pub subject: String,
+    /// The body, plain text.
+    pub text: String,
+    /// Files attached.
+    pub attachments: Vec<Attachment>,
+}
+
+impl Mail {
+    /// The mail of an alert's notification.
+    pub fn of_alert(message: &Message) -> Mail {
+        Mail {
+            delivery: message.delivery.to_string(),
+            subject: message.subject.clone(),
+            text: message.text.clone(),
+            attachments: Vec::new(),
+        }
+    }
+}
 
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -113,10 +157,17 @@ impl Email {
 
     /// One attempt to send the alert to every recipient.
     pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
+        self.deliver_mail(&Mail::of_alert(message)).await
+    }
+
+    /// One attempt to send a mail to every recipient. A mail over [`MAX_MAIL_BYTES`] or over the
+    /// server's SIZE limit is refused for good.
+    pub async fn deliver_mail(&self, mail: &Mail) -> Result<(), DeliveryError> {
+        let composed = self.compose(mail)?;
         crate::within(
             self.timeout,
             &format!("SMTP {}", self.host),
-            self.send(message),
+            self.send(&composed),
         )
         .await
     }
@@ -135,21 +186,23 @@ impl Email {
         tls::connect(config, &self.host, stream).await
     }
 
-    async fn send(&self, message: &Message) -> Result<(), DeliveryError> {
+    async fn send(&self, message: &str) -> Result<(), DeliveryError> {
         let addresses = address::resolve(&self.host, self.port, self.allow_private).await?;
         let tcp = address::connect(&self.host, &addresses, self.timeout).await?;
         match self.tls {
             EmailTls::Tls => {
                 let mut conn = Conn::new(self.tls_wrap(tcp).await?, &self.host);
                 conn.expect(220).await?;
-                conn.ehlo().await?;
-                self.transaction(&mut conn, message, true).await
+                let capabilities = conn.ehlo().await?;
+                self.transaction(&mut conn, &capabilities, message, true)
+                    .await
             }
             EmailTls::None => {
                 let mut conn = Conn::new(tcp, &self.host);
                 conn.expect(220).await?;
-                conn.ehlo().await?;
-                self.transaction(&mut conn, message, false).await
+                let capabilities = conn.ehlo().await?;
+                self.transaction(&mut conn, &capabilities, message, false)
+                    .await
             }
             EmailTls::Starttls => {
                 let mut conn = Conn::new(tcp, &self.host);
@@ -168,8 +221,10 @@ impl Email {
                 conn.command("STARTTLS", 220).await?;
                 let plain = conn.into_inner()?;
                 let mut conn = Conn::new(self.tls_wrap(plain).await?, &self.host);
-                conn.ehlo().await?;
-                self.transaction(&mut conn, message, true).await
+                // Only what the server says under TLS counts.
+                let capabilities = conn.ehlo().await?;
+                self.transaction(&mut conn, &capabilities, message, true)
+                    .await
             }
         }
     }
@@ -177,7 +232,8 @@ impl Email {
     async fn transaction<S>(
         &self,
         conn: &mut Conn<S>,
-        message: &Message,
+        capabilities: &[String],
+        message: &str,
         secure: bool,
     ) -> Result<(), DeliveryError>
     where
@@ -192,14 +248,33 @@ impl Email {
             conn.command_secret(&format!("AUTH PLAIN {token}"), 235)
                 .await?;
         }
-        conn.command(&format!("MAIL FROM:<{}>", self.from), 250)
-            .await?;
+        // RFC 1870: a server that states a limit is told the size, and not sent more.
+        let limit = capabilities.iter().find_map(|c| {
+            let mut words = c.split_whitespace();
+            let keyword = words.next()?;
+            keyword
+                .eq_ignore_ascii_case("SIZE")
+                .then(|| words.next().and_then(|n| n.parse::<usize>().ok()))
+                .flatten()
+        });
+        let mail_from = match limit {
+            Some(limit) if limit > 0 && message.len() > limit => {
+                return Err(DeliveryError::permanent(format!(
+                    "the mail has {} bytes; SMTP {} accepts at most {limit}",
+                    message.len(),
+                    self.host
+                )));
+            }
+            Some(_) => format!("MAIL FROM:<{}> SIZE={}", self.from, message.len()),
+            None => format!("MAIL FROM:<{}>", self.from),
+        };
+        conn.command(&mail_from, 250).await?;
         for to in &self.to {
             conn.command_any(&format!("RCPT TO:<{to}>"), &[250, 251])
                 .await?;
         }
         conn.command("DATA", 354).await?;
-        conn.write(self.compose(message).as_bytes()).await?;
+        conn.write(message.as_bytes()).await?;
         conn.command(".", 250).await?;
         // The message is accepted; a failed QUIT changes nothing.
         let _ = conn.command("QUIT", 221).await;
@@ -207,11 +282,23 @@ impl Email {
     }
 
     /// The mail, with CRLF line ends, ready for DATA (without the final dot).
-    fn compose(&self, message: &Message) -> String {
+    fn compose(&self, mail: &Mail) -> Result<String, DeliveryError> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let subject = message.subject.replace(['\r', '\n'], " ");
+        let too_large = || {
+            DeliveryError::permanent(format!(
+                "the mail would be larger than {MAX_MAIL_BYTES} bytes; not sent"
+            ))
+        };
+        let subject = mail.subject.replace(['\r', '\n'], " ");
         let date = jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
         let domain = self.from.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        // The id goes into headers: only the characters an id may have.
+        let delivery: String = mail
+            .delivery
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+            .take(64)
+            .collect();
         let mut out = String::new();
         out.push_str(&format!("Date: {date}\r\n"));
         out.push_str(&format!("From: <{}>\r\n", self.from));
@@ -221,20 +308,70 @@ impl Email {
             "Subject: =?utf-8?B?{}?=\r\n",
             b64.encode(subject.as_bytes())
         ));
-        out.push_str(&format!(
-            "Message-ID: <shieldwall-{}@{domain}>\r\n",
-            message.delivery
-        ));
-        out.push_str(&format!("X-Shieldwall-Delivery: {}\r\n", message.delivery));
+        out.push_str(&format!("Message-ID: <shieldwall-{delivery}@{domain}>\r\n"));
+        out.push_str(&format!("X-Shieldwall-Delivery: {delivery}\r\n"));
         out.push_str("MIME-Version: 1.0\r\n");
-        out.push_str("Content-Type: text/plain; charset=utf-8\r\n");
-        out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
-        let body = b64.encode(message.text.as_bytes());
-        for chunk in body.as_bytes().chunks(76) {
-            out.push_str(&String::from_utf8_lossy(chunk));
-            out.push_str("\r\n");
+        let text_headers = "Content-Type: text/plain; charset=utf-8\r\n\
+                            Content-Transfer-Encoding: base64\r\n\r\n";
+        if mail.attachments.is_empty() {
+            out.push_str(text_headers);
+            push_base64(&mut out, mail.text.as_bytes());
+        } else {
+            out.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"{BOUNDARY}\"\r\n\r\n"
+            ));
+            out.push_str(&format!("--{BOUNDARY}\r\n{text_headers}"));
+            push_base64(&mut out, mail.text.as_bytes());
+            for file in &mail.attachments {
+                let name = safe_filename(&file.filename);
+                out.push_str(&format!(
+                    "--{BOUNDARY}\r\nContent-Type: {}; name=\"{name}\"\r\n\
+                     Content-Disposition: attachment; filename=\"{name}\"\r\n\
+                     Content-Transfer-Encoding: base64\r\n\r\n",
+                    file.content_type
+                ));
+                // Checked before encoding, so that a huge file is never copied.
+                if out.len().saturating_add(file.bytes.len().div_ceil(3) * 4) > MAX_MAIL_BYTES {
+                    return Err(too_large());
+                }
+                push_base64(&mut out, &file.bytes);
+            }
+            out.push_str(&format!("--{BOUNDARY}--\r\n"));
         }
-        out
+        if out.len() > MAX_MAIL_BYTES {
+            return Err(too_large());
+        }
+        Ok(out)
+    }
+}
+
+/// `bytes` in base64, in lines of 76 characters ending in CRLF.
+fn push_base64(out: &mut String, bytes: &[u8]) {
+    let body = base64::engine::general_purpose::STANDARD.encode(bytes);
+    for chunk in body.as_bytes().chunks(76) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push_str("\r\n");
+    }
+}
+
+/// A file name safe inside a quoted header parameter: letters, digits, `.`, `-` and `_`,
+/// at most 100 characters, never empty.
+fn safe_filename(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if safe.is_empty() {
+        "attachment".to_owned()
+    } else {
+        safe
     }
 }
 

@@ -37,6 +37,10 @@ pub struct ChannelSettings {
     /// Only alerts of these tenants. Default: every tenant.
     #[serde(default)]
     pub tenants: Vec<String>,
+    /// Whether alerts go to this channel at all. `false` for an e-mail channel that only
+    /// carries scheduled reports (`[[report]]`). Default: true.
+    #[serde(default = "default_alerts")]
+    pub alerts: bool,
     /// webhook: the URL (`https://`; `http://` only with `allow_plain`).
     #[serde(default)]
     pub url: Option<String>,
@@ -84,6 +88,10 @@ fn default_timeout() -> u64 {
     20
 }
 
+fn default_alerts() -> bool {
+    true
+}
+
 /// A channel ready to deliver.
 #[derive(Debug, Clone)]
 pub enum Channel {
@@ -123,7 +131,8 @@ pub(crate) fn read_secret(path: &Path, what: &str) -> Result<String, ConfigError
 impl ChannelSettings {
     /// Whether alerts of `tenant` at `severity` go to this channel.
     pub fn wants(&self, tenant: &str, severity: Severity) -> bool {
-        self.min_severity.is_none_or(|min| severity >= min)
+        self.alerts
+            && self.min_severity.is_none_or(|min| severity >= min)
             && (self.tenants.is_empty() || self.tenants.iter().any(|t| t == tenant || t == "*"))
     }
 
@@ -254,6 +263,17 @@ impl ChannelSettings {
 }
 
 impl Channel {
+    /// One attempt to send a mail (a scheduled report); only e-mail channels carry mail, and
+    /// the configuration refuses any other for reports.
+    pub async fn deliver_mail(&self, mail: &crate::email::Mail) -> Result<(), DeliveryError> {
+        match self {
+            Channel::Email(e) => e.deliver_mail(mail).await,
+            Channel::Webhook(_) | Channel::Syslog(_) => Err(DeliveryError::permanent(
+                "only an email channel carries reports".into(),
+            )),
+        }
+    }
+
     /// One attempt to deliver `message`.
     pub async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
         match self {
@@ -261,5 +281,34 @@ impl Channel {
             Channel::Email(e) => e.deliver(message).await,
             Channel::Syslog(s) => s.deliver(message).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn settings(alerts: Option<bool>) -> ChannelSettings {
+        let mut table = serde_json::json!({
+            "name": "soc-mail",
+            "kind": "email",
+            "tenants": ["acme"],
+            "min_severity": "medium",
+        });
+        if let Some(alerts) = alerts {
+            table["alerts"] = alerts.into();
+        }
+        serde_json::from_value(table).unwrap()
+    }
+
+    #[test]
+    fn a_channel_takes_the_alerts_its_filters_let_through_unless_it_carries_reports_only() {
+        let channel = settings(None);
+        assert!(channel.alerts, "alerts go to a channel by default");
+        assert!(channel.wants("acme", Severity::High));
+        assert!(!channel.wants("acme", Severity::Low));
+        assert!(!channel.wants("beta", Severity::Critical));
+        assert!(!settings(Some(false)).wants("acme", Severity::Critical));
     }
 }

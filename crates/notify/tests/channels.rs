@@ -11,18 +11,17 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
 use serde_json::json;
 use shieldwall_core::Severity;
-use shieldwall_notify::email::{Email, EmailTls};
+use shieldwall_notify::email::{Attachment, Email, EmailTls, Mail};
 use shieldwall_notify::syslog::Syslog;
 use shieldwall_notify::webhook::{Webhook, signature};
 use shieldwall_notify::{DeliveryError, Message};
+use shieldwall_testkit::smtp;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
@@ -177,70 +176,27 @@ async fn syslog_over_tls_sends_one_octet_counted_rfc5424_message() {
 
 /// aiosmtpd, from the project's virtualenv (or SHIELDWALL_TEST_PYTHON).
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("SHIELDWALL_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shieldwall_testkit::workspace_root().join(".venv/bin/python"));
-    let ok = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        shieldwall_testkit::skip_or_fail(
-            &format!(
-                "email channel: SKIPPED: {} cannot import aiosmtpd. Install it with `python3 -m venv .venv && .venv/bin/pip install -r tools/test/requirements.txt` (the README test command does this).",
-                python.display()
-            ),
-            "the e-mail channel must be tested against a real SMTP server",
-        );
-        return None;
-    }
-    Some(python)
+    smtp::python("email channel")
 }
 
-struct Smtp {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn smtp(python: &Path, dir: &Path, tls: Option<(&Path, &Path)>) -> Smtp {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let out = dir.join(format!("mail-{port}"));
-    std::fs::create_dir_all(&out).unwrap();
-    let script = shieldwall_testkit::workspace_root().join("tools/test/smtp_server.py");
-    let mut command = Command::new(python);
-    command
-        .arg(script)
-        .args(["--port", &port.to_string(), "--out", out.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    if let Some((cert, key)) = tls {
-        command.args([
-            "--cert",
-            cert.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ]);
-        command.args(["--user", "alerts", "--password", "right-password"]);
-    }
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready", "the SMTP server did not start");
-    Smtp { child, port, out }
+/// A real SMTP server: with a certificate it requires STARTTLS and AUTH as alerts /
+/// right-password.
+fn smtp(
+    python: &Path,
+    dir: &Path,
+    tls: Option<(&Path, &Path)>,
+    size_limit: Option<usize>,
+) -> smtp::Server {
+    smtp::start(
+        python,
+        dir,
+        smtp::Options {
+            tls,
+            login: tls.map(|_| ("alerts", "right-password")),
+            size_limit,
+            port: None,
+        },
+    )
 }
 
 fn email(port: u16, ca: &Path, password: &str) -> Email {
@@ -263,7 +219,7 @@ async fn email_goes_over_starttls_with_auth_to_a_real_smtp_server() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(dir.path());
-    let server = smtp(&python, dir.path(), Some((&cert, &key)));
+    let server = smtp(&python, dir.path(), Some((&cert, &key)), None);
 
     email(server.port, &cert, "right-password")
         .deliver(&message())
@@ -315,7 +271,7 @@ async fn email_is_not_sent_in_clear_to_a_server_without_starttls() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (cert, _) = certificate(dir.path());
-    let server = smtp(&python, dir.path(), None);
+    let server = smtp(&python, dir.path(), None, None);
     let refused: DeliveryError = email(server.port, &cert, "x")
         .deliver(&message())
         .await
@@ -328,4 +284,104 @@ async fn email_is_not_sent_in_clear_to_a_server_without_starttls() {
         std::fs::read_dir(&server.out).unwrap().next().is_none(),
         "nothing was sent"
     );
+}
+
+fn report_mail(pdf: &[u8]) -> Mail {
+    Mail {
+        delivery: "report-7".into(),
+        subject: "Weekly report of acme — 2026-11-30".into(),
+        text: "The weekly report of tenant acme is attached.\nÄ line with UTF-8.".into(),
+        attachments: vec![
+            Attachment {
+                filename: "shieldwall-acme-weekly-2026-11-30.pdf".into(),
+                content_type: "application/pdf",
+                bytes: pdf.to_vec(),
+            },
+            Attachment {
+                filename: "report \"quoted\"\r\nX-Injected: 1.html".into(),
+                content_type: "text/html",
+                bytes: b"<!doctype html><p>report</p>".to_vec(),
+            },
+        ],
+    }
+}
+
+/// Bytes that look like nothing in particular, the same on every run.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_mail_carries_its_files_as_mime_parts_a_real_parser_reads_back() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let server = smtp(&python, dir.path(), Some((&cert, &key)), None);
+    // Every byte value, with CR, LF and dots that would end the DATA early if not encoded.
+    let mut pdf = b"%PDF-1.7\r\n.\r\n..\n".to_vec();
+    pdf.extend(noise(300_000));
+    email(server.port, &cert, "right-password")
+        .deliver_mail(&report_mail(&pdf))
+        .await
+        .unwrap();
+    let facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(server.out.join("1.json")).unwrap()).unwrap();
+    assert_eq!(facts["defects"], json!([]), "Python's parser found defects");
+    assert_eq!(facts["subject"], "Weekly report of acme — 2026-11-30");
+    let parts = facts["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    assert_eq!(parts[0]["content_type"], "text/plain");
+    assert_eq!(parts[0]["text"], report_mail(&pdf).text);
+    assert_eq!(parts[1]["content_type"], "application/pdf");
+    assert_eq!(
+        parts[1]["filename"],
+        "shieldwall-acme-weekly-2026-11-30.pdf"
+    );
+    assert_eq!(parts[1]["size"], pdf.len());
+    let sha = |bytes: &[u8]| -> String {
+        ring::digest::digest(&ring::digest::SHA256, bytes)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(parts[1]["sha256"], sha(&pdf));
+    assert_eq!(parts[2]["content_type"], "text/html");
+    // Quotes and line breaks in a file name cannot add a header.
+    assert_eq!(parts[2]["filename"], "report__quoted___X-Injected__1.html");
+    let raw = std::fs::read_to_string(server.out.join("1.eml")).unwrap();
+    assert!(!raw.contains("\nX-Injected"), "a header was injected");
+    assert!(raw.contains("X-Shieldwall-Delivery: report-7"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_over_the_servers_size_limit_is_not_sent() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let server = smtp(&python, dir.path(), Some((&cert, &key)), Some(50_000));
+    let refused = email(server.port, &cert, "right-password")
+        .deliver_mail(&report_mail(&noise(60_000)))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("accepts at most 50000"),
+        "{refused}"
+    );
+    assert!(!refused.retryable, "a retry cannot make it fit: {refused}");
+    assert!(!server.out.join("1.eml").exists());
+    // One that fits goes.
+    email(server.port, &cert, "right-password")
+        .deliver_mail(&report_mail(&noise(20_000)))
+        .await
+        .unwrap();
+    assert!(server.out.join("1.eml").exists());
 }

@@ -66,6 +66,8 @@ pub struct ServeConfig {
     pub audit: AuditSettings,
     /// Scheduled baseline checks (`[[baseline]]`).
     pub baseline: Vec<crate::baseline::BaselineJob>,
+    /// Scheduled reports (`[[report]]`), checked against `notify`.
+    pub reports: Vec<crate::report_schedule::Schedule>,
     /// The configuration file's folder: relative paths of baseline jobs start there.
     pub base_dir: PathBuf,
 }
@@ -384,6 +386,8 @@ struct RawConfig {
     audit: AuditSettings,
     #[serde(default)]
     baseline: Vec<toml::Spanned<crate::baseline::BaselineJob>>,
+    #[serde(default)]
+    report: Vec<toml::Spanned<crate::report_schedule::ReportSchedule>>,
 }
 
 #[derive(Deserialize)]
@@ -620,6 +624,21 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         }
         baseline.push(job);
     }
+    let mut reports: Vec<crate::report_schedule::Schedule> = Vec::with_capacity(raw.report.len());
+    for spanned in raw.report {
+        let line = line_of(spanned.span().start);
+        let schedule = spanned
+            .get_ref()
+            .check(&notify)
+            .map_err(|m| error(line, m))?;
+        if reports.iter().any(|r| r.name == schedule.name) {
+            return Err(error(
+                line,
+                format!("[[report]] {:?} is declared twice", schedule.name),
+            ));
+        }
+        reports.push(schedule);
+    }
     Ok(ServeConfig {
         data_dir,
         spool: raw.spool,
@@ -635,6 +654,7 @@ pub fn parse(path: &Path, text: &str) -> Result<ServeConfig, ConfigError> {
         auth,
         audit,
         baseline,
+        reports,
         base_dir: base.to_path_buf(),
     })
 }

@@ -15,6 +15,8 @@ pub mod detection;
 pub mod notifier;
 pub mod parsers;
 pub mod plans;
+pub mod report_mailer;
+pub mod report_schedule;
 pub mod reports;
 pub mod response;
 pub mod run;

@@ -65,6 +65,11 @@ impl Channels {
             .collect()
     }
 
+    /// The built channel of a name.
+    pub fn get(&self, name: &str) -> Option<&Channel> {
+        self.built.get(name)
+    }
+
     /// Whether any channel is configured.
     pub fn is_empty(&self) -> bool {
         self.settings.is_empty()

@@ -89,8 +89,10 @@ pub struct ReportRequest {
     pub period: Period,
     /// The sections, in report order.
     pub sections: Vec<SectionKind>,
-    /// When the report is made.
+    /// The end of the period: when the report is asked for, or when a scheduled one fell due.
     pub now: Timestamp,
+    /// When the report is made (the compliance section's evidence is judged at this time).
+    pub generated_at: Timestamp,
 }
 
 /// The log kinds, as events name them and as reports label them, in the order both list them.
@@ -233,107 +235,109 @@ pub fn build(
     let unit = if interval < 86_400 { "hour" } else { "day" };
     let mut sections = Vec::new();
     for kind in &request.sections {
-        let section =
-            match kind {
-                SectionKind::Overview => {
-                    let mut figures = vec![Figure {
-                        label: "Events".into(),
-                        value: total,
-                    }];
-                    figures.extend(LOG_KINDS.iter().zip(counted.by_kind).map(
-                        |((_, label), value)| Figure {
+        let section = match kind {
+            SectionKind::Overview => {
+                let mut figures = vec![Figure {
+                    label: "Events".into(),
+                    value: total,
+                }];
+                figures.extend(
+                    LOG_KINDS
+                        .iter()
+                        .zip(counted.by_kind)
+                        .map(|((_, label), value)| Figure {
                             label: (*label).into(),
                             value,
-                        },
-                    ));
-                    figures.push(Figure {
-                        label: "Alerts raised".into(),
-                        value: alerts.total,
-                    });
-                    figures.push(Figure {
-                        label: "Unhandled, all time".into(),
-                        value: alerts.unhandled,
-                    });
-                    Section {
-                        heading: "Overview".into(),
-                        blocks: vec![
-                            Block::Figures(figures),
-                            Block::Bars {
-                                caption: format!("Events per {unit} (UTC)"),
-                                bars: per_interval.clone(),
-                            },
-                        ],
-                    }
-                }
-                SectionKind::Alerts => {
-                    let by_severity = SUMMARY_SEVERITIES
-                        .iter()
-                        .zip(SEVERITY_NAMES)
-                        .zip(alerts.by_severity)
-                        .rev()
-                        .map(|((_, name), value)| Figure {
-                            label: format!("{name} alerts"),
-                            value,
-                        });
-                    let by_state = ["New", "Acknowledged", "Closed"]
-                        .into_iter()
-                        .zip(alerts.by_state)
-                        .map(|(name, value)| Figure {
-                            label: format!("{name} now"),
-                            value,
-                        });
-                    Section {
-                        heading: "Alerts".into(),
-                        blocks: vec![
-                            Block::Figures(by_severity.chain(by_state).collect()),
-                            Block::Bars {
-                                caption: format!("Alerts raised per {unit} (UTC)"),
-                                bars: filled(
-                                    &alerts
-                                        .buckets
-                                        .iter()
-                                        .map(|(start, counts)| (*start, counts.iter().sum()))
-                                        .collect::<Vec<_>>(),
-                                ),
-                            },
-                            Block::Table(Table {
-                                caption: "Rules that raised the most alerts".into(),
-                                headers: vec!["Rule".into(), "Title".into(), "Alerts".into()],
-                                rows: alerts
-                                    .top_rules
-                                    .iter()
-                                    .map(|(id, title, n)| vec![cap(id), cap(title), number(*n)])
-                                    .collect(),
-                                empty: "no alerts in this period".into(),
-                            }),
-                        ],
-                    }
-                }
-                SectionKind::Attacks => Section {
-                    heading: "Attacks".into(),
+                        }),
+                );
+                figures.push(Figure {
+                    label: "Alerts raised".into(),
+                    value: alerts.total,
+                });
+                figures.push(Figure {
+                    label: "Unhandled, all time".into(),
+                    value: alerts.unhandled,
+                });
+                Section {
+                    heading: "Overview".into(),
                     blocks: vec![
+                        Block::Figures(figures),
                         Block::Bars {
-                            caption: "Attack types (events)".into(),
-                            bars: capped(&counted.attack_types),
+                            caption: format!("Events per {unit} (UTC)"),
+                            bars: per_interval.clone(),
+                        },
+                    ],
+                }
+            }
+            SectionKind::Alerts => {
+                let by_severity = SUMMARY_SEVERITIES
+                    .iter()
+                    .zip(SEVERITY_NAMES)
+                    .zip(alerts.by_severity)
+                    .rev()
+                    .map(|((_, name), value)| Figure {
+                        label: format!("{name} alerts"),
+                        value,
+                    });
+                let by_state = ["New", "Acknowledged", "Closed"]
+                    .into_iter()
+                    .zip(alerts.by_state)
+                    .map(|(name, value)| Figure {
+                        label: format!("{name} now"),
+                        value,
+                    });
+                Section {
+                    heading: "Alerts".into(),
+                    blocks: vec![
+                        Block::Figures(by_severity.chain(by_state).collect()),
+                        Block::Bars {
+                            caption: format!("Alerts raised per {unit} (UTC)"),
+                            bars: filled(
+                                &alerts
+                                    .buckets
+                                    .iter()
+                                    .map(|(start, counts)| (*start, counts.iter().sum()))
+                                    .collect::<Vec<_>>(),
+                            ),
                         },
                         Block::Table(Table {
-                            caption: "ATT&CK techniques and tactics on alerts".into(),
-                            headers: vec!["Tag".into(), "Alerts".into()],
+                            caption: "Rules that raised the most alerts".into(),
+                            headers: vec!["Rule".into(), "Title".into(), "Alerts".into()],
                             rows: alerts
-                                .attack
+                                .top_rules
                                 .iter()
-                                .map(|(tag, n)| {
-                                    vec![cap(tag.trim_start_matches("attack.")), number(*n)]
-                                })
+                                .map(|(id, title, n)| vec![cap(id), cap(title), number(*n)])
                                 .collect(),
-                            empty: "none in this period".into(),
+                            empty: "no alerts in this period".into(),
                         }),
-                        top_table("Top source addresses", capped(&counted.sources)),
-                        top_table("Top destination addresses", capped(&counted.targets)),
                     ],
-                },
-                SectionKind::Compliance => compliance(meta, data_dir, tenant, request.now)?,
-            };
+                }
+            }
+            SectionKind::Attacks => Section {
+                heading: "Attacks".into(),
+                blocks: vec![
+                    Block::Bars {
+                        caption: "Attack types (events)".into(),
+                        bars: capped(&counted.attack_types),
+                    },
+                    Block::Table(Table {
+                        caption: "ATT&CK techniques and tactics on alerts".into(),
+                        headers: vec!["Tag".into(), "Alerts".into()],
+                        rows: alerts
+                            .attack
+                            .iter()
+                            .map(|(tag, n)| {
+                                vec![cap(tag.trim_start_matches("attack.")), number(*n)]
+                            })
+                            .collect(),
+                        empty: "none in this period".into(),
+                    }),
+                    top_table("Top source addresses", capped(&counted.sources)),
+                    top_table("Top destination addresses", capped(&counted.targets)),
+                ],
+            },
+            SectionKind::Compliance => compliance(meta, data_dir, tenant, request.generated_at)?,
+        };
         sections.push(section);
     }
     Ok(Report {
@@ -347,7 +351,7 @@ pub fn build(
             ),
             format!(
                 "Generated {} by Shieldwall",
-                request.now.strftime("%Y-%m-%d %H:%M:%S UTC")
+                request.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
             ),
         ],
         sections,

@@ -123,6 +123,7 @@ pub struct Server {
     pipeline: Option<JoinHandle<Result<PipelineStats, ServeError>>>,
     /// The API and the audit signer, stopped with `shutdown`.
     background: JoinSet<()>,
+    report_mailer: Option<Arc<crate::report_mailer::Mailer>>,
 }
 
 impl Server {
@@ -179,6 +180,7 @@ impl Server {
         );
         let shutdown = CancellationToken::new();
         let mut background = JoinSet::new();
+        let mut report_mailer = None;
         let status_cell = Arc::new(crate::api::StatusCell::default());
         let api = if listen {
             ensure_tenants(meta.as_ref(), &config)?;
@@ -198,6 +200,20 @@ impl Server {
                     Arc::clone(&baseline),
                     shutdown.child_token(),
                 ));
+            }
+            if !config.reports.is_empty() {
+                let mailer = Arc::new(crate::report_mailer::Mailer::new(
+                    Arc::clone(&meta),
+                    Arc::clone(&store) as Arc<dyn shieldwall_store::EventStore>,
+                    config.data_dir.clone(),
+                    Arc::clone(&channels),
+                    Arc::new(config.reports.clone()),
+                ));
+                background.spawn(crate::report_mailer::run(
+                    Arc::clone(&mailer),
+                    shutdown.child_token(),
+                ));
+                report_mailer = Some(mailer);
             }
             if config.api.enabled {
                 let address = start_api(
@@ -346,7 +362,13 @@ impl Server {
             ingest: Some((ingest, handle)),
             pipeline_stop,
             pipeline: Some(pipeline),
+            report_mailer,
         })
+    }
+
+    /// The scheduled reports' mailer, when `[[report]]` schedules are configured.
+    pub fn report_mailer(&self) -> Option<&Arc<crate::report_mailer::Mailer>> {
+        self.report_mailer.as_ref()
     }
 
     /// What the start found and set up.
@@ -416,6 +438,7 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
         .iter()
         .map(|s| s.tenant.as_str())
         .chain(config.baseline.iter().map(|j| j.tenant.as_str()))
+        .chain(config.reports.iter().map(|r| r.tenant.as_str()))
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
@@ -564,6 +587,7 @@ async fn start_api(
             .collect(),
         openapi: Arc::new(crate::api::openapi_json()),
         baseline,
+        report_schedules: Arc::new(config.reports.clone()),
     };
     let app = crate::api::app(Arc::new(context));
     background.spawn(crate::api::serve(

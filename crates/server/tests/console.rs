@@ -213,7 +213,22 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
             return;
         }
     };
-    let centre = Centre::start("").await;
+    // A scheduled report whose SMTP server is down (nothing listens on its port), so that the
+    // Reports view has a schedule and a mailing waiting with its error to show.
+    let closed_port = shieldwall_testkit::smtp::free_port();
+    let centre = Centre::start(&format!(
+        "[[notify]]\nname = \"soc-mail\"\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = {closed_port}\n\
+         tls = \"none\"\nfrom = \"shieldwall@example.com\"\nto = [\"soc@example.com\"]\n\
+         allow_private = true\nalerts = false\n\
+         [[report]]\nname = \"acme-daily\"\ntenant = \"acme\"\nevery = \"daily\"\nchannels = [\"soc-mail\"]\n"
+    ))
+    .await;
+    let mailer = centre.server.as_ref().unwrap().report_mailer().unwrap();
+    let due = mailer.schedules()[0].next_due(mailer.started()).unwrap();
+    let round = mailer
+        .round(due.checked_add(jiff::SignedDuration::from_secs(1)).unwrap())
+        .await;
+    assert_eq!(round.retried, 1, "{round:?}");
     ingest(&centre);
     let total = (FAILED_LOGINS + ACCEPTED_LOGINS + OTHER_LINES) as u64;
     let failed_ids = wait_for_events(&centre, total).await;
@@ -484,8 +499,33 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
     let stored = std::fs::read_to_string(centre.data().join("tenants/acme/manifest.toml")).unwrap();
     assert!(stored.contains("tenant = \"acme\""));
 
-    // Reports: the HTML and the PDF show the same figures and rows, which are the true ones.
+    // Reports: the schedule and its waiting mailing, as the API answers them.
     let reports = &result["views"]["reports"];
+    let api = &reports["api_schedules"]["schedules"][0];
+    assert_eq!(
+        reports["schedule_rows"],
+        serde_json::json!([[
+            "acme-daily",
+            "daily at 06:00 UTC",
+            "overview, alerts, attacks, compliance",
+            "PDF, HTML",
+            "soc-mail",
+            api["next_due"].as_str().unwrap().replace('T', " ")
+        ]]),
+        "{reports}"
+    );
+    let mailing = &reports["mailing_rows"][0];
+    assert_eq!(mailing[0], due.to_string().replace('T', " "), "{mailing}");
+    assert_eq!(mailing[1], "acme-daily");
+    assert_eq!(mailing[3], "pending, to be retried");
+    assert_eq!(mailing[4], "1");
+    assert_eq!(mailing[5], api["mailings"][0]["last_error"], "{mailing}");
+    assert!(
+        mailing[5].as_str().unwrap().contains("127.0.0.1"),
+        "{mailing}"
+    );
+
+    // Reports: the HTML and the PDF show the same figures and rows, which are the true ones.
     assert_eq!(
         reports["html_type"], "text/html; charset=utf-8",
         "{reports}"

@@ -68,15 +68,18 @@ mod error;
 mod migrations;
 pub mod outbox;
 pub mod records;
+pub mod report_outbox;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_alerts;
 mod sqlite_audit;
 mod sqlite_records;
+mod sqlite_report_outbox;
 mod sqlite_summary;
 pub mod suite;
 mod suite_accounts;
 mod suite_alerts;
+mod suite_report_outbox;
 
 pub use accounts::{
     Account, AccountStore, ApiToken, Credentials, FailureStreak, LoginHistory, NewAccount,
@@ -94,6 +97,7 @@ pub use error::MetaError;
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 pub use outbox::{DeliveryOutcome, DeliveryState, OutboxItem};
 pub use records::{RecordStore, StoredEvidence, StoredFinding};
+pub use report_outbox::{NewReportDelivery, ReportDelivery, ReportOutbox};
 pub use sqlite::SqliteMetaStore;
 pub use sqlite_alerts::PIPELINE_ACTOR;
 
@@ -110,7 +114,7 @@ pub const MAX_REQUESTER_BYTES: usize = 256;
 /// [`MetaError::InvalidDeletion`] or [`MetaError::InvalidRetention`] before anything is written.
 /// Methods may be called from several threads at once; writes are serialised by the
 /// implementation and none is lost.
-pub trait MetaStore: AccountStore + AuditTrail + RecordStore + Send + Sync {
+pub trait MetaStore: AccountStore + AuditTrail + RecordStore + ReportOutbox + Send + Sync {
     /// The schema version of the database: the number of migrations applied. Equal to
     /// [`SCHEMA_VERSION`] for a store this build opened.
     fn schema_version(&self) -> Result<u32, MetaError>;

@@ -21,7 +21,9 @@ use shieldwall_store::meta::{
     OutboxItem, RetentionPolicy, RoleBinding, SCHEMA_VERSION, Session, SignedHead, SqliteMetaStore,
     StoredAlert, Tenant, suite,
 };
-use shieldwall_store::meta::{RecordStore, StoredEvidence, StoredFinding};
+use shieldwall_store::meta::{
+    NewReportDelivery, RecordStore, ReportDelivery, ReportOutbox, StoredEvidence, StoredFinding,
+};
 
 fn open_boxed(path: &Path) -> Result<Box<dyn MetaStore>, MetaError> {
     Ok(Box::new(SqliteMetaStore::open(path)?))
@@ -284,6 +286,40 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         }
         fn login_history(&self, _: &str, _: &str, _: Timestamp) -> Result<LoginHistory, MetaError> {
             Ok(LoginHistory::default())
+        }
+    }
+    impl ReportOutbox for Forgetful {
+        fn queue_report(&self, report: &NewReportDelivery) -> Result<usize, MetaError> {
+            report.validate()?;
+            Ok(report.channels.len())
+        }
+        fn last_report_due(&self, _: &str) -> Result<Option<Timestamp>, MetaError> {
+            Ok(None)
+        }
+        fn due_report_deliveries(
+            &self,
+            _: Timestamp,
+            _: usize,
+        ) -> Result<Vec<ReportDelivery>, MetaError> {
+            Ok(Vec::new())
+        }
+        fn claim_report_delivery(&self, _: u64, _: Timestamp) -> Result<bool, MetaError> {
+            Ok(false)
+        }
+        fn record_report_delivery(
+            &self,
+            id: u64,
+            _: &DeliveryOutcome,
+            _: Timestamp,
+        ) -> Result<ReportDelivery, MetaError> {
+            Err(MetaError::NoSuchReportDelivery { id })
+        }
+        fn report_deliveries(
+            &self,
+            _: Option<&TenantId>,
+            _: usize,
+        ) -> Result<Vec<ReportDelivery>, MetaError> {
+            Ok(Vec::new())
         }
     }
     impl RecordStore for Forgetful {

@@ -9,6 +9,7 @@
 #![allow(clippy::panic)] // Failing the test run is this crate's job.
 
 pub mod https;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 

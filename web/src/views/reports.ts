@@ -2,7 +2,8 @@
 // a PDF (no browser needed on the server). The links are plain API addresses: the browser
 // sends the session cookie with them, and each report is recorded in the audit trail.
 
-import { h, replace } from "../dom";
+import { api, ApiError, tenantPath, type ReportMailing, type ReportSchedule } from "../api";
+import { h, notice, replace, table, time } from "../dom";
 import { go, viewPath, type Context } from "../main";
 
 const PERIODS = [["24h", "Last 24 hours (per hour)"], ["7d", "Last 7 days (per day)"], ["30d", "Last 30 days (per day)"]] as const;
@@ -13,7 +14,7 @@ const SECTIONS = [
   ["compliance", "Compliance: CCM coverage by domain, the gaps with the highest risk"],
 ] as const;
 
-export function reportsView(ctx: Context): void {
+export async function reportsView(ctx: Context): Promise<void> {
   const period = PERIODS.some(([p]) => p === ctx.params.get("period")) ? ctx.params.get("period")! : "7d";
   const asked = (ctx.params.get("sections") ?? "").split(",").filter((s) => SECTIONS.some(([k]) => k === s));
   const chosen = asked.length ? asked : SECTIONS.map(([k]) => k);
@@ -50,10 +51,45 @@ export function reportsView(ctx: Context): void {
       h("ul", { class: "report-links" },
         h("li", null, h("a", { href: `${base}/html?${query}`, target: "_blank", rel: "noopener", "data-report": "html" }, "Open as a web page (HTML)")),
         h("li", null, h("a", { href: `${base}/pdf?${query}`, download: "", "data-report": "pdf" }, "Download as PDF"))));
+  const scheduled = h("section", { class: "panel", "aria-busy": "true" }, h("h2", null, "Scheduled reports"), h("p", { class: "muted" }, "Loading…"));
   replace(ctx.main,
     h("div", { class: "view-head" }, h("h1", null, "Reports")),
     h("p", { class: "muted" }, "The server makes each report from the event and alert stores and the plan, for the whole hours or days of the period up to now."),
     form,
     status,
-    links);
+    links,
+    scheduled);
+  let schedules: ReportSchedule[];
+  try {
+    schedules = (await api.get<{ schedules: ReportSchedule[] }>(tenantPath(ctx.tenant, "reports/schedules"))).schedules;
+  } catch (e) {
+    if (!ctx.current()) return;
+    replace(scheduled, h("h2", null, "Scheduled reports"), e instanceof ApiError && e.status === 403
+      ? notice("info", "Your role in this tenant does not show scheduled reports.")
+      : notice("error", e instanceof Error ? e.message : String(e)));
+    scheduled.removeAttribute("aria-busy");
+    return;
+  }
+  if (!ctx.current()) return;
+  scheduled.removeAttribute("aria-busy");
+  const mailings = schedules.flatMap((s) => s.mailings.map((m) => [s.name, m] as const))
+    .sort(([, a], [, b]) => b.id - a.id)
+    .slice(0, 20);
+  replace(scheduled,
+    h("h2", null, "Scheduled reports"),
+    h("p", { class: "muted" }, "Mailed by the server as the configuration's [[report]] tables say (docs/configuration.md); changed there, not here."),
+    table("Schedules of this tenant", ["Name", "When", "Sections", "Files", "To channels", "Next"],
+      schedules.map((s) => [s.name, s.schedule, s.sections.join(", "), s.formats.join(", ").toUpperCase(), s.channels.join(", "), time(s.next_due)]),
+      { "data-table": "schedules" }, "No report is scheduled for this tenant."),
+    table("Latest mailings", ["Due", "Schedule", "Channel", "State", "Attempts", "Last error"],
+      mailings.map(([name, m]) => [time(m.due_at), name, m.channel, mailingState(m), String(m.attempts), m.last_error ?? ""]),
+      { "data-table": "mailings" }, "Nothing mailed yet."));
+}
+
+function mailingState(m: ReportMailing): string {
+  switch (m.state) {
+    case "delivered": return `delivered ${time(m.done_at)}`;
+    case "failed": return `given up ${time(m.done_at)}`;
+    default: return "pending, to be retried";
+  }
 }

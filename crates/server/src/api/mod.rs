@@ -67,6 +67,8 @@ pub struct ApiContext {
     pub openapi: Arc<String>,
     /// The baseline jobs, their runs and the tenants' uploaded policies.
     pub baseline: Arc<crate::baseline_runs::Runner>,
+    /// The scheduled reports (`[[report]]`).
+    pub report_schedules: Arc<Vec<crate::report_schedule::Schedule>>,
 }
 
 /// The state handlers share.

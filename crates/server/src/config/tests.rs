@@ -173,3 +173,18 @@ fn the_api_is_https_on_loopback_by_default_and_plain_only_on_loopback() {
     let e = err("data_dir = \"d\"\n[auth]\npassword_cost = \"cheap\"\n");
     assert!(e.message.contains("unknown variant"), "{e}");
 }
+
+#[test]
+fn report_schedules_are_checked_against_the_channels_with_their_line() {
+    let channel = "data_dir = \"d\"\n[[notify]]\nname = \"soc-mail\"\nkind = \"email\"\nhost = \"mail.example.com\"\nfrom = \"a@example.com\"\nto = [\"b@example.com\"]\n";
+    let report = "[[report]]\nname = \"acme-daily\"\ntenant = \"acme\"\nevery = \"daily\"\nchannels = [\"soc-mail\"]\n";
+    let c = ok(&format!("{channel}{report}"));
+    assert_eq!(c.reports.len(), 1);
+    assert_eq!(c.reports[0].describe(), "daily at 06:00 UTC");
+    let twice = err(&format!("{channel}{report}{report}"));
+    assert!(twice.message.contains("declared twice"), "{twice}");
+    assert_eq!(twice.line, 13);
+    let unknown = err(&format!("{channel}{}", report.replace("soc-mail", "pager")));
+    assert!(unknown.message.contains("\"pager\""), "{unknown}");
+    assert_eq!(unknown.line, 8);
+}

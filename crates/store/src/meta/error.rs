@@ -181,6 +181,20 @@ pub enum MetaError {
         /// The administrator role asked for.
         asked: String,
     },
+    /// No report mailing of that id.
+    #[error("no report mailing {id} in the report outbox")]
+    NoSuchReportDelivery {
+        /// The id asked for.
+        id: u64,
+    },
+    /// The report mailing was already delivered or given up.
+    #[error("report mailing {id} is already {state}")]
+    ReportDeliveryDone {
+        /// The mailing.
+        id: u64,
+        /// Its state.
+        state: String,
+    },
     /// The notification was already delivered or given up.
     #[error("notification {id} is already {state}")]
     NotificationDone {

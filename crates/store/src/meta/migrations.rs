@@ -61,6 +61,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0006_alerts_by_time.sql"),
         rebuilds_tables: false,
     },
+    Migration {
+        version: 7,
+        name: "report outbox",
+        sql: include_str!("migrations/0007_report_outbox.sql"),
+        rebuilds_tables: false,
+    },
 ];
 
 /// The schema version this build writes and the newest it reads.
@@ -102,6 +108,7 @@ mod tests {
             (4, 0xe740_c4a8_ce6f_ff85),
             (5, 0xd18b_3c84_e0a7_3c1c),
             (6, 0xbf7c_42a8_395b_d9ba),
+            (7, 0x40de_e5ed_db8e_a392),
         ];
         let found: Vec<(u32, u64)> = MIGRATIONS
             .iter()

@@ -61,6 +61,7 @@ const CHECKS: &[(&str, Check)] = &[
     ),
     ("notification outbox", super::suite_alerts::outbox),
     ("alert summary by period", super::suite_alerts::summary),
+    ("report outbox", super::suite_report_outbox::report_outbox),
     ("backup never overwrites", backup_never_overwrites),
     (
         "tenants, accounts, bindings and separation of duties",

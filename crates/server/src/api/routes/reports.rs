@@ -2,13 +2,14 @@
 //! as a PDF (no browser involved). Each report is recorded in the tenant's audit trail as a
 //! search, since it reads the tenant's events.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shieldwall_auth::permission::Action;
 use shieldwall_core::Scope;
@@ -20,7 +21,9 @@ use crate::access::record;
 use crate::api::auth::{Authorised, can};
 use crate::api::doc::{Body as Out, Guard, Method, RouteDoc, schema};
 use crate::api::problem::{Problem, blocking};
+use crate::api::views::DateTime;
 use crate::api::{AppState, Routes};
+use crate::report_schedule::{Every, Format};
 use crate::reports::{ALL_SECTIONS, Period, ReportRequest, SectionKind};
 
 route!(REPORT_HTML, Get, "/api/v1/tenants/{tenant}/reports/html", "reportHtml",
@@ -32,10 +35,111 @@ route!(REPORT_PDF, Get, "/api/v1/tenants/{tenant}/reports/pdf", "reportPdf",
     Guard::Permission(Action::ReadPlan), query: Some(schema::<ReportQuery>), request: None, 200,
     Out::Text("application/pdf"));
 
+route!(REPORT_SCHEDULES, Get, "/api/v1/tenants/{tenant}/reports/schedules", "reportSchedules",
+    "The tenant's scheduled reports (`[[report]]` of the configuration) with their latest mailings.",
+    Guard::Permission(Action::ReadPlan), query: None, request: None, 200,
+    Out::Json(schema::<ScheduleList>));
+
 pub(super) fn routes(routes: Routes) -> Routes {
     routes
         .add(&REPORT_HTML, get(html))
         .add(&REPORT_PDF, get(pdf))
+        .add(&REPORT_SCHEDULES, get(schedules))
+}
+
+/// The most mailings listed.
+const MAILINGS: usize = 100;
+
+/// The tenant's scheduled reports.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ScheduleList {
+    /// Each schedule of the tenant, in the configuration's order.
+    pub schedules: Vec<ScheduleView>,
+}
+
+/// One scheduled report.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ScheduleView {
+    /// Its name.
+    pub name: String,
+    /// `daily` or `weekly`.
+    pub every: Every,
+    /// When it goes, for people ("daily at 06:00 UTC").
+    pub schedule: String,
+    /// The period each report covers.
+    pub period: Period,
+    /// Its sections.
+    pub sections: Vec<SectionKind>,
+    /// The files mailed.
+    pub formats: Vec<Format>,
+    /// The e-mail channels it goes to.
+    pub channels: Vec<String>,
+    /// When it falls due next.
+    #[schemars(with = "Option<DateTime>")]
+    pub next_due: Option<Timestamp>,
+    /// Its latest mailings, newest first (at most 100 over all schedules).
+    pub mailings: Vec<MailingView>,
+}
+
+/// One mailing of a scheduled report to one channel.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MailingView {
+    /// Its id.
+    pub id: u64,
+    /// When the report fell due (the end of its period).
+    #[schemars(with = "DateTime")]
+    pub due_at: Timestamp,
+    /// The channel.
+    pub channel: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was delivered or given up.
+    #[schemars(with = "Option<DateTime>")]
+    pub done_at: Option<Timestamp>,
+}
+
+async fn schedules(
+    auth: Authorised<can::ReadPlan>,
+    State(state): State<AppState>,
+) -> Result<Json<ScheduleList>, Problem> {
+    let tenant = auth.tenant()?.clone();
+    let meta = state.meta.clone();
+    let listed = tenant.clone();
+    let mailings = blocking(move || Ok(meta.report_deliveries(Some(&listed), MAILINGS)?)).await?;
+    let now = Timestamp::now();
+    let schedules = state
+        .report_schedules
+        .iter()
+        .filter(|s| s.tenant == tenant)
+        .map(|s| ScheduleView {
+            name: s.name.clone(),
+            every: s.every,
+            schedule: s.describe(),
+            period: s.period(),
+            sections: s.sections.clone(),
+            formats: s.formats.clone(),
+            channels: s.channels.clone(),
+            next_due: s.next_due(now).ok(),
+            mailings: mailings
+                .iter()
+                .filter(|m| m.schedule == s.name)
+                .map(|m| MailingView {
+                    id: m.id,
+                    due_at: m.due_at,
+                    channel: m.channel.clone(),
+                    state: format!("{:?}", m.state).to_lowercase(),
+                    attempts: m.attempts,
+                    last_error: m.last_error.clone(),
+                    done_at: m.done_at,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(ScheduleList { schedules }))
 }
 
 /// The policy of a report page: its own inline styles and nothing else, no script at all.
@@ -88,6 +192,7 @@ async fn report(
         period: query.period.unwrap_or_default(),
         sections: sections(query.sections.as_deref())?,
         now: Timestamp::now(),
+        generated_at: Timestamp::now(),
     };
     let detail = json!({"period": request.period, "sections": request.sections});
     let (meta, events, data_dir) = (
