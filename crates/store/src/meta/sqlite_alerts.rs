@@ -533,12 +533,7 @@ impl SqliteMetaStore {
         let Ok(row) = i64::try_from(id) else {
             return Ok(false);
         };
-        let changed = self.with_conn(|conn| {
-            conn.execute(
-                "UPDATE outbox SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending'",
-                params![format_time(until), row],
-            )
-        })?;
+        let changed = self.with_conn(|conn| claim_pending(conn, "outbox", row, until))?;
         Ok(changed == 1)
     }
 
@@ -550,24 +545,7 @@ impl SqliteMetaStore {
     ) -> Result<OutboxItem, MetaError> {
         let missing = || MetaError::NoSuchNotification { id };
         let row = i64::try_from(id).map_err(|_| missing())?;
-        let at_text = format_time(at);
-        let changed = self.with_conn(|conn| match outcome {
-            DeliveryOutcome::Delivered => conn.execute(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL, \
-                 done_at = ?1 WHERE id = ?2 AND state = 'pending'",
-                params![at_text, row],
-            ),
-            DeliveryOutcome::Retry { error, at: next } => conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2 \
-                 WHERE id = ?3 AND state = 'pending'",
-                params![error, format_time(*next), row],
-            ),
-            DeliveryOutcome::Failed { error } => conn.execute(
-                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?1, \
-                 done_at = ?2 WHERE id = ?3 AND state = 'pending'",
-                params![error, at_text, row],
-            ),
-        })?;
+        let changed = self.with_conn(|conn| record_outcome(conn, "outbox", row, outcome, at))?;
         let raw = self.with_conn(|conn| {
             conn.prepare_cached(&format!(
                 "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?1"
@@ -608,5 +586,54 @@ impl SqliteMetaStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         raws.into_iter().map(|r| self.decode_outbox(r)).collect()
+    }
+}
+
+/// Takes a pending row of an outbox table (`outbox` or `report_outbox`) for an attempt: its next
+/// attempt moves to `until`. The number of rows changed (0 when it is no longer pending).
+pub(crate) fn claim_pending(
+    conn: &Connection,
+    table: &'static str,
+    row: i64,
+    until: Timestamp,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        &format!("UPDATE {table} SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending'"),
+        params![format_time(until), row],
+    )
+}
+
+/// Records an attempt's outcome on a pending row of an outbox table (`outbox` or
+/// `report_outbox`). The number of rows changed (0 when it is no longer pending).
+pub(crate) fn record_outcome(
+    conn: &Connection,
+    table: &'static str,
+    row: i64,
+    outcome: &DeliveryOutcome,
+    at: Timestamp,
+) -> rusqlite::Result<usize> {
+    let at = format_time(at);
+    match outcome {
+        DeliveryOutcome::Delivered => conn.execute(
+            &format!(
+                "UPDATE {table} SET state = 'delivered', attempts = attempts + 1, \
+                 last_error = NULL, done_at = ?1 WHERE id = ?2 AND state = 'pending'"
+            ),
+            params![at, row],
+        ),
+        DeliveryOutcome::Retry { error, at: next } => conn.execute(
+            &format!(
+                "UPDATE {table} SET attempts = attempts + 1, last_error = ?1, \
+                 next_attempt_at = ?2 WHERE id = ?3 AND state = 'pending'"
+            ),
+            params![error, format_time(*next), row],
+        ),
+        DeliveryOutcome::Failed { error } => conn.execute(
+            &format!(
+                "UPDATE {table} SET state = 'failed', attempts = attempts + 1, \
+                 last_error = ?1, done_at = ?2 WHERE id = ?3 AND state = 'pending'"
+            ),
+            params![error, at, row],
+        ),
     }
 }

@@ -7,6 +7,7 @@ use shieldwall_core::TenantId;
 use super::outbox::{DeliveryOutcome, DeliveryState};
 use super::report_outbox::{NewReportDelivery, ReportDelivery, ReportOutbox};
 use super::sqlite::format_time;
+use super::sqlite_alerts::{claim_pending, record_outcome};
 use super::{MetaError, SqliteMetaStore};
 
 const COLUMNS: &str = "id, schedule, tenant, due_at, channel, state, attempts, next_attempt_at, \
@@ -138,12 +139,7 @@ impl ReportOutbox for SqliteMetaStore {
         let Ok(row) = i64::try_from(id) else {
             return Ok(false);
         };
-        let changed = self.with_conn(|conn| {
-            conn.execute(
-                "UPDATE report_outbox SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending'",
-                params![format_time(until), row],
-            )
-        })?;
+        let changed = self.with_conn(|conn| claim_pending(conn, "report_outbox", row, until))?;
         Ok(changed == 1)
     }
 
@@ -155,24 +151,8 @@ impl ReportOutbox for SqliteMetaStore {
     ) -> Result<ReportDelivery, MetaError> {
         let missing = || MetaError::NoSuchReportDelivery { id };
         let row = i64::try_from(id).map_err(|_| missing())?;
-        let at_text = format_time(at);
-        let changed = self.with_conn(|conn| match outcome {
-            DeliveryOutcome::Delivered => conn.execute(
-                "UPDATE report_outbox SET state = 'delivered', attempts = attempts + 1, \
-                 last_error = NULL, done_at = ?1 WHERE id = ?2 AND state = 'pending'",
-                params![at_text, row],
-            ),
-            DeliveryOutcome::Retry { error, at: next } => conn.execute(
-                "UPDATE report_outbox SET attempts = attempts + 1, last_error = ?1, \
-                 next_attempt_at = ?2 WHERE id = ?3 AND state = 'pending'",
-                params![error, format_time(*next), row],
-            ),
-            DeliveryOutcome::Failed { error } => conn.execute(
-                "UPDATE report_outbox SET state = 'failed', attempts = attempts + 1, \
-                 last_error = ?1, done_at = ?2 WHERE id = ?3 AND state = 'pending'",
-                params![error, at_text, row],
-            ),
-        })?;
+        let changed =
+            self.with_conn(|conn| record_outcome(conn, "report_outbox", row, outcome, at))?;
         let delivery = self.report_delivery_row(row)?.ok_or_else(missing)?;
         if changed == 0 {
             return Err(MetaError::ReportDeliveryDone {
