@@ -18,7 +18,7 @@ build() {
     (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p shieldwall -p shieldwall-benches --bins)
     local dir=$PROFILE
     [ "$PROFILE" = dev ] && dir=debug
-    BIN="$ROOT/target/$dir"
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$dir"
     SHIELDWALL="$BIN/shieldwall"
     GEN="$BIN/gen-corpus"
     if [ "$PROFILE" != release ]; then

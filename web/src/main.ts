@@ -5,6 +5,7 @@
 import { ApiError, api, setCsrf, whenSignedOut, type Me } from "./api";
 import { disposeCharts } from "./charts";
 import { h, notice, replace } from "./dom";
+import { accountView } from "./views/account";
 import { adminRoles, adminView } from "./views/admin";
 import { alertsView } from "./views/alerts";
 import { complianceView } from "./views/compliance";
@@ -32,13 +33,15 @@ type View = (ctx: Context) => Promise<void> | void;
 /** Which roles each view is for: navigation only shows what the account's roles can use, so
  * that it neither offers dead ends nor fills the audit trail with refusals. The API decides. */
 const FOR_READERS = ["user", "security_admin"];
-const views: { name: string; label: string; view: View; roles?: string[] }[] = [
+const views: { name: string; label: string; view: View; roles?: string[]; inNav?: false }[] = [
   { name: "overview", label: "Overview", view: overviewView, roles: FOR_READERS },
   { name: "investigate", label: "Investigate", view: investigateView, roles: FOR_READERS },
   { name: "alerts", label: "Alerts", view: alertsView, roles: FOR_READERS },
   { name: "compliance", label: "Compliance", view: complianceView, roles: FOR_READERS },
   { name: "reports", label: "Reports", view: reportsView, roles: FOR_READERS },
   { name: "admin", label: "Administration", view: adminView },
+  // Reached from the account's name in the top bar, whatever its roles.
+  { name: "account", label: "My account", view: accountView, inNav: false },
 ];
 
 let me: Me | null = null;
@@ -103,6 +106,7 @@ async function loadTenants(found: Me): Promise<string[]> {
 
 /** Whether the account holds a role in the tenant that the view is for. */
 function offered(view: (typeof views)[number], ctx: Pick<Context, "me" | "tenant">): boolean {
+  if (view.inNav === false) return false;
   if (view.name === "admin") return adminRoles(ctx).length > 0;
   return ctx.me.bindings.some((b) => b.scope === ctx.tenant && (view.roles ?? []).includes(b.role));
 }
@@ -138,7 +142,12 @@ function shell(ctx: Pick<Context, "me" | "tenant" | "tenants">, current: string,
     nav,
     h("span", { class: "spacer" }),
     h("label", { class: "tenant-pick" }, "Tenant ", tenantSelect),
-    h("span", { class: "who", "data-account": ctx.me.account }, ctx.me.account),
+    link(viewPath("account", ctx.tenant), ctx.me.account, {
+      class: "who",
+      "data-account": ctx.me.account,
+      title: "My account and API tokens",
+      ...(current === "account" ? { "aria-current": "page" } : {}),
+    }),
     h("button", {
       type: "button",
       class: "secondary",
@@ -222,7 +231,7 @@ async function render(): Promise<void> {
   }
   const view = views.find((v) => v.name === name);
   const main = shell({ me, tenant: tenant ?? "", tenants }, name, params.get("wall") === "1");
-  if (!tenant && name !== "admin") {
+  if (!tenant && name !== "admin" && name !== "account") {
     replace(main, h("h1", null, "No tenant"), notice("info",
       "Your account holds no role in any tenant. The views here show a tenant's data; an administrator can bind you to one."));
     return;

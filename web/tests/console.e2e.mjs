@@ -357,6 +357,27 @@ try {
   await user.page.click('button:has-text("Check and upload")');
   await user.page.waitForSelector("p.notice-error");
   result.views.user.upload_notice = await user.page.textContent("p.notice-error");
+  // The user's own API token: made in the console, usable for the user's role, revoked there.
+  await user.page.click("a.who");
+  await user.page.waitForSelector('table[data-results="tokens"]');
+  await axe(user.page, "account");
+  await user.page.fill("#token-name", "my-script");
+  await user.page.fill("#token-days", "7");
+  await user.page.click('button:has-text("Create token")');
+  await user.page.waitForSelector('pre[data-token="new"]');
+  await user.page.waitForSelector('table[data-results="tokens"] tbody tr button');
+  await shot(user.page, "account-1366x768");
+  const token = (await user.page.textContent('pre[data-token="new"]')).trim();
+  const withToken = (path) => user.page.evaluate(async ([p, t]) => (await fetch(p, { headers: { authorization: `Bearer ${t}` }, credentials: "omit" })).status, [path, token]);
+  result.views.user.token = {
+    shown: token.startsWith("swa_"),
+    rows: await user.page.$$eval('table[data-results="tokens"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent))),
+    own_tenant: await withToken(`/api/v1/tenants/${tenant}/events/aggregate`),
+    other_tenant: await withToken(`/api/v1/tenants/${env("CONSOLE_OTHER_TENANT")}/events/aggregate`),
+  };
+  await user.page.click('table[data-results="tokens"] tbody tr button:has-text("Revoke")');
+  await user.page.waitForSelector('table[data-results="tokens"] tbody tr td:has-text("revoked")');
+  result.views.user.token.after_revoke = await withToken(`/api/v1/tenants/${tenant}/events/aggregate`);
   await user.page.goto(`${base}/console/admin?tenant=${tenant}`);
   await user.page.waitForSelector("main p.notice");
   result.views.user.admin_notice = await user.page.textContent("main p.notice");

@@ -796,10 +796,19 @@ impl EventGenerator {
     /// A generator of `total` events (their times spread over the whole span whatever the
     /// total), fixed by `seed`.
     pub fn new(total: u64, seed: u64) -> Result<EventGenerator, String> {
-        let registry = shieldwall_parse::parsers::builtin().map_err(|e| e.to_string())?;
         let start = EVENTS_START
             .parse::<jiff::Timestamp>()
             .map_err(|e| e.to_string())?;
+        EventGenerator::starting_at(total, seed, start)
+    }
+
+    /// The same, over the [`EVENTS_DAYS`] days from `start` instead of [`EVENTS_START`].
+    pub fn starting_at(
+        total: u64,
+        seed: u64,
+        start: jiff::Timestamp,
+    ) -> Result<EventGenerator, String> {
+        let registry = shieldwall_parse::parsers::builtin().map_err(|e| e.to_string())?;
         // Hourly weights: quiet nights, busy office hours, weekends at 60 %.
         let mut hour_cdf = Vec::with_capacity(EVENTS_DAYS as usize * 24);
         let mut total_weight = 0.0;

@@ -696,6 +696,26 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         "{denied:?}"
     );
     assert_eq!(user["admin_sections"], 0, "{user}");
+    // The user's own token: shown once, acting as the user in acme only, until revoked.
+    let token = &user["token"];
+    assert_eq!(token["shown"], true, "{token}");
+    assert_eq!(token["own_tenant"], 200, "{token}");
+    assert_eq!(token["other_tenant"], 403, "{token}");
+    assert_eq!(token["after_revoke"], 401, "{token}");
+    let row = &token["rows"][0];
+    assert_eq!(row[0], "my-script", "{token}");
+    assert_eq!(row[2], "user in acme", "{token}");
+    let stored = {
+        use shieldwall_store::meta::AccountStore;
+        centre
+            .meta()
+            .api_tokens(Some(centre.accounts["user-a"]), None, 0, 10)
+            .unwrap()
+    };
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored[0].revoked_at.is_some(), "{stored:?}");
+    let lifetime = stored[0].expires_at.as_second() - stored[0].created_at.as_second();
+    assert_eq!(lifetime, 7 * 86_400, "the days asked for");
     assert!(
         user["admin_notice"]
             .as_str()

@@ -24,7 +24,7 @@ export function adminRoles(ctx: Pick<Context, "me" | "tenant">): { role: string;
     .map((b) => ({ role: b.role, system: b.scope === "*" }));
 }
 
-function failed(e: unknown): HTMLElement {
+export function failed(e: unknown): HTMLElement {
   if (e instanceof ApiError && e.status === 403) return notice("error", `Refused: ${e.detail || e.title}`);
   return notice("error", e instanceof Error ? e.message : String(e));
 }
@@ -111,7 +111,7 @@ async function tenantAccounts(ctx: Context, body: HTMLElement, reload: () => voi
   replace(body, status, table("Accounts holding a role here", ["Account", "State", "Roles here", "Created (UTC)"], rows, { "data-results": "accounts" }, "No accounts"), form);
 }
 
-async function tokens(listPath: string, revokeBase: string, body: HTMLElement, reload: () => void): Promise<void> {
+export async function tokens(listPath: string, revokeBase: string, body: HTMLElement, reload: () => void): Promise<void> {
   const found = await api.get<Token[]>(listPath, { limit: 200 });
   const status = h("div", { role: "status" });
   const rows = found.map((t) => [

@@ -1,5 +1,7 @@
 //! Writes generated security events straight into an event store through the library:
-//! `gen-events STORE_DIR EVENTS [BATCH [SEED]]` (defaults: batches of 10,000, seed 1); or, with
+//! `gen-events [--ending-now] STORE_DIR EVENTS [BATCH [SEED]]` (defaults: batches of 10,000,
+//! seed 1; with `--ending-now` the week of events ends at the current hour instead of on
+//! 2026-11-23, for views that show the recent past); or, with
 //! `gen-events --lines EVENTS [SEED]`, writes the same events' syslog lines to standard output
 //! (a time-ordered corpus for the TCP benchmarks).
 //!
@@ -52,6 +54,8 @@ fn main() -> ExitCode {
             }
         };
     }
+    let ending_now = args.first().is_some_and(|a| a == "--ending-now");
+    let args = args.get(usize::from(ending_now)..).unwrap_or_default();
     let number = |i: usize, default: u64| match args.get(i) {
         None => Some(default),
         Some(s) => s.replace('_', "").parse::<u64>().ok(),
@@ -63,11 +67,26 @@ fn main() -> ExitCode {
         number(3, 1),
     ) else {
         eprintln!(
-            "usage: gen-events STORE_DIR EVENTS [BATCH [SEED]] | gen-events --lines EVENTS [SEED]"
+            "usage: gen-events [--ending-now] STORE_DIR EVENTS [BATCH [SEED]] | gen-events --lines EVENTS [SEED]"
         );
         return ExitCode::from(2);
     };
-    match run(dir, total, batch.max(1), seed) {
+    let generator = if ending_now {
+        let hour = jiff::Timestamp::now().as_second().div_euclid(3600) * 3600;
+        jiff::Timestamp::from_second(hour - shieldwall_benches::EVENTS_DAYS * 86_400)
+            .map_err(|e| e.to_string())
+            .and_then(|start| EventGenerator::starting_at(total, seed, start))
+    } else {
+        EventGenerator::new(total, seed)
+    };
+    let generator = match generator {
+        Ok(generator) => generator,
+        Err(e) => {
+            eprintln!("gen-events: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(dir, generator, batch.max(1)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gen-events: {e}");
@@ -86,9 +105,8 @@ fn lines(total: u64, seed: u64) -> Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
-fn run(dir: PathBuf, total: u64, batch_size: u64, seed: u64) -> Result<(), String> {
+fn run(dir: PathBuf, mut generator: EventGenerator, batch_size: u64) -> Result<(), String> {
     let store = TantivyStore::open(&dir, StoreConfig::default()).map_err(|e| e.to_string())?;
-    let mut generator = EventGenerator::new(total, seed)?;
     let mut tallies: HashMap<&str, HashMap<String, u64>> = HashMap::new();
     let mut tallied = 0u64;
     let mut generating = Duration::ZERO;

@@ -1,0 +1,93 @@
+// Time to first meaningful paint of the console, for bench/console-paint.sh: signs in once in
+// Debian's Chromium (playwright-core), then loads the overview and a search page RUNS times each,
+// in a new page each time (assets from the browser's cache, as for a returning user). A view's
+// time is the page's own clock (performance.now(), from the start of the navigation) when its
+// headline figure is in the page: `events-total` on the overview, `search-total` on a search.
+// The slowest API answer of each load is reported too, from the page's resource timings. Prints
+// one JSON object.
+//
+// Environment: PAINT_URL (https://127.0.0.1:PORT), PAINT_TENANT, PAINT_USER, PAINT_PASSWORD,
+// PAINT_SECRET (base32 TOTP secret), PAINT_RUNS (default 5), PAINT_WINDOW (overview window,
+// default 7d), PAINT_QUERY and PAINT_FROM (the search, default "failed" over now-7d),
+// CHROMIUM (default /usr/bin/chromium).
+
+import { createHmac } from "node:crypto";
+import { chromium } from "playwright-core";
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined || v === "") throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env("PAINT_URL");
+const tenant = env("PAINT_TENANT");
+const runs = Number(env("PAINT_RUNS", "5"));
+const overviewWindow = env("PAINT_WINDOW", "7d");
+const query = env("PAINT_QUERY", "failed");
+const from = env("PAINT_FROM", "now-7d");
+
+/** RFC 6238 TOTP (SHA-1, 30 s, 6 digits). */
+function totp(secret, at = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error("secret is not base32");
+    bits += v.toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+const problems = [];
+try {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1366, height: 768 } });
+  const login = await context.newPage();
+  await login.goto(`${base}/console/`);
+  await login.waitForSelector("form.login");
+  await login.fill("#name", env("PAINT_USER"));
+  await login.fill("#password", env("PAINT_PASSWORD"));
+  await login.fill("#code", totp(env("PAINT_SECRET")));
+  await login.click("form.login button[type=submit]");
+  await login.waitForSelector("header.topbar", { timeout: 30000 });
+  await login.close();
+
+  /** Loads `path` in a new page; the page's time when `figure` appears, its value, and the
+   * slowest API answer. */
+  async function paint(path, figure) {
+    const page = await context.newPage();
+    page.on("pageerror", (e) => problems.push(`${path}: ${e.message}`));
+    await page.goto(`${base}${path}`, { waitUntil: "commit" });
+    const selector = `[data-figure="${figure}"]`;
+    await page.waitForSelector(selector, { timeout: 600000 });
+    const found = await page.evaluate((s) => ({
+      ms: performance.now(),
+      value: Number(document.querySelector(s).textContent.replace(/,/g, "")),
+      api: Math.max(0, ...performance.getEntriesByType("resource")
+        .filter((e) => e.name.includes("/api/v1/tenants/"))
+        .map((e) => e.responseEnd - e.requestStart)),
+    }), selector);
+    await page.close();
+    return found;
+  }
+
+  const params = (extra) => new URLSearchParams({ tenant, ...extra }).toString();
+  const overview = [];
+  const search = [];
+  for (let i = 0; i < runs; i++) {
+    overview.push(await paint(`/console/overview?${params({ window: overviewWindow })}`, "events-total"));
+    search.push(await paint(`/console/investigate?${params({ q: query, from })}`, "search-total"));
+    process.stderr.write(`paint run ${i + 1}/${runs}: overview ${overview.at(-1).ms.toFixed(0)} ms, search ${search.at(-1).ms.toFixed(0)} ms\n`);
+  }
+  console.log(JSON.stringify({ overview, search, problems }));
+} finally {
+  await browser.close();
+}
