@@ -17,7 +17,7 @@ PROFILE=${SHIELDWALL_BENCH_PROFILE:-release}
 build() {
     (cd "$ROOT" && cargo build --profile "$PROFILE" -q -p shieldwall -p shieldwall-benches --bins)
     local dir=$PROFILE
-    [ "$PROFILE" = dev ] && dir=debug
+    case "$PROFILE" in dev | test) dir=debug ;; bench) dir=release ;; esac
     BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$dir"
     SHIELDWALL="$BIN/shieldwall"
     GEN="$BIN/gen-corpus"

@@ -61,7 +61,7 @@ class Store:
                     "tls": session.ssl is not None,
                     "authenticated": bool(session.authenticated),
                     "subject": str(message["subject"]),
-                    "defects": [str(d) for d in message.defects],
+                    "defects": [str(d) for part in message.walk() for d in part.defects],
                     "parts": parts,
                 },
                 f,

@@ -283,7 +283,6 @@ impl Email {
 
     /// The mail, with CRLF line ends, ready for DATA (without the final dot).
     fn compose(&self, mail: &Mail) -> Result<String, DeliveryError> {
-        let b64 = base64::engine::general_purpose::STANDARD;
         let too_large = || {
             DeliveryError::permanent(format!(
                 "the mail would be larger than {MAX_MAIL_BYTES} bytes; not sent"
@@ -304,10 +303,7 @@ impl Email {
         out.push_str(&format!("From: <{}>\r\n", self.from));
         let to: Vec<String> = self.to.iter().map(|t| format!("<{t}>")).collect();
         out.push_str(&format!("To: {}\r\n", to.join(", ")));
-        out.push_str(&format!(
-            "Subject: =?utf-8?B?{}?=\r\n",
-            b64.encode(subject.as_bytes())
-        ));
+        out.push_str(&format!("Subject: {}\r\n", encoded_words(&subject)));
         out.push_str(&format!("Message-ID: <shieldwall-{delivery}@{domain}>\r\n"));
         out.push_str(&format!("X-Shieldwall-Delivery: {delivery}\r\n"));
         out.push_str("MIME-Version: 1.0\r\n");
@@ -343,6 +339,25 @@ impl Email {
         }
         Ok(out)
     }
+}
+
+/// A header text as RFC 2047 encoded words of 64 characters at most (39 bytes of text, never
+/// splitting a character), folded onto continuation lines, so that even the first line, after
+/// `Subject: `, stays within RFC 5322's 78 characters.
+fn encoded_words(text: &str) -> String {
+    const CHUNK: usize = 39;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > CHUNK {
+            words.push(format!("=?utf-8?B?{}?=", b64.encode(chunk.as_bytes())));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    words.push(format!("=?utf-8?B?{}?=", b64.encode(chunk.as_bytes())));
+    words.join("\r\n ")
 }
 
 /// `bytes` in base64, in lines of 76 characters ending in CRLF.

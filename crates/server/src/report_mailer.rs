@@ -93,8 +93,12 @@ impl Mailer {
         &self.schedules
     }
 
-    /// Queues what fell due at `now` and sends the mailings due then.
+    /// Queues what fell due at `now` and sends the mailings due then. `now` is the round's
+    /// time (the tests pass their own); leases and retry times count from it plus the time the
+    /// round has taken, so that a long round never hands out a lease already over.
     pub async fn round(&self, now: Timestamp) -> RoundOutcome {
+        let began = std::time::Instant::now();
+        let later = |wait: Duration| now.checked_add(began.elapsed() + wait).unwrap_or(now);
         let mut outcome = RoundOutcome {
             queued: self.queue_due(now).await,
             ..RoundOutcome::default()
@@ -124,23 +128,61 @@ impl Mailer {
             }
         }
         for ((schedule, due_at), deliveries) in groups {
+            // Claimed first: a report is made (and read from the stores) only for mailings
+            // this round holds.
+            let mut claimed = Vec::new();
+            for delivery in deliveries {
+                if self.claim(&delivery, now, later(LEASE)).await {
+                    claimed.push(delivery);
+                }
+            }
+            let Some(first) = claimed.first() else {
+                continue;
+            };
             let made = match self.schedules.iter().find(|s| s.name == schedule) {
-                Some(s) => self.make(s, due_at).await,
+                Some(s) if s.tenant == first.tenant => {
+                    let channels: Vec<String> = claimed.iter().map(|d| d.channel.clone()).collect();
+                    self.make(s, due_at, &channels).await
+                }
+                Some(s) => Err((
+                    false,
+                    format!(
+                        "report schedule {schedule:?} is now for tenant {}, not {}",
+                        s.tenant, first.tenant
+                    ),
+                )),
                 None => Err((
                     false,
                     format!("report schedule {schedule:?} is no longer configured"),
                 )),
             };
-            for delivery in deliveries {
-                match self.attempt(&delivery, &made, now).await {
-                    Some(DeliveryOutcome::Delivered) => outcome.delivered += 1,
-                    Some(DeliveryOutcome::Retry { .. }) => outcome.retried += 1,
-                    Some(DeliveryOutcome::Failed { .. }) => outcome.failed += 1,
-                    None => {}
+            for delivery in claimed {
+                match self.attempt(&delivery, &made, &later).await {
+                    DeliveryOutcome::Delivered => outcome.delivered += 1,
+                    DeliveryOutcome::Retry { .. } => outcome.retried += 1,
+                    DeliveryOutcome::Failed { .. } => outcome.failed += 1,
                 }
             }
         }
         outcome
+    }
+
+    /// Takes a mailing due at `now` for this round, until `until`.
+    async fn claim(&self, delivery: &ReportDelivery, now: Timestamp, until: Timestamp) -> bool {
+        let meta = Arc::clone(&self.meta);
+        let id = delivery.id;
+        match tokio::task::spawn_blocking(move || meta.claim_report_delivery(id, now, until)).await
+        {
+            Ok(Ok(claimed)) => claimed,
+            Ok(Err(e)) => {
+                tracing::error!(mailing = id, "report not sent: cannot claim it: {e}");
+                false
+            }
+            Err(e) => {
+                tracing::error!(mailing = id, "report not sent: cannot claim it: {e}");
+                false
+            }
+        }
     }
 
     async fn queue_due(&self, now: Timestamp) -> usize {
@@ -197,15 +239,24 @@ impl Mailer {
         queued
     }
 
-    /// Makes the report of `schedule` due at `due_at` and its mail, and records it in the
-    /// tenant's audit trail. An error says whether a retry may help.
-    async fn make(&self, schedule: &Schedule, due_at: Timestamp) -> Result<Mail, (bool, String)> {
+    /// Makes the report of `schedule` due at `due_at` and its mail for `channels`, and records
+    /// it in the tenant's audit trail. An error says whether a retry may help.
+    async fn make(
+        &self,
+        schedule: &Schedule,
+        due_at: Timestamp,
+        channels: &[String],
+    ) -> Result<Mail, (bool, String)> {
+        let since = schedule
+            .previous_due(due_at)
+            .map_err(|e| (false, format!("no previous due time: {e}")))?;
         let request = ReportRequest {
             tenant: schedule.tenant.clone(),
             period: schedule.period(),
             sections: schedule.sections.clone(),
             now: due_at,
             generated_at: Timestamp::now(),
+            since: Some(since),
         };
         let (meta, events, data_dir) = (
             Arc::clone(&self.meta),
@@ -217,17 +268,23 @@ impl Mailer {
         let detail = json!({
             "schedule": schedule.name,
             "due_at": due_at,
+            "since": since,
             "period": request.period,
             "sections": request.sections,
             "formats": schedule.formats,
-            "channels": schedule.channels,
+            "channels": channels,
         });
         let made = tokio::task::spawn_blocking(move || {
-            let report = reports::build(meta.as_ref(), events.as_ref(), &data_dir, &request)
-                .map_err(|p| p.detail);
-            let files = report.as_ref().map_err(Clone::clone).and_then(|report| {
-                render(report, &formats, &name, &request.tenant.to_string(), due_at)
-            });
+            // A report that cannot be built may be built later (the stores may be busy); one
+            // that cannot be rendered never will.
+            let files = reports::build(meta.as_ref(), events.as_ref(), &data_dir, &request)
+                .map_err(|p| (true, p.detail))
+                .and_then(|report| {
+                    let tenant = request.tenant.to_string();
+                    let files = render(&report, &formats, &name, &tenant, due_at)
+                        .map_err(|e| (false, e))?;
+                    Ok((report, files))
+                });
             let origin = Origin {
                 address: "local".to_owned(),
                 actor: format!("schedule:{name}"),
@@ -246,15 +303,14 @@ impl Mailer {
                 outcome,
             )
             .with_detail(detail);
-            // A report that cannot be recorded is not sent: nobody could tell it was read.
+            // A report whose reading cannot be recorded is not sent.
             meta.append_audit(&audit)
-                .map_err(|e| format!("the audit record could not be kept: {e}"))?;
-            Ok::<_, String>((report?, files?))
+                .map_err(|e| (true, format!("the audit record could not be kept: {e}")))?;
+            files
         })
         .await;
         let (report, files) = match made {
-            Ok(Ok(made)) => made,
-            Ok(Err(e)) => return Err((true, e)),
+            Ok(made) => made?,
             Err(e) => return Err((true, e.to_string())),
         };
         Ok(Mail {
@@ -278,27 +334,8 @@ impl Mailer {
         &self,
         delivery: &ReportDelivery,
         made: &Result<Mail, (bool, String)>,
-        now: Timestamp,
-    ) -> Option<DeliveryOutcome> {
-        // Claimed first: if the outcome cannot be recorded, the mailing is not sent again
-        // before the lease ends.
-        let claimed = {
-            let meta = Arc::clone(&self.meta);
-            let id = delivery.id;
-            let until = now.checked_add(LEASE).unwrap_or(now);
-            tokio::task::spawn_blocking(move || meta.claim_report_delivery(id, until)).await
-        };
-        match claimed {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) | Err(_) => return None,
-            Ok(Err(e)) => {
-                tracing::error!(
-                    mailing = delivery.id,
-                    "report not sent: cannot claim it: {e}"
-                );
-                return None;
-            }
-        }
+        later: &impl Fn(Duration) -> Timestamp,
+    ) -> DeliveryOutcome {
         let result = match (made, self.channels.get(&delivery.channel)) {
             (Err(e), _) => Err(e.clone()),
             (Ok(_), None) => Err((
@@ -321,7 +358,7 @@ impl Mailer {
             Ok(()) => DeliveryOutcome::Delivered,
             Err((true, error)) if attempts < MAX_ATTEMPTS => DeliveryOutcome::Retry {
                 error,
-                at: now.checked_add(notifier::backoff(attempts)).unwrap_or(now),
+                at: later(notifier::backoff(attempts)),
             },
             Err((_, error)) => DeliveryOutcome::Failed {
                 error: format!("{error} (after {attempts} attempt(s))"),
@@ -358,14 +395,18 @@ impl Mailer {
             Ok(Err(e)) => tracing::error!("recording report mailing {id} failed: {e}"),
             Err(e) => tracing::error!("recording report mailing {id} failed: {e}"),
         }
-        Some(outcome)
+        outcome
     }
 }
 
-/// Runs rounds every [`TICK`] until `stop`.
+/// Runs rounds every [`TICK`] until `stop`, which also ends a round under way (its claimed
+/// mailings are retried when their lease ends).
 pub async fn run(mailer: Arc<Mailer>, stop: CancellationToken) {
     loop {
-        mailer.round(Timestamp::now()).await;
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = mailer.round(Timestamp::now()) => {}
+        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(TICK) => {}

@@ -202,6 +202,18 @@ impl ReportSchedule {
                     settings.kind
                 )));
             }
+            // A channel kept for other tenants' alerts is their mailbox: not for this report.
+            if !settings.tenants.is_empty()
+                && !settings
+                    .tenants
+                    .iter()
+                    .any(|t| t == &self.tenant || t == "*")
+            {
+                return Err(error(format!(
+                    "channel {channel:?} is for tenants {:?}, not {:?}",
+                    settings.tenants, self.tenant
+                )));
+            }
             if !channels.contains(channel) {
                 channels.push(channel.clone());
             }
@@ -262,6 +274,11 @@ impl Schedule {
             due = self.due_on(day)?;
         }
         Ok(due)
+    }
+
+    /// The due time before `due` (the start of the period a report due at `due` covers).
+    pub fn previous_due(&self, due: Timestamp) -> Result<Timestamp, jiff::Error> {
+        self.latest_due(due.checked_sub(jiff::SignedDuration::from_secs(1))?)
     }
 
     /// The first time the report falls due after `now`.
@@ -393,6 +410,27 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_time_of_day_counts_once_and_reports_leave_no_gap() {
+        // 02:30 happens twice on 2026-10-25 in Berlin (CEST, then CET): only the first counts.
+        let fold =
+            schedule("every = \"daily\"\nat = \"02:30\"\ntime_zone = \"Europe/Berlin\"").unwrap();
+        assert_eq!(
+            fold.latest_due(t("2026-10-25T01:45:00Z")).unwrap(),
+            t("2026-10-25T00:30:00Z")
+        );
+        // Each report starts where the previous one was due: 25 hours across the change.
+        let berlin = schedule("every = \"daily\"\ntime_zone = \"Europe/Berlin\"").unwrap();
+        let due = berlin.latest_due(t("2026-10-25T12:00:00Z")).unwrap();
+        assert_eq!(due, t("2026-10-25T05:00:00Z"));
+        assert_eq!(berlin.previous_due(due).unwrap(), t("2026-10-24T04:00:00Z"));
+        let weekly = schedule("every = \"weekly\"").unwrap();
+        assert_eq!(
+            weekly.previous_due(t("2026-11-30T06:00:00Z")).unwrap(),
+            t("2026-11-23T06:00:00Z")
+        );
+    }
+
+    #[test]
     fn mistakes_are_refused_with_the_field_named() {
         let refused = |extra: &str, want: &str| {
             let error = schedule(extra).unwrap_err();
@@ -431,6 +469,14 @@ mod tests {
         )
         .unwrap();
         assert!(missing.check(&[]).unwrap_err().contains("not a [[notify]]"));
+        // Another tenant's mailbox does not take this tenant's report.
+        let mut betas = email("soc-mail");
+        betas.tenants = vec!["beta".into()];
+        let acme: ReportSchedule = toml::from_str(
+            "name = \"x\"\ntenant = \"acme\"\nevery = \"daily\"\nchannels = [\"soc-mail\"]",
+        )
+        .unwrap();
+        assert!(acme.check(&[betas]).unwrap_err().contains("not \"acme\""));
         let bad_name: ReportSchedule = toml::from_str(
             "name = \"a b\"\ntenant = \"acme\"\nevery = \"daily\"\nchannels = [\"soc-mail\"]",
         )

@@ -49,6 +49,13 @@ impl Period {
         }
     }
 
+    fn describe_scheduled(self) -> &'static str {
+        match self {
+            Period::Day => "since the previous daily report",
+            Period::Week | Period::Month => "since the previous weekly report",
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Period::Day => "the last 24 hours, from the start of that hour",
@@ -93,6 +100,10 @@ pub struct ReportRequest {
     pub now: Timestamp,
     /// When the report is made (the compliance section's evidence is judged at this time).
     pub generated_at: Timestamp,
+    /// A scheduled report's previous due time: the report starts at the interval holding it
+    /// instead of the one holding "now minus the period", so that consecutive reports leave
+    /// no gap whatever their time of day and the clock changes between them.
+    pub since: Option<Timestamp>,
 }
 
 /// The log kinds, as events name them and as reports label them, in the order both list them.
@@ -177,11 +188,15 @@ pub fn build(
     data_dir: &Path,
     request: &ReportRequest,
 ) -> Result<Report, Problem> {
-    // From the start of the interval that holds "now minus the period" up to now: the whole
-    // period, in intervals aligned like the store's histograms (whole hours or UTC days).
+    // From the start of the interval that holds "now minus the period" (or the previous due
+    // time) up to now: the whole period, in intervals aligned like the store's histograms
+    // (whole hours or UTC days).
     let interval = request.period.interval_secs();
-    let start =
-        (request.now.as_second() - request.period.seconds()).div_euclid(interval) * interval;
+    let begins = request.since.map_or_else(
+        || request.now.as_second() - request.period.seconds(),
+        Timestamp::as_second,
+    );
+    let start = begins.div_euclid(interval) * interval;
     let from = Timestamp::from_second(start).map_err(Problem::internal)?;
     let to = request.now;
     let tenant = &request.tenant;
@@ -345,7 +360,11 @@ pub fn build(
         subtitle: vec![
             format!(
                 "Tenant {tenant}, {} ({} to {}, UTC)",
-                request.period.describe(),
+                if request.since.is_some() {
+                    request.period.describe_scheduled()
+                } else {
+                    request.period.describe()
+                },
                 from.strftime("%Y-%m-%d %H:%M"),
                 to.strftime("%Y-%m-%d %H:%M")
             ),

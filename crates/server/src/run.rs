@@ -438,7 +438,6 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
         .iter()
         .map(|s| s.tenant.as_str())
         .chain(config.baseline.iter().map(|j| j.tenant.as_str()))
-        .chain(config.reports.iter().map(|r| r.tenant.as_str()))
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
@@ -472,6 +471,19 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
         match meta.create_tenant(&tenant, &audit) {
             Ok(()) | Err(shieldwall_store::meta::MetaError::Exists { .. }) => {}
             Err(e) => return Err(ServeError::Store(e.to_string())),
+        }
+    }
+    // A report is of a tenant that has data: a misspelt name would mail empty reports forever.
+    let known = meta
+        .tenants()
+        .map_err(|e| ServeError::Store(e.to_string()))?;
+    for schedule in &config.reports {
+        if !known.iter().any(|t| t.id == schedule.tenant) {
+            return Err(ServeError::Setup(format!(
+                "[[report]] {:?}: there is no tenant {:?} (tenants come from sources, baseline jobs or the API)",
+                schedule.name,
+                schedule.tenant.as_str()
+            )));
         }
     }
     Ok(())

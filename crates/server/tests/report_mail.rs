@@ -193,7 +193,8 @@ channels = ["soc-mail"]
             port: Some(port),
         },
     );
-    let round = mailer.round(at(11.seconds())).await;
+    // Its retry is due 10 s after the failed attempt ended.
+    let round = mailer.round(at(30.seconds())).await;
     assert_eq!(
         round,
         RoundOutcome {

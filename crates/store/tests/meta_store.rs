@@ -303,7 +303,12 @@ fn suite_reports_failures_by_name_instead_of_panicking() {
         ) -> Result<Vec<ReportDelivery>, MetaError> {
             Ok(Vec::new())
         }
-        fn claim_report_delivery(&self, _: u64, _: Timestamp) -> Result<bool, MetaError> {
+        fn claim_report_delivery(
+            &self,
+            _: u64,
+            _: Timestamp,
+            _: Timestamp,
+        ) -> Result<bool, MetaError> {
             Ok(false)
         }
         fn record_report_delivery(

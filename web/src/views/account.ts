@@ -17,7 +17,18 @@ export function accountView(ctx: Context): void {
   const reload = () => void list();
   const listBody = h("div", null, h("p", { class: "muted" }, "Loading…"));
   const status = h("div", { role: "status" });
-  const list = () => tokens("/api/v1/me/tokens", "/api/v1/me/tokens", listBody, reload).catch((e) => replace(listBody, failed(e)));
+  // The latest listing wins: one asked after a change is never replaced by an older answer.
+  let listing = 0;
+  const list = async () => {
+    const mine = ++listing;
+    const target = h("div");
+    try {
+      await tokens("/api/v1/me/tokens", "/api/v1/me/tokens", target, reload);
+      if (mine === listing && ctx.current()) replace(listBody, ...target.childNodes);
+    } catch (e) {
+      if (mine === listing && ctx.current()) replace(listBody, failed(e));
+    }
+  };
   const binding = h("select", { id: "token-binding" }, ctx.me.bindings.map((b) => h("option", { value: String(b.id) }, describe(b))));
   const name = h("input", { id: "token-name", required: true, maxlength: "128", autocomplete: "off" });
   const days = h("input", { id: "token-days", type: "number", min: "1", max: "366", placeholder: "server default" });
@@ -26,8 +37,12 @@ export function accountView(ctx: Context): void {
     h("label", { for: "token-name" }, "Name"), name,
     h("label", { for: "token-days" }, "Days (1 to 366)"), days,
     h("button", { type: "submit" }, "Create token"));
+  const submit = form.querySelector("button") as HTMLButtonElement;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    // One token per click: a second submit while the first is made would lose its secret.
+    if (submit.disabled) return;
+    submit.disabled = true;
     try {
       const made = await api.post<NewToken>("/api/v1/me/tokens", {
         binding_id: Number(binding.value),
@@ -42,6 +57,8 @@ export function accountView(ctx: Context): void {
       void list();
     } catch (err) {
       replace(status, failed(err));
+    } finally {
+      submit.disabled = false;
     }
   });
   replace(ctx.main,
@@ -53,7 +70,9 @@ export function accountView(ctx: Context): void {
       h("p", { class: "muted" }, "A token acts for one of your roles, for scripts and integrations (docs/api.md). It stops at its expiry, when you revoke it, or when the role is removed."),
       ctx.me.token
         ? notice("info", "This session signed in with a token; tokens are made from a console session.")
-        : form,
+        : ctx.me.bindings.length === 0
+          ? notice("info", "A token acts for one of your roles, and this account holds none yet.")
+          : form,
       status,
       listBody));
   void list();

@@ -14,7 +14,7 @@ const SECTIONS = [
   ["compliance", "Compliance: CCM coverage by domain, the gaps with the highest risk"],
 ] as const;
 
-export async function reportsView(ctx: Context): Promise<void> {
+export function reportsView(ctx: Context): void {
   const period = PERIODS.some(([p]) => p === ctx.params.get("period")) ? ctx.params.get("period")! : "7d";
   const asked = (ctx.params.get("sections") ?? "").split(",").filter((s) => SECTIONS.some(([k]) => k === s));
   const chosen = asked.length ? asked : SECTIONS.map(([k]) => k);
@@ -59,6 +59,11 @@ export async function reportsView(ctx: Context): Promise<void> {
     status,
     links,
     scheduled);
+  // Filled when it arrives: the form is usable (and focused) before.
+  void showSchedules(ctx, scheduled);
+}
+
+async function showSchedules(ctx: Context, scheduled: HTMLElement): Promise<void> {
   let schedules: ReportSchedule[];
   try {
     schedules = (await api.get<{ schedules: ReportSchedule[] }>(tenantPath(ctx.tenant, "reports/schedules"))).schedules;

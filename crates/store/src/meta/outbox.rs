@@ -19,7 +19,8 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// Its name: `pending`, `delivered` or `failed`.
+    pub fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Pending => "pending",
             DeliveryState::Delivered => "delivered",

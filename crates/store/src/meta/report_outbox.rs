@@ -95,9 +95,14 @@ pub trait ReportOutbox {
         limit: usize,
     ) -> Result<Vec<ReportDelivery>, MetaError>;
 
-    /// Takes a pending mailing for an attempt: its next attempt moves to `until`. `false` when it
-    /// is no longer pending.
-    fn claim_report_delivery(&self, id: u64, until: Timestamp) -> Result<bool, MetaError>;
+    /// Takes a pending mailing due at `now` for an attempt: its next attempt moves to `until`.
+    /// `false` when it is no longer pending or not due (another claimer took it first).
+    fn claim_report_delivery(
+        &self,
+        id: u64,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, MetaError>;
 
     /// Records an attempt's outcome for a pending mailing ([`MetaError::ReportDeliveryDone`]
     /// when it is no longer pending) and returns it as changed.

@@ -533,7 +533,7 @@ impl SqliteMetaStore {
         let Ok(row) = i64::try_from(id) else {
             return Ok(false);
         };
-        let changed = self.with_conn(|conn| claim_pending(conn, "outbox", row, until))?;
+        let changed = self.with_conn(|conn| claim_pending(conn, "outbox", row, None, until))?;
         Ok(changed == 1)
     }
 
@@ -590,16 +590,21 @@ impl SqliteMetaStore {
 }
 
 /// Takes a pending row of an outbox table (`outbox` or `report_outbox`) for an attempt: its next
-/// attempt moves to `until`. The number of rows changed (0 when it is no longer pending).
+/// attempt moves to `until`. With `due_by`, only a row due by then is taken, so that of two
+/// claimers only the first gets it. The number of rows changed (0 when it is not taken).
 pub(crate) fn claim_pending(
     conn: &Connection,
     table: &'static str,
     row: i64,
+    due_by: Option<Timestamp>,
     until: Timestamp,
 ) -> rusqlite::Result<usize> {
     conn.execute(
-        &format!("UPDATE {table} SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending'"),
-        params![format_time(until), row],
+        &format!(
+            "UPDATE {table} SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending' \
+             AND (?3 IS NULL OR next_attempt_at <= ?3)"
+        ),
+        params![format_time(until), row, due_by.map(format_time)],
     )
 }
 

@@ -135,11 +135,17 @@ impl ReportOutbox for SqliteMetaStore {
             .collect()
     }
 
-    fn claim_report_delivery(&self, id: u64, until: Timestamp) -> Result<bool, MetaError> {
+    fn claim_report_delivery(
+        &self,
+        id: u64,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, MetaError> {
         let Ok(row) = i64::try_from(id) else {
             return Ok(false);
         };
-        let changed = self.with_conn(|conn| claim_pending(conn, "report_outbox", row, until))?;
+        let changed =
+            self.with_conn(|conn| claim_pending(conn, "report_outbox", row, Some(now), until))?;
         Ok(changed == 1)
     }
 

@@ -86,9 +86,16 @@ pub(crate) fn report_outbox(make: Make<'_>) -> Result<(), String> {
     }
     if !ok(
         "claim_report_delivery",
-        store.claim_report_delivery(mail.id, at(60)?),
+        store.claim_report_delivery(mail.id, at(5)?, at(60)?),
     )? {
         return Err("a pending mailing could not be claimed".into());
+    }
+    // A second claimer at the same time finds it taken.
+    if ok(
+        "claim_report_delivery",
+        store.claim_report_delivery(mail.id, at(5)?, at(60)?),
+    )? {
+        return Err("a claimed mailing was claimed again within its lease".into());
     }
     if due(59)?.len() != 1 {
         return Err("a claimed mailing was due within its lease".into());

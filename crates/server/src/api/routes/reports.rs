@@ -49,6 +49,15 @@ pub(super) fn routes(routes: Routes) -> Routes {
 
 /// The most mailings listed.
 const MAILINGS: usize = 100;
+/// The most characters of an error listed (an SMTP server's reply may be long).
+const MAX_ERROR_CHARS: usize = 500;
+
+fn capped(error: &str) -> String {
+    match error.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((cut, _)) => format!("{}…", error.get(..cut).unwrap_or(error)),
+        None => error.to_owned(),
+    }
+}
 
 /// The tenant's scheduled reports.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -131,9 +140,9 @@ async fn schedules(
                     id: m.id,
                     due_at: m.due_at,
                     channel: m.channel.clone(),
-                    state: format!("{:?}", m.state).to_lowercase(),
+                    state: m.state.as_str().to_owned(),
                     attempts: m.attempts,
-                    last_error: m.last_error.clone(),
+                    last_error: m.last_error.as_deref().map(capped),
                     done_at: m.done_at,
                 })
                 .collect(),
@@ -193,6 +202,7 @@ async fn report(
         sections: sections(query.sections.as_deref())?,
         now: Timestamp::now(),
         generated_at: Timestamp::now(),
+        since: None,
     };
     let detail = json!({"period": request.period, "sections": request.sections});
     let (meta, events, data_dir) = (
