@@ -529,3 +529,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         self.command("EHLO shieldwall", 250).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn channel() -> Email {
+        Email::new(
+            "mail.example.com".into(),
+            None,
+            EmailTls::None,
+            "a@example.com".into(),
+            vec!["b@example.com".into()],
+            None,
+            None,
+            false,
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_mail_over_the_limit_is_refused_for_good_before_it_is_encoded() {
+        let mail = Mail {
+            delivery: "report-1".into(),
+            subject: "report".into(),
+            text: "attached".into(),
+            attachments: vec![Attachment {
+                filename: "big.pdf".into(),
+                content_type: "application/pdf",
+                bytes: vec![0; MAX_MAIL_BYTES],
+            }],
+        };
+        let refused = channel().compose(&mail).unwrap_err();
+        assert!(!refused.retryable, "{refused}");
+        assert!(refused.message.contains("larger than"), "{refused}");
+    }
+
+    #[test]
+    fn long_subjects_fold_into_encoded_words_that_decode_back() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for subject in ["short", &"ü€".repeat(60), &"x".repeat(200)] {
+            let folded = encoded_words(subject);
+            let mut decoded = Vec::new();
+            for line in folded.split("\r\n") {
+                assert!(line.len() + "Subject: ".len() <= 78, "{line}");
+                let word = line
+                    .trim_start()
+                    .strip_prefix("=?utf-8?B?")
+                    .and_then(|w| w.strip_suffix("?="))
+                    .unwrap();
+                decoded.extend(b64.decode(word).unwrap());
+            }
+            assert_eq!(String::from_utf8(decoded).unwrap(), subject);
+        }
+    }
+}
