@@ -395,7 +395,9 @@ try {
   await sysadmin.page.selectOption("#new-role", "user");
   await sysadmin.page.click('button:has-text("Create account")');
   await sysadmin.page.waitForSelector("section.admin-section pre.raw");
+  await sysadmin.page.waitForSelector('table[data-results="accounts"] td:text-is("new-analyst")', { timeout: 10000 }).catch(() => {});
   result.views.sysadmin = {
+    listed: await sysadmin.page.$$eval('table[data-results="accounts"] tbody tr', (rows) => rows.map((r) => r.cells[0]?.textContent)),
     sections: await sysadmin.page.$$eval("section.admin-section h2", (hs) => hs.map((x) => x.textContent)),
     enrolment: await sysadmin.page.textContent("section.admin-section pre.raw"),
   };

@@ -613,6 +613,15 @@ async fn the_console_shows_what_the_api_answers_within_the_role() {
         "{security}"
     );
     let sysadmin = &result["views"]["sysadmin"];
+    // The new account is listed at once, beside its enrolment.
+    assert!(
+        sysadmin["listed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|name| name == "new-analyst"),
+        "{sysadmin}"
+    );
     let sections = sysadmin["sections"].to_string();
     assert!(
         sections.contains("Accounts in acme") && !sections.contains("Audit"),

@@ -67,8 +67,48 @@ export async function adminView(ctx: Context): Promise<void> {
 }
 
 async function tenantAccounts(ctx: Context, body: HTMLElement, reload: () => void): Promise<void> {
-  const accounts = await api.get<Account[]>(tenantPath(ctx.tenant, "accounts"), { limit: 200 });
   const status = h("div", { role: "status" });
+  const list = h("div");
+  // Listed again after a new account is made, without a reload, so that its one-time
+  // enrolment stays on screen beside it.
+  const fill = async () => {
+    const accounts = await api.get<Account[]>(tenantPath(ctx.tenant, "accounts"), { limit: 200 });
+    replace(list, accountsTable(ctx, accounts, status, reload));
+  };
+  await fill();
+  const name = h("input", { id: "new-account", required: true, autocomplete: "off", maxlength: "128" });
+  const password = h("input", { id: "new-password", type: "password", required: true, autocomplete: "new-password", minlength: "12" });
+  const role = h("select", { id: "new-role" }, TENANT_ROLES.map((r) => h("option", { value: r }, r)));
+  const form = h("form", { class: "inline-form" },
+    h("label", { for: "new-account" }, "Name"), name,
+    h("label", { for: "new-password" }, "Password (12 or more)"), password,
+    h("label", { for: "new-role" }, "Role"), role,
+    h("button", { type: "submit" }, "Create account"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    let made: { account: Account; otpauth_uri: string };
+    try {
+      made = await api.post<{ account: Account; otpauth_uri: string }>(tenantPath(ctx.tenant, "accounts"),
+        { name: name.value.trim(), password: password.value, roles: [role.value] });
+    } catch (err) {
+      replace(status, failed(err));
+      return;
+    }
+    password.value = "";
+    // The enrolment is shown once, here; it is never stored in the page.
+    replace(status, h("div", { class: "notice" },
+      h("p", null, `Account ${made.account.name} created. Give its owner this authenticator enrolment, once:`),
+      h("pre", { class: "raw" }, made.otpauth_uri)));
+    try {
+      await fill();
+    } catch (err) {
+      list.append(failed(err));
+    }
+  });
+  replace(body, status, list, form);
+}
+
+function accountsTable(ctx: Context, accounts: Account[], status: HTMLElement, reload: () => void): HTMLElement {
   const rows = accounts.map((a) => [
     a.name,
     a.disabled ? "disabled" : "active",
@@ -86,29 +126,7 @@ async function tenantAccounts(ctx: Context, body: HTMLElement, reload: () => voi
       }, "(remove)"))),
     time(a.created_at),
   ]);
-  const name = h("input", { id: "new-account", required: true, autocomplete: "off", maxlength: "128" });
-  const password = h("input", { id: "new-password", type: "password", required: true, autocomplete: "new-password", minlength: "12" });
-  const role = h("select", { id: "new-role" }, TENANT_ROLES.map((r) => h("option", { value: r }, r)));
-  const form = h("form", { class: "inline-form" },
-    h("label", { for: "new-account" }, "Name"), name,
-    h("label", { for: "new-password" }, "Password (12 or more)"), password,
-    h("label", { for: "new-role" }, "Role"), role,
-    h("button", { type: "submit" }, "Create account"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      const made = await api.post<{ account: Account; otpauth_uri: string }>(tenantPath(ctx.tenant, "accounts"),
-        { name: name.value.trim(), password: password.value, roles: [role.value] });
-      password.value = "";
-      // The enrolment is shown once, here; it is never stored in the page.
-      replace(status, h("div", { class: "notice" },
-        h("p", null, `Account ${made.account.name} created. Give its owner this authenticator enrolment, once:`),
-        h("pre", { class: "raw" }, made.otpauth_uri)));
-    } catch (err) {
-      replace(status, failed(err));
-    }
-  });
-  replace(body, status, table("Accounts holding a role here", ["Account", "State", "Roles here", "Created (UTC)"], rows, { "data-results": "accounts" }, "No accounts"), form);
+  return table("Accounts holding a role here", ["Account", "State", "Roles here", "Created (UTC)"], rows, { "data-results": "accounts" }, "No accounts");
 }
 
 export async function tokens(listPath: string, revokeBase: string, body: HTMLElement, reload: () => void): Promise<void> {
