@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::target::{Limits, Presence};
 
+/// How long a command that has exited may keep its output open (a background child holding
+/// it, as in Wazuh's `sh -c "a & b"`) before it is taken as finished. Wazuh's agent reads until
+/// the output closes; locally and over ssh the same grace applies, so both read the same.
+pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(2);
+
 /// What a command printed.
 #[derive(Debug, Clone)]
 pub struct CommandOutput {
@@ -173,10 +178,22 @@ pub fn run(
             Err(e) => return Err(Presence::Error(format!("waiting for `{program}`: {e}"))),
         }
     };
-    // Whatever it left running in its group would hold the output pipes open: the command is
-    // over when it exits.
-    end_group();
+    // What it started in the background may still write: its output is read until the pipes
+    // close, for at most EXIT_GRACE; then whatever is left in its group is ended.
     let (mut text, mut err) = (String::new(), String::new());
+    let grace = Instant::now()
+        .checked_add(EXIT_GRACE)
+        .map_or(deadline, |g| g.min(deadline));
+    while let Ok((is_stdout, output)) =
+        outputs.recv_timeout(grace.saturating_duration_since(Instant::now()))
+    {
+        if is_stdout {
+            text = output;
+        } else {
+            err = output;
+        }
+    }
+    end_group();
     while let Ok((is_stdout, output)) = outputs.recv_timeout(
         deadline
             .saturating_duration_since(Instant::now())
@@ -241,6 +258,25 @@ mod tests {
         assert_eq!(split(r#"echo "a \" b""#)?, ["echo", "a \" b"]);
         assert!(split(r#"echo "open"#).is_err());
         assert!(split("   ").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn output_of_a_background_child_is_read_until_its_pipes_close_within_the_grace()
+    -> Result<(), String> {
+        let limits = Limits::default();
+        let run_line = |line: &str| -> Result<(String, Duration), String> {
+            let started = Instant::now();
+            let out = run(&split(line)?, None, &limits).map_err(|e| format!("{e:?}"))?;
+            Ok((out.text, started.elapsed()))
+        };
+        // Wazuh's CIS rules write `sh -c "a & b"`: what `a` prints after `sh` exits counts.
+        let (text, _) = run_line(r#"sh -c "(sleep 0.3; echo late) & echo now""#)?;
+        assert!(text.contains("now") && text.contains("late"), "{text:?}");
+        // A child that keeps the output open for longer is ended after the grace.
+        let (text, took) = run_line(r#"sh -c "sleep 30 & echo now""#)?;
+        assert!(text.contains("now"), "{text:?}");
+        assert!(took < EXIT_GRACE + Duration::from_secs(2), "{took:?}");
         Ok(())
     }
 }

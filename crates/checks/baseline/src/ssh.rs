@@ -16,6 +16,8 @@ use russh::keys::{
 };
 use russh::{Channel, ChannelMsg, Disconnect, Sig};
 
+use crate::command::EXIT_GRACE;
+
 /// How long connecting and authenticating may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// After a failed connection, calls fail with its reason for this long instead of each trying
@@ -27,9 +29,6 @@ const IDLE_CLOSE: Duration = Duration::from_secs(60);
 /// Sessions open on one host at once: below the strictest `MaxSessions` hardening guides ask
 /// for, so that a hardened host does not refuse our channels.
 const MAX_SESSIONS: usize = 4;
-/// How long a command that has exited may keep its output open (a background child holding
-/// it) before it is taken as finished.
-const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Room for what the login shell's startup files print before the command's own output.
 const STARTUP_NOISE: usize = 64 * 1024;
 
