@@ -10,11 +10,11 @@
 // CONSOLE_ALERT_TITLE (an alert to acknowledge), CONSOLE_QUERY, CONSOLE_FACET_FIELD,
 // CONSOLE_ARTIFACTS (screenshot directory), CHROMIUM (default /usr/bin/chromium).
 
-import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { totp } from "./totp.mjs";
 
 const env = (name) => {
   const v = process.env[name];
@@ -27,24 +27,6 @@ const artifacts = env("CONSOLE_ARTIFACTS");
 mkdirSync(artifacts, { recursive: true });
 const here = dirname(fileURLToPath(import.meta.url));
 const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
-
-/** RFC 6238 TOTP (SHA-1, 30 s, 6 digits), as authenticator apps compute it. */
-function totp(secret, at = Date.now()) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of secret.replace(/=+$/, "").toUpperCase()) {
-    const v = alphabet.indexOf(c);
-    if (v < 0) throw new Error("secret is not base32");
-    bits += v.toString(2).padStart(5, "0");
-  }
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0xf;
-  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(code).padStart(6, "0");
-}
 
 const result = { views: {}, axe: {}, problems: [], screenshots: [] };
 const started = Date.now();

@@ -13,8 +13,8 @@
 // default 7d), PAINT_QUERY and PAINT_FROM (the search, default "failed" over now-7d),
 // CHROMIUM (default /usr/bin/chromium).
 
-import { createHmac } from "node:crypto";
 import { chromium } from "playwright-core";
+import { totp } from "./totp.mjs";
 
 const env = (name, fallback) => {
   const v = process.env[name] ?? fallback;
@@ -27,23 +27,6 @@ const runs = Number(env("PAINT_RUNS", "5"));
 const overviewWindow = env("PAINT_WINDOW", "7d");
 const query = env("PAINT_QUERY", "failed");
 const from = env("PAINT_FROM", "now-7d");
-
-/** RFC 6238 TOTP (SHA-1, 30 s, 6 digits). */
-function totp(secret, at = Date.now()) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of secret.replace(/=+$/, "").toUpperCase()) {
-    const v = alphabet.indexOf(c);
-    if (v < 0) throw new Error("secret is not base32");
-    bits += v.toString(2).padStart(5, "0");
-  }
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
