@@ -24,19 +24,13 @@ PIDS=()
 # The server drains and stops on SIGTERM; its files go only after it has.
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-AVAIL_KB=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
-NEED_KB=$(( EVENTS * 1000 / 1024 + 1024 * 1024 ))
-if [ "$AVAIL_KB" -lt "$NEED_KB" ]; then
-    echo "not enough free disk under $WORK: $((AVAIL_KB / 1024)) MiB free, want $((NEED_KB / 1024)) MiB" >&2
-    exit 1
-fi
+need_disk_for_events "$EVENTS"
 mkdir -p "$WORK/data" "$WORK/rules/default"
 echo "generating $EVENTS events into $WORK/data/store"
 "$BIN/gen-events" "$WORK/data/store" "$EVENTS" | grep -v '^raw:' || true
 cp "$ROOT"/rules/base/*.yml "$ROOT"/rules/correlation/*.yml "$WORK/rules/default/"
 "$GEN" mixed 50000 100 > "$WORK/corpus"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 API_PORT=$(free_port)
 SYSLOG_PORT=$(free_port)
 cat > "$WORK/shieldwall.toml" <<TOML
@@ -51,18 +45,6 @@ name = "bench"
 listen = "127.0.0.1:$SYSLOG_PORT"
 time_zone = "UTC"
 TOML
-PASSWORD="bench administrator passphrase"
-SECRET=$(printf '%s\n' "$PASSWORD" | "$SHIELDWALL" admin init --config "$WORK/shieldwall.toml" --name admin --password-stdin \
-    | awk '/secret \(base32\)/ { print $3 }')
-"$SHIELDWALL" serve --config "$WORK/shieldwall.toml" > "$WORK/serve.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 600); do
-    if curl -s --cacert "$WORK/data/tls/api-cert.pem" "https://127.0.0.1:$API_PORT/ready" 2>/dev/null | grep -q '"ok"'; then
-        break
-    fi
-    sleep 0.1
-done
-curl -s --fail --cacert "$WORK/data/tls/api-cert.pem" "https://127.0.0.1:$API_PORT/ready" > /dev/null \
-    || { echo "the server did not become ready:" >&2; tail -20 "$WORK/serve.log" >&2; exit 1; }
-python3 "$ROOT/bench/api_client.py" "https://127.0.0.1:$API_PORT" "$WORK/data/tls/api-cert.pem" \
+start_server
+python3 "$ROOT/bench/api_client.py" "https://127.0.0.1:$API_PORT" "$CA" \
     admin "$PASSWORD" "$SECRET" "$WORK/corpus" "$SYSLOG_PORT" "$RATE" "$ITERATIONS" "$ATTACKERS"

@@ -24,12 +24,7 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-AVAIL_KB=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
-NEED_KB=$(( EVENTS * 1000 / 1024 + 1024 * 1024 ))
-if [ "$AVAIL_KB" -lt "$NEED_KB" ]; then
-    echo "not enough free disk under $WORK: $((AVAIL_KB / 1024)) MiB free, want $((NEED_KB / 1024)) MiB" >&2
-    exit 1
-fi
+need_disk_for_events "$EVENTS"
 mkdir -p "$WORK/data"
 echo "generating $EVENTS events into $WORK/data/store (the week up to this hour)"
 "$BIN/gen-events" --ending-now "$WORK/data/store" "$EVENTS" | grep -E '^(generated|store):' || true
@@ -40,18 +35,7 @@ data_dir = "data"
 [api]
 listen = "127.0.0.1:$API_PORT"
 TOML
-PASSWORD="bench administrator passphrase"
-SECRET=$(printf '%s\n' "$PASSWORD" | "$SHIELDWALL" admin init --config "$WORK/shieldwall.toml" --name admin --password-stdin \
-    | awk '/secret \(base32\)/ { print $3 }')
-"$SHIELDWALL" serve --config "$WORK/shieldwall.toml" --log warn > "$WORK/serve.log" 2>&1 &
-PIDS+=($!)
-CA="$WORK/data/tls/api-cert.pem"
-for _ in $(seq 1 600); do
-    curl -s --cacert "$CA" "https://127.0.0.1:$API_PORT/ready" 2>/dev/null | grep -q '"ok"' && break
-    sleep 0.1
-done
-curl -s --fail --cacert "$CA" "https://127.0.0.1:$API_PORT/ready" > /dev/null \
-    || { echo "the server did not become ready:" >&2; tail -20 "$WORK/serve.log" >&2; exit 1; }
+start_server --log warn
 
 # The analyst, made by the administrator through the API: its TOTP secret for the browser, and
 # an API token of its own for the counts the views must show.

@@ -55,6 +55,37 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
+# Stops unless the disk under $WORK has room for a store of $1 events: 1,000 bytes per event
+# (a store takes 500 to 700, and merges need room for a second copy of a day while they run)
+# and 1 GiB to spare. Sets AVAIL_KB.
+need_disk_for_events() {
+    local need_kb=$(( $1 * 1000 / 1024 + 1024 * 1024 ))
+    AVAIL_KB=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
+    if [ "$AVAIL_KB" -lt "$need_kb" ]; then
+        echo "not enough free disk under $WORK: $((AVAIL_KB / 1024)) MiB free, want $((need_kb / 1024)) MiB" >&2
+        exit 1
+    fi
+}
+
+# Makes the first administrator of the configuration $WORK/shieldwall.toml (whose API listens
+# on 127.0.0.1:$API_PORT) and starts `shieldwall serve` on it with the extra arguments given,
+# logging to $WORK/serve.log; returns once it is ready. Sets PASSWORD, SECRET (the
+# administrator's TOTP secret, base32) and CA; adds the server to PIDS.
+start_server() {
+    PASSWORD="bench administrator passphrase"
+    SECRET=$(printf '%s\n' "$PASSWORD" | "$SHIELDWALL" admin init --config "$WORK/shieldwall.toml" --name admin --password-stdin \
+        | awk '/secret \(base32\)/ { print $3 }')
+    "$SHIELDWALL" serve --config "$WORK/shieldwall.toml" "$@" > "$WORK/serve.log" 2>&1 &
+    PIDS+=($!)
+    CA="$WORK/data/tls/api-cert.pem"
+    for _ in $(seq 1 600); do
+        curl -s --cacert "$CA" "https://127.0.0.1:$API_PORT/ready" 2>/dev/null | grep -q '"ok"' && break
+        sleep 0.1
+    done
+    curl -s --fail --cacert "$CA" "https://127.0.0.1:$API_PORT/ready" > /dev/null \
+        || { echo "the server did not become ready:" >&2; tail -20 "$WORK/serve.log" >&2; exit 1; }
+}
+
 # The sender of the TCP benchmarks.
 need_socat() {
     command -v socat >/dev/null || { echo "installing socat"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q socat >/dev/null; }

@@ -19,12 +19,7 @@ build
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-AVAIL_KB=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
-NEED_KB=$(( EVENTS * 1000 / 1024 + 1024 * 1024 ))
-if [ "$AVAIL_KB" -lt "$NEED_KB" ]; then
-    echo "not enough free disk under $WORK: $((AVAIL_KB / 1024)) MiB free, want $((NEED_KB / 1024)) MiB" >&2
-    exit 1
-fi
+need_disk_for_events "$EVENTS"
 echo "generating $EVENTS events into $WORK/store ($((AVAIL_KB / 1024)) MiB free)"
 "$BIN/gen-events" "$WORK/store" "$EVENTS" | tee "$WORK/gen.out"
 "$BIN/query-latency" "$WORK/store" "$ITERATIONS"
