@@ -103,16 +103,9 @@ impl Mailer {
             queued: self.queue_due(now).await,
             ..RoundOutcome::default()
         };
-        let due = {
-            let meta = Arc::clone(&self.meta);
-            tokio::task::spawn_blocking(move || meta.due_report_deliveries(now, BATCH)).await
-        };
-        let due = match due {
-            Ok(Ok(due)) => due,
-            Ok(Err(e)) => {
-                tracing::error!("report outbox unreadable: {e}");
-                return outcome;
-            }
+        let meta = Arc::clone(&self.meta);
+        let due = match blocking(move || meta.due_report_deliveries(now, BATCH)).await {
+            Ok(due) => due,
             Err(e) => {
                 tracing::error!("report outbox unreadable: {e}");
                 return outcome;
@@ -171,18 +164,12 @@ impl Mailer {
     async fn claim(&self, delivery: &ReportDelivery, now: Timestamp, until: Timestamp) -> bool {
         let meta = Arc::clone(&self.meta);
         let id = delivery.id;
-        match tokio::task::spawn_blocking(move || meta.claim_report_delivery(id, now, until)).await
-        {
-            Ok(Ok(claimed)) => claimed,
-            Ok(Err(e)) => {
+        blocking(move || meta.claim_report_delivery(id, now, until))
+            .await
+            .unwrap_or_else(|e| {
                 tracing::error!(mailing = id, "report not sent: cannot claim it: {e}");
                 false
-            }
-            Err(e) => {
-                tracing::error!(mailing = id, "report not sent: cannot claim it: {e}");
-                false
-            }
-        }
+            })
     }
 
     async fn queue_due(&self, now: Timestamp) -> usize {
@@ -209,7 +196,7 @@ impl Mailer {
                 },
                 self.started,
             );
-            let result = tokio::task::spawn_blocking(move || {
+            let result = blocking(move || {
                 let last = meta.last_report_due(&report.schedule)?;
                 if should_queue(report.due_at, last, started) {
                     meta.queue_report(&report)
@@ -219,17 +206,14 @@ impl Mailer {
             })
             .await;
             match result {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => {
+                Ok(0) => {}
+                Ok(n) => {
                     tracing::info!(
                         schedule = schedule.name.as_str(),
                         due = %due,
                         "report due: {n} mailing(s) queued"
                     );
                     queued += n;
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(schedule = schedule.name.as_str(), "report not queued: {e}")
                 }
                 Err(e) => {
                     tracing::error!(schedule = schedule.name.as_str(), "report not queued: {e}")
@@ -386,16 +370,22 @@ impl Mailer {
         }
         let meta = Arc::clone(&self.meta);
         let (id, recorded) = (delivery.id, outcome.clone());
-        match tokio::task::spawn_blocking(move || {
-            meta.record_report_delivery(id, &recorded, Timestamp::now())
-        })
-        .await
+        if let Err(e) =
+            blocking(move || meta.record_report_delivery(id, &recorded, Timestamp::now())).await
         {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!("recording report mailing {id} failed: {e}"),
-            Err(e) => tracing::error!("recording report mailing {id} failed: {e}"),
+            tracing::error!("recording report mailing {id} failed: {e}");
         }
         outcome
+    }
+}
+
+/// Runs store work on the blocking pool; its error, or the task's failure, as text.
+async fn blocking<T: Send + 'static, E: std::fmt::Display>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(move || work().map_err(|e| e.to_string())).await {
+        Ok(result) => result,
+        Err(e) => Err(e.to_string()),
     }
 }
 

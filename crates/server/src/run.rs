@@ -441,7 +441,7 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    for name in wanted {
+    for &name in &wanted {
         if known.iter().any(|t| t.id.as_str() == name) {
             continue;
         }
@@ -474,11 +474,9 @@ fn ensure_tenants(meta: &dyn MetaStore, config: &ServeConfig) -> Result<(), Serv
         }
     }
     // A report is of a tenant that has data: a misspelt name would mail empty reports forever.
-    let known = meta
-        .tenants()
-        .map_err(|e| ServeError::Store(e.to_string()))?;
     for schedule in &config.reports {
-        if !known.iter().any(|t| t.id == schedule.tenant) {
+        let name = schedule.tenant.as_str();
+        if !known.iter().any(|t| t.id.as_str() == name) && !wanted.contains(&name) {
             return Err(ServeError::Setup(format!(
                 "[[report]] {:?}: there is no tenant {:?} (tenants come from sources, baseline jobs or the API)",
                 schedule.name,

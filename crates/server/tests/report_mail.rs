@@ -343,3 +343,22 @@ channels = ["soc-mail"]
     drop(server);
     centre.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_of_a_tenant_that_does_not_exist_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "data_dir = \"data\"\n[api]\nlisten = \"127.0.0.1:0\"\n\
+        [[notify]]\nname = \"soc-mail\"\nkind = \"email\"\nhost = \"127.0.0.1\"\n\
+        from = \"a@example.com\"\nto = [\"b@example.com\"]\nallow_private = true\n\
+        [[report]]\nname = \"typo\"\ntenant = \"acmee\"\nevery = \"daily\"\nchannels = [\"soc-mail\"]\n";
+    let config =
+        shieldwall_server::config::parse(&dir.path().join("shieldwall.toml"), text).unwrap();
+    let refused = shieldwall_server::run::Server::start(config)
+        .await
+        .err()
+        .expect("a report of an unknown tenant was accepted");
+    assert!(
+        refused.to_string().contains("there is no tenant \"acmee\""),
+        "{refused}"
+    );
+}
